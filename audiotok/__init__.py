@@ -1,0 +1,42 @@
+"""audiotok: speech to discrete tokens and back, for token-based speech language models.
+
+Library use (torch is imported only when a model is built)::
+
+    import audiotok
+    tok = audiotok.load("mfcc-km100")
+    units = tok.encode(wav, sample_rate)          # LongTensor [T'] (or [K, T'] for codecs)
+    for utt_id, codes in audiotok.open_tokens("tokens/"):
+        ...
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from audiotok.store.reader import TokenStore
+    from audiotok.tokenizer import Tokenizer
+
+
+def load(name_or_path: str, **options: Any) -> Tokenizer:
+    """A tokenizer by registry name (``mfcc-km100``, ``encodec-24khz``) or by path.
+
+    Options go to the builder: ``device``, ``bandwidth``/``n_codebooks`` for codecs,
+    ``codebook``/``layer`` for semantic tokenizers, ``weights`` (a local file), and
+    ``pretrained=False`` for the architecture with random weights (tests).
+    """
+    from audiotok.factory import load_tokenizer
+
+    return load_tokenizer(name_or_path, **options)
+
+
+def open_tokens(path: str) -> TokenStore:
+    """Open a token store directory written by ``audiotok encode``."""
+    from audiotok.store.reader import TokenStore
+
+    return TokenStore(path)
+
+
+__all__ = ["__version__", "load", "open_tokens"]

@@ -1,0 +1,5 @@
+"""``python -m audiotok`` is the ``audiotok`` command."""
+
+from audiotok.cli.app import main
+
+main()

@@ -1,0 +1,110 @@
+"""The model registry: typed entries, looked up by name, built lazily.
+
+An entry names where its weights come from (release URL, Hugging Face repo, torchaudio
+bundle), the published checksum, the licence, and the rates. ``builder`` is a dotted
+"module:function" imported only when the model is built, so listing models never imports
+torch or model code. Other modules register their entries with :func:`register`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from audiotok.errors import UnknownModelError
+
+
+@dataclass(frozen=True)
+class WeightFile:
+    """One file of pretrained weights.
+
+    sha256: the full digest where the owner publishes one; sha256_prefix: the leading hex
+    digits where the owner publishes only those (EnCodec and torch.hub file names).
+    """
+
+    filename: str
+    url: str = ""
+    sha256: str = ""
+    sha256_prefix: str = ""
+    size_bytes: int = 0
+
+
+@dataclass(frozen=True)
+class ModelEntry:
+    name: str
+    kind: str  # "semantic" | "acoustic" | "hybrid" | "extractor" | "vocoder"
+    builder: str  # "package.module:function", called as builder(entry, **options)
+    description: str = ""
+    source: str = ""  # human-readable origin: URL, HF repo, torchaudio bundle
+    license: str = ""
+    sample_rate: int = 0
+    frame_rate: float = 0.0
+    num_layers: int = 0
+    files: tuple[WeightFile, ...] = ()
+    shipped: bool = False  # weights are inside the package
+    options: dict[str, Any] = field(default_factory=dict)  # defaults passed to the builder
+
+    def build(self, **options: Any) -> Any:
+        module_name, func_name = self.builder.split(":")
+        func = getattr(importlib.import_module(module_name), func_name)
+        return func(self, **{**self.options, **options})
+
+
+_REGISTRY: dict[str, ModelEntry] = {}
+# Modules whose import registers entries; imported on first lookup (no torch inside them).
+_ENTRY_MODULES = (
+    "audiotok.models_catalog",
+    "audiotok.extractors.catalog",
+)
+_loaded = False
+
+
+def register(entry: ModelEntry) -> ModelEntry:
+    if entry.name in _REGISTRY and _REGISTRY[entry.name] != entry:
+        raise ValueError(f"model {entry.name!r} registered twice with different entries")
+    _REGISTRY[entry.name] = entry
+    return entry
+
+
+def _ensure_loaded() -> None:
+    global _loaded
+    if _loaded:
+        return
+    _loaded = True
+    for mod in _ENTRY_MODULES:
+        try:
+            importlib.import_module(mod)
+        except ModuleNotFoundError as e:  # an optional catalogue not present in this build
+            if e.name != mod:
+                raise
+
+
+def entries(kind: str | None = None) -> list[ModelEntry]:
+    _ensure_loaded()
+    return [e for e in _REGISTRY.values() if kind is None or e.kind == kind]
+
+
+def get(name: str) -> ModelEntry:
+    _ensure_loaded()
+    try:
+        return _REGISTRY[name]
+    except KeyError:
+        import difflib
+
+        names = sorted(_REGISTRY)
+        close = difflib.get_close_matches(name, names, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise UnknownModelError(
+            f"unknown model {name!r}.{hint} Known: {', '.join(names)} "
+            "(`audiotok models list` describes them), or give a path."
+        ) from None
+
+
+def find_by_filename(filename: str) -> ModelEntry | None:
+    """The entry whose published weight file has this name (to recognise `--model PATH`)."""
+    _ensure_loaded()
+    for e in _REGISTRY.values():
+        if any(f.filename == filename for f in e.files):
+            return e
+    return None

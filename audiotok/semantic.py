@@ -1,0 +1,99 @@
+"""Semantic tokenizer: a feature extractor followed by a k-means codebook (K = 1)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from audiotok import __version__
+from audiotok.extractors.base import FeatureExtractor
+from audiotok.kmeans.codebook import Codebook
+from audiotok.spec import TokenSpec
+from audiotok.tokenizer import Tokenizer
+
+if TYPE_CHECKING:
+    import torch
+
+
+def builtin_codebook_path(name: str) -> Path:
+    return Path(str(resources.files("audiotok") / "assets" / f"{name}.safetensors"))
+
+
+class SemanticTokenizer(Tokenizer):
+    def __init__(self, extractor: FeatureExtractor, codebook: Codebook, name: str | None = None):
+        codebook.check_features(extractor.name, extractor.layer)
+        if codebook.dim != extractor.dim:
+            raise ValueError(
+                f"codebook has {codebook.dim}-dim centroids, extractor {extractor.name!r} gives "
+                f"{extractor.dim}-dim features"
+            )
+        self.extractor = extractor
+        self.codebook = codebook
+        self.batch_exact = extractor.batch_exact
+        layer = extractor.layer
+        default_name = f"{extractor.name}{'' if layer is None else f'-L{layer}'}-km{codebook.k}"
+        self.spec = TokenSpec(
+            kind="semantic",
+            name=name or default_name,
+            sample_rate=extractor.sample_rate,
+            frame_rate=extractor.frame_rate,
+            num_codebooks=1,
+            codebook_size=codebook.k,
+            layer=layer,
+            weights_sha256=extractor.weights_sha256,
+            params={"extractor": extractor.name, "codebook_sha256": codebook.sha256},
+            version=__version__,
+        )
+
+    def num_frames(self, num_samples: int) -> int:
+        return self.extractor.num_frames(num_samples)
+
+    def to(self, device: str) -> SemanticTokenizer:
+        self.device = device
+        self.extractor.to(device)
+        self.codebook.to(device)
+        return self
+
+    def features(self, wav: torch.Tensor, lengths: torch.Tensor):
+        if wav.dim() == 3:
+            wav = wav[:, 0]
+        return self.extractor(wav, lengths)
+
+    def encode_batch(self, wav: torch.Tensor, lengths: torch.Tensor):
+        feats, frame_lengths = self.features(wav, lengths)
+        units = self.codebook.assign(feats)  # [B, T']
+        return units.unsqueeze(1), frame_lengths
+
+
+def build(
+    entry: Any = None,
+    *,
+    extractor: str | FeatureExtractor = "mfcc",
+    codebook: str | Path | Codebook | None = None,
+    layer: int | None = None,
+    device: str = "cpu",
+    name: str | None = None,
+    **extractor_options: Any,
+) -> SemanticTokenizer:
+    from audiotok import extractors
+    from audiotok.errors import AudiotokError
+    from audiotok.kmeans import load as load_codebook
+
+    if codebook is None:
+        raise AudiotokError(
+            "a semantic tokenizer needs a k-means codebook: pass --codebook FILE "
+            "(train one with `audiotok kmeans train`)"
+        )
+    if isinstance(codebook, str) and codebook.startswith("builtin:"):
+        codebook = builtin_codebook_path(codebook.split(":", 1)[1])
+    cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    if isinstance(extractor, str):
+        if layer is not None:
+            extractor_options["layers"] = [layer]
+        ex = extractors.load(extractor, **extractor_options)
+    else:
+        ex = extractor
+    if entry is not None and entry.kind == "semantic":
+        name = name or entry.name
+    return SemanticTokenizer(ex, cb, name=name).to(device)

@@ -1,0 +1,61 @@
+"""Shared CLI pieces: option types, the stderr console, the tokenizer from CLI options."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from rich.console import Console
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+DEFAULT_MODEL = {"semantic": "mfcc-km100", "acoustic": "encodec-24khz", "hybrid": None}
+
+
+def default_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
+
+def tokenizer_from_options(
+    kind: str | None,
+    model: str | None,
+    *,
+    weights: str | None = None,
+    codebook: str | None = None,
+    layer: int | None = None,
+    bandwidth: float | None = None,
+    n_codebooks: int | None = None,
+    device: str = "auto",
+) -> Any:
+    from audiotok.errors import AudiotokError
+    from audiotok.factory import TOKENIZER_KINDS, load_tokenizer
+    from audiotok.tokenizer import resolve_device
+
+    if kind is not None and kind not in TOKENIZER_KINDS:
+        raise AudiotokError(f"unknown --kind {kind!r}: use one of {', '.join(TOKENIZER_KINDS)}")
+    if model is None:
+        if codebook is not None:
+            model = codebook
+        else:
+            model = DEFAULT_MODEL.get(kind or "semantic")
+            if model is None:
+                raise AudiotokError(f"--kind {kind} has no default model yet: pass --model NAME")
+    options: dict[str, Any] = {"device": resolve_device(device), "weights": weights}
+    if codebook is not None and model != codebook:
+        options["codebook"] = codebook
+    if layer is not None:
+        options["layer"] = layer
+    if bandwidth is not None:
+        options["bandwidth"] = bandwidth
+    if n_codebooks is not None:
+        options["n_codebooks"] = n_codebooks
+    return load_tokenizer(model, kind=kind, **options)
+
+
+def describe_spec(spec: Any) -> str:
+    layer = f", layer {spec.layer}" if spec.layer is not None else ""
+    return (
+        f"{spec.name} ({spec.kind}{layer}): {spec.sample_rate} Hz audio, {spec.frame_rate:g} "
+        f"frames/s, K={spec.num_codebooks} x {spec.codebook_size}, {spec.bitrate / 1000:.3g} kbps"
+    )
