@@ -158,6 +158,9 @@ def encode_corpus(
     if on_total:
         on_total(sum(p.num_samples for p in planned) / sr)
 
+    long_limit = (
+        int(tokenizer.long_window_seconds * sr) if tokenizer.long_window_seconds else None
+    )
     batches = plan_batches(planned, int(batch_seconds * sr), not tokenizer.batch_exact)
     try:
         for loaded in _prefetch(batches, sr, num_workers):
@@ -169,6 +172,12 @@ def encode_corpus(
                     fail(p.item, f"too short: {len(wav) / sr * 1000:.1f} ms gives no frame")
                 else:
                     good.append((p, wav))
+            if long_limit is not None:
+                for g in [g for g in good if len(g[1]) > long_limit]:
+                    good.remove(g)
+                    _encode_group([g], tokenizer, writer, summary, long=True)
+                    if progress:
+                        progress(len(g[1]) / sr)
             for group in _groups(good, tokenizer.batch_exact):
                 _encode_group(group, tokenizer, writer, summary)
                 if progress:
@@ -191,7 +200,9 @@ def _groups(good: list[tuple[Planned, np.ndarray]], batch_exact: bool):
     yield from by_len.values()
 
 
-def _encode_group(group, tokenizer: Tokenizer, writer: StoreWriter, summary: RunSummary) -> None:
+def _encode_group(
+    group, tokenizer: Tokenizer, writer: StoreWriter, summary: RunSummary, long: bool = False
+) -> None:
     import torch
 
     lengths = torch.tensor([len(w) for _, w in group])
@@ -199,7 +210,10 @@ def _encode_group(group, tokenizer: Tokenizer, writer: StoreWriter, summary: Run
     for b, (_, w) in enumerate(group):
         batch[b, 0, : len(w)] = torch.from_numpy(w)
     with torch.inference_mode():
-        codes, code_lengths = tokenizer.encode_batch(batch.to(tokenizer.device), lengths)
+        if long:
+            codes, code_lengths = tokenizer.encode_long(batch.to(tokenizer.device))
+        else:
+            codes, code_lengths = tokenizer.encode_batch(batch.to(tokenizer.device), lengths)
     codes = codes.cpu().numpy()
     for b, (p, w) in enumerate(group):
         n = int(code_lengths[b])

@@ -56,6 +56,7 @@ _REGISTRY: dict[str, ModelEntry] = {}
 _ENTRY_MODULES = (
     "audiotok.models_catalog",
     "audiotok.extractors.catalog",
+    "audiotok.codecs.catalog",
 )
 _loaded = False
 

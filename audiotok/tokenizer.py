@@ -20,6 +20,8 @@ class Tokenizer:
     spec: TokenSpec
     batch_exact: bool = True
     device: str = "cpu"
+    # Files longer than this go one by one through encode_long (None: always encode_batch).
+    long_window_seconds: float | None = None
 
     # --- facts -----------------------------------------------------------------------------
     @property
@@ -47,6 +49,16 @@ class Tokenizer:
         self, wav: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         raise NotImplementedError
+
+    def encode_long(self, wav: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """One long file wav[1, 1, T] -> (codes[1, K, T'], code_lengths[1]).
+
+        Models override this to cut overlapping windows whose codes are stitched to equal the
+        whole-file codes; memory is then bounded by the window, not by the file.
+        """
+        import torch
+
+        return self.encode_batch(wav, torch.tensor([wav.shape[-1]]))
 
     def decode_batch(
         self, codes: torch.Tensor, code_lengths: torch.Tensor

@@ -11,7 +11,7 @@ import sys
 
 import typer
 
-from audiotok.cli import decode_cmd, encode_cmd, info_cmd, models_cmd
+import importlib
 
 app = typer.Typer(
     name="audiotok",
@@ -21,10 +21,17 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-app.command("encode")(encode_cmd.encode)
-app.command("decode")(decode_cmd.decode)
-app.command("info")(info_cmd.info)
-app.add_typer(models_cmd.app, name="models")
+# Each module exposes register(app). Modules of parts still being built may be absent.
+COMMAND_MODULES = ("encode_cmd", "decode_cmd", "info_cmd", "models_cmd", "extract_cmd",
+                   "kmeans_cmd", "eval_cmd")
+for _name in COMMAND_MODULES:
+    try:
+        _mod = importlib.import_module(f"audiotok.cli.{_name}")
+    except ModuleNotFoundError as _e:
+        if _e.name != f"audiotok.cli.{_name}":
+            raise
+        continue
+    _mod.register(app)
 
 
 def main(argv: list[str] | None = None) -> None:

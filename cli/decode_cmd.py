@@ -55,3 +55,7 @@ def decode(
     if n == 0:
         err_console.print("the store holds no utterances")
     return 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("decode")(decode)

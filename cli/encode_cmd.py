@@ -64,7 +64,7 @@ def encode(
         TextColumn("encoding"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
         TimeRemainingColumn(), console=err_console, disable=quiet, transient=True,
     )
-    task = progress.add_task("encode", total=None)
+    task = progress.add_task("encode", total=0)
     run = {
         "inputs": [str(p.resolve()) for p in inputs],
         "batch_seconds": batch_seconds,
@@ -86,3 +86,7 @@ def encode(
         + (f"; {failed} failed (listed in {output}/manifest.json)" if failed else "")
     )
     return 1 if failed else 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("encode")(encode)

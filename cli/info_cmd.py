@@ -39,3 +39,7 @@ def info(
     if len(m.errors) > max_errors:
         out_console.print(f"  ... and {len(m.errors) - max_errors} more (--max-errors, --json)")
     return 0
+
+
+def register(app: typer.Typer) -> None:
+    app.command("info")(info)

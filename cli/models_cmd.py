@@ -64,3 +64,7 @@ def download(name: str) -> int:
         p = weights.download(e, f)
         out_console.print(f"{p}\tok")
     return 0
+
+
+def register(parent: typer.Typer) -> None:
+    parent.add_typer(app, name="models")
