@@ -22,6 +22,7 @@ class Tokenizer:
     device: str = "cpu"
     # Files longer than this go one by one through encode_long (None: always encode_batch).
     long_window_seconds: float | None = None
+    weights_path: str = ""  # the weights file used, recorded in the store for `decode`
 
     # --- facts -----------------------------------------------------------------------------
     @property

@@ -35,7 +35,12 @@ for _name in COMMAND_MODULES:
 
 
 def main(argv: list[str] | None = None) -> None:
+    import warnings
+
     import click
+
+    # torch's weight_norm deprecation, raised by the codec packages we wrap: not the user's.
+    warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.nn\.utils")
 
     from audiotok.errors import AudiotokError
 

@@ -27,6 +27,9 @@ def decode(
 
     ts = open_tokens(str(store))
     spec = ts.spec
+    recorded = ts.manifest.run.get("weights") or None
+    if weights is None and model is None and recorded and Path(recorded).is_file():
+        weights = recorded  # the file the tokens were made with; its sha256 is checked below
     options = {"device": resolve_device(device), "weights": weights}
     if spec.kind in ("acoustic", "hybrid"):
         options["n_codebooks"] = spec.num_codebooks

@@ -69,6 +69,7 @@ def encode(
         "inputs": [str(p.resolve()) for p in inputs],
         "batch_seconds": batch_seconds,
         "device": tok.device,
+        "weights": tok.weights_path,
     }
     with progress:
         summary = encode_corpus(

@@ -9,6 +9,7 @@ bandwidths 1.5/3/6/12/24 kbps select 2/4/8/16/32 codebooks.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from audiotok import __version__
@@ -99,4 +100,6 @@ def build(
         bandwidth = 6.0
     k = choose_n_codebooks(max_q, model.frame_rate, model.quantizer.bins, n_codebooks,
                            bandwidth, BANDWIDTHS)
-    return EncodecCodec(model, entry.name, k, sha).to(device)
+    codec = EncodecCodec(model, entry.name, k, sha)
+    codec.weights_path = str(Path(path).resolve()) if pretrained else ""
+    return codec.to(device)
