@@ -43,6 +43,8 @@ def probe(path: str) -> AudioInfo:
         raise AudioError(path, f"not readable as audio ({_short(e)})") from None
     if info.frames <= 0 and info.format not in ("MP3", "OGG"):
         raise AudioError(path, "no audio samples (0 frames)")
+    if info.format == "WAV":
+        _check_riff_size(path, size)
     return AudioInfo(int(info.samplerate), int(max(info.frames, 0)), int(info.channels))
 
 
@@ -109,6 +111,20 @@ def to_mono_tensor(wav, sample_rate: int, target_sr: int):
 def write(path: str, wav: np.ndarray, sample_rate: int) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     sf.write(path, np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16")
+
+
+def _check_riff_size(path: str, size: int) -> None:
+    """libsndfile quietly reads what is left of a cut WAV; the RIFF size field tells."""
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if head[:4] == b"RIFF":
+        field = int.from_bytes(head[4:8], "little")
+        declared = field + 8
+        # 0 and 0xFFFFFFFF mean "unknown" in WAVs written by streaming tools
+        if field not in (0, 0xFFFFFFFF) and declared > size:
+            raise AudioError(
+                path, f"truncated: the WAV header declares {declared} bytes, the file holds {size}"
+            )
 
 
 def _short(e: Exception) -> str:

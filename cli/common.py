@@ -7,8 +7,8 @@ from typing import Any
 
 from rich.console import Console
 
-err_console = Console(stderr=True, highlight=False)
-out_console = Console(highlight=False)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+out_console = Console(highlight=False, soft_wrap=True)
 
 DEFAULT_MODEL = {"semantic": "mfcc-km100", "acoustic": "encodec-24khz", "hybrid": None}
 
