@@ -130,8 +130,9 @@ def encode_corpus(
     """Encode ``items`` into the token store ``out_dir``; resumes where a store exists."""
     t0 = time.perf_counter()
     sr = tokenizer.sample_rate
-    writer = StoreWriter(out_dir, tokenizer.spec, overwrite=overwrite, shard_size=shard_size,
-                         run=run_params)
+    writer = StoreWriter(
+        out_dir, tokenizer.spec, overwrite=overwrite, shard_size=shard_size, run=run_params
+    )
     summary = RunSummary(str(out_dir))
     todo = [it for it in items if it.id not in writer.done_ids]
     summary.already_done = len(items) - len(todo)
@@ -158,9 +159,7 @@ def encode_corpus(
     if on_total:
         on_total(sum(p.num_samples for p in planned) / sr)
 
-    long_limit = (
-        int(tokenizer.long_window_seconds * sr) if tokenizer.long_window_seconds else None
-    )
+    long_limit = int(tokenizer.long_window_seconds * sr) if tokenizer.long_window_seconds else None
     batches = plan_batches(planned, int(batch_seconds * sr), not tokenizer.batch_exact)
     try:
         for loaded in _prefetch(batches, sr, num_workers):
@@ -214,10 +213,10 @@ def _encode_group(
             codes, code_lengths = tokenizer.encode_long(batch.to(tokenizer.device))
         else:
             codes, code_lengths = tokenizer.encode_batch(batch.to(tokenizer.device), lengths)
-    codes = codes.cpu().numpy()
+    codes_np = codes.cpu().numpy()
     for b, (p, w) in enumerate(group):
         n = int(code_lengths[b])
-        writer.add(p.item.id, p.item.rel, len(w) / tokenizer.sample_rate, codes[b, :, :n])
+        writer.add(p.item.id, p.item.rel, len(w) / tokenizer.sample_rate, codes_np[b, :, :n])
         summary.encoded += 1
         summary.seconds += len(w) / tokenizer.sample_rate
         summary.frames += n

@@ -98,7 +98,9 @@ class Tokenizer:
         if c.dim() == 1:
             c = c.unsqueeze(0)
         with torch.inference_mode():
-            wav, lengths = self.decode_batch(c.unsqueeze(0).to(self.device), torch.tensor([c.shape[-1]]))
+            wav, lengths = self.decode_batch(
+                c.unsqueeze(0).to(self.device), torch.tensor([c.shape[-1]])
+            )
         return wav[0, 0, : int(lengths[0])].cpu()
 
 

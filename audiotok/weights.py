@@ -7,6 +7,7 @@ live in ``<root>/NAME/<filename>``. Nothing here touches the network unless aske
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -48,10 +49,8 @@ def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
         while block := f.read(chunk):
             h.update(block)
     digest = h.hexdigest()
-    try:
+    with contextlib.suppress(OSError):  # read-only location: recompute next time
         side.write_text(json.dumps({"key": key, "sha256": digest}))
-    except OSError:
-        pass  # read-only location: just recompute next time
     return digest
 
 
@@ -78,7 +77,9 @@ def missing_message(entry: ModelEntry, wf: WeightFile) -> str:
     )
 
 
-def resolve(entry: ModelEntry, wf: WeightFile, override: str | Path | None = None) -> tuple[Path, str]:
+def resolve(
+    entry: ModelEntry, wf: WeightFile, override: str | Path | None = None
+) -> tuple[Path, str]:
     """Find the weights file and return (path, sha256). Raises before any work is done.
 
     With ``override`` (a user's --weights/--model PATH) the file is used as given; the published
@@ -148,5 +149,7 @@ def state_dict_sha256(state: dict) -> str:
     for key in sorted(state):
         t = state[key].detach().cpu().contiguous()
         h.update(f"{key}:{tuple(t.shape)}:{t.dtype};".encode())
-        h.update(t.view(-1).view_as_real().numpy().tobytes() if t.is_complex() else t.numpy().tobytes())
+        h.update(
+            t.view(-1).view_as_real().numpy().tobytes() if t.is_complex() else t.numpy().tobytes()
+        )
     return h.hexdigest()

@@ -7,11 +7,10 @@ Nothing here imports torch at import time, so ``audiotok --help`` is fast.
 
 from __future__ import annotations
 
+import importlib
 import sys
 
 import typer
-
-import importlib
 
 app = typer.Typer(
     name="audiotok",
@@ -22,8 +21,15 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 # Each module exposes register(app). Modules of parts still being built may be absent.
-COMMAND_MODULES = ("encode_cmd", "decode_cmd", "info_cmd", "models_cmd", "extract_cmd",
-                   "kmeans_cmd", "eval_cmd")
+COMMAND_MODULES = (
+    "encode_cmd",
+    "decode_cmd",
+    "info_cmd",
+    "models_cmd",
+    "extract_cmd",
+    "kmeans_cmd",
+    "eval_cmd",
+)
 for _name in COMMAND_MODULES:
     try:
         _mod = importlib.import_module(f"audiotok.cli.{_name}")

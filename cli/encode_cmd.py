@@ -16,8 +16,9 @@ def encode(
     output: Path = typer.Option(..., "-o", "--output", help="Token store directory."),
     kind: str = typer.Option("semantic", help="semantic | acoustic | hybrid."),
     model: str = typer.Option(
-        None, help="Registry name or path (default: mfcc-km100 for semantic, encodec-24khz "
-        "for acoustic). `audiotok models list` shows the names."
+        None,
+        help="Registry name or path (default: mfcc-km100 for semantic, encodec-24khz "
+        "for acoustic). `audiotok models list` shows the names.",
     ),
     weights: str = typer.Option(None, help="Local weights file for --model (offline use)."),
     codebook: str = typer.Option(None, help="k-means codebook (.safetensors) for semantic."),
@@ -49,8 +50,14 @@ def encode(
         raise AudiotokError(f"output {output} exists and is not a directory")
     # Build the model first: a missing weights file fails before any work.
     tok = tokenizer_from_options(
-        kind, model, weights=weights, codebook=codebook, layer=layer, bandwidth=bandwidth,
-        n_codebooks=n_codebooks, device=device,
+        kind,
+        model,
+        weights=weights,
+        codebook=codebook,
+        layer=layer,
+        bandwidth=bandwidth,
+        n_codebooks=n_codebooks,
+        device=device,
     )
     items = scan(inputs)
     if not items:
@@ -61,8 +68,13 @@ def encode(
         err_console.print(f"[red]error[/red]: {item.path}: {reason}", soft_wrap=True)
 
     progress = Progress(
-        TextColumn("encoding"), BarColumn(), TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-        TimeRemainingColumn(), console=err_console, disable=quiet, transient=True,
+        TextColumn("encoding"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=True,
     )
     task = progress.add_task("encode", total=0)
     run = {
@@ -73,9 +85,17 @@ def encode(
     }
     with progress:
         summary = encode_corpus(
-            items, tok, output, batch_seconds=batch_seconds, num_workers=num_workers,
-            overwrite=overwrite, strict=strict, shard_size=shard_size, max_duration=max_duration,
-            run_params=run, on_error=on_error,
+            items,
+            tok,
+            output,
+            batch_seconds=batch_seconds,
+            num_workers=num_workers,
+            overwrite=overwrite,
+            strict=strict,
+            shard_size=shard_size,
+            max_duration=max_duration,
+            run_params=run,
+            on_error=on_error,
             progress=lambda s: progress.advance(task, s),
             on_total=lambda s: progress.update(task, total=s),
         )

@@ -6,8 +6,9 @@ import typer
 
 from audiotok.cli.common import out_console
 
-app = typer.Typer(help="List models, show where their weights go, download them.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="List models, show where their weights go, download them.", no_args_is_help=True
+)
 
 
 def _presence(entry) -> str:
@@ -32,8 +33,16 @@ def list_models(kind: str = typer.Option(None, help="Only this kind.")) -> int:
     for col in ("name", "kind", "rate", "frames/s", "layers", "licence", "weights", "source"):
         table.add_column(col, overflow="fold")
     for e in sorted(registry.entries(kind), key=lambda e: (e.kind, e.name)):
-        table.add_row(e.name, e.kind, f"{e.sample_rate}", f"{e.frame_rate:g}",
-                      str(e.num_layers or "-"), e.license, _presence(e), e.source)
+        table.add_row(
+            e.name,
+            e.kind,
+            f"{e.sample_rate}",
+            f"{e.frame_rate:g}",
+            str(e.num_layers or "-"),
+            e.license,
+            _presence(e),
+            e.source,
+        )
     out_console.print(table)
     return 0
 

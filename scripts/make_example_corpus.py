@@ -42,7 +42,9 @@ def main() -> None:
                 wav = AF.resample(torch.from_numpy(wav), sr, rate).numpy()
             dest = out / spk / f"utt{n + 1}.{fmt}"
             dest.parent.mkdir(parents=True, exist_ok=True)
-            sf.write(dest, np.clip(wav, -1, 1), rate, subtype="VORBIS" if fmt == "ogg" else "PCM_16")
+            sf.write(
+                dest, np.clip(wav, -1, 1), rate, subtype="VORBIS" if fmt == "ogg" else "PCM_16"
+            )
             print(dest, f"{len(wav) / rate:.2f} s")
 
 

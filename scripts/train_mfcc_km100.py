@@ -42,23 +42,39 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for n in range(a.utterances):
             path = Path(tmp) / f"{n}.wav"
-            synthesize(sentence(rng), VOICES[n % len(VOICES)], path,
-                       rate=rng.randint(120, 200), pitch=rng.randint(20, 80))
+            synthesize(
+                sentence(rng),
+                VOICES[n % len(VOICES)],
+                path,
+                rate=rng.randint(120, 200),
+                pitch=rng.randint(20, 80),
+            )
             wav = torch.from_numpy(audio.read(str(path), ex.sample_rate))
             f, lens = ex(wav.unsqueeze(0), torch.tensor([len(wav)]))
             feats.append(f[0, : int(lens[0])].numpy())
             seconds += len(wav) / ex.sample_rate
     x = np.concatenate(feats)
     print(f"{len(feats)} utterances, {seconds / 60:.1f} min, {x.shape[0]} frames")
-    cb = train_faiss(x, a.k, niter=100, nredo=3, seed=a.seed, meta={
-        "extractor": "mfcc", "layer": None, "extractor_sha256": "",
-        "training_data": f"espeak-ng synthesised speech, {len(feats)} utterances, "
-                         f"{seconds / 60:.1f} min (scripts/train_mfcc_km100.py)",
-    })
+    cb = train_faiss(
+        x,
+        a.k,
+        niter=100,
+        nredo=3,
+        seed=a.seed,
+        meta={
+            "extractor": "mfcc",
+            "layer": None,
+            "extractor_sha256": "",
+            "training_data": f"espeak-ng synthesised speech, {len(feats)} utterances, "
+            f"{seconds / 60:.1f} min (scripts/train_mfcc_km100.py)",
+        },
+    )
     Path(a.output).parent.mkdir(parents=True, exist_ok=True)
     cb.save(a.output)
-    print(f"wrote {a.output}: inertia {cb.meta['inertia']:.4g}, "
-          f"smallest cluster {min(cb.meta['usage'])} frames")
+    print(
+        f"wrote {a.output}: inertia {cb.meta['inertia']:.4g}, "
+        f"smallest cluster {min(cb.meta['usage'])} frames"
+    )
 
 
 if __name__ == "__main__":

@@ -28,12 +28,20 @@ def speechlike(seconds: float, sr: int = 16000, seed: int = 0) -> np.ndarray:
 
 @pytest.fixture
 def make_wav(tmp_path: Path):
-    def _make(name: str, seconds: float = 1.0, sr: int = 16000, seed: int = 0, channels: int = 1,
-              subtype: str = "PCM_16") -> Path:
+    def _make(
+        name: str,
+        seconds: float = 1.0,
+        sr: int = 16000,
+        seed: int = 0,
+        channels: int = 1,
+        subtype: str = "PCM_16",
+    ) -> Path:
         path = tmp_path / name
         path.parent.mkdir(parents=True, exist_ok=True)
         x = speechlike(seconds, sr, seed)
-        data = np.stack([x * (0.5 + 0.1 * c) for c in range(channels)], axis=1) if channels > 1 else x
+        data = (
+            np.stack([x * (0.5 + 0.1 * c) for c in range(channels)], axis=1) if channels > 1 else x
+        )
         sf.write(path, data, sr, subtype=subtype)
         return path
 
@@ -44,8 +52,14 @@ def make_wav(tmp_path: Path):
 def small_corpus(tmp_path: Path, make_wav) -> Path:
     """Six valid files in two speaker folders, different lengths and rates."""
     for i, (spk, secs, sr) in enumerate(
-        [("a", 1.0, 16000), ("a", 1.7, 16000), ("a", 0.6, 22050), ("b", 2.3, 16000),
-         ("b", 1.0, 8000), ("b", 3.1, 44100)]
+        [
+            ("a", 1.0, 16000),
+            ("a", 1.7, 16000),
+            ("a", 0.6, 22050),
+            ("b", 2.3, 16000),
+            ("b", 1.0, 8000),
+            ("b", 3.1, 44100),
+        ]
     ):
         make_wav(f"corpus/{spk}/u{i}.wav", secs, sr, seed=i)
     return tmp_path / "corpus"

@@ -4,13 +4,19 @@ import soundfile as sf
 
 from audiotok import audio
 from audiotok.errors import AudioError
+
 from conftest import BAD, speechlike
 
 
 def test_reads_valid_unusual_files_as_mono_float32_at_target_rate(bad_corpus):
-    for name, sr in [("six_channels.wav", 16000), ("rate_8k.wav", 8000),
-                     ("rate_48k.wav", 48000), ("float.wav", 16000), ("lossless.flac", 16000),
-                     ("silent.wav", 16000)]:
+    for name, sr in [
+        ("six_channels.wav", 16000),
+        ("rate_8k.wav", 8000),
+        ("rate_48k.wav", 48000),
+        ("float.wav", 16000),
+        ("lossless.flac", 16000),
+        ("silent.wav", 16000),
+    ]:
         x = audio.read(str(bad_corpus / name), 16000)
         assert x.dtype == np.float32 and x.ndim == 1
         assert len(x) == audio.resampled_length(sf.info(bad_corpus / name).frames, sr, 16000)

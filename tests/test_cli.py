@@ -15,6 +15,7 @@ import torch
 
 import audiotok
 from audiotok.cli.app import main
+
 from conftest import BAD, VALID
 
 PY = sys.executable
@@ -28,13 +29,20 @@ def run(argv, capsys):
 
 
 def cli(*args, env=None, **kw):
-    return subprocess.run([PY, "-m", "audiotok", *map(str, args)], capture_output=True,
-                          text=True, env={**os.environ, **(env or {})}, **kw)
+    return subprocess.run(
+        [PY, "-m", "audiotok", *map(str, args)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, **(env or {})},
+        **kw,
+    )
 
 
 def test_help_and_import_do_not_import_torch():
-    code = ("import sys, audiotok, audiotok.cli.app, audiotok.kmeans; "
-            "print('torch' in sys.modules, 'faiss' in sys.modules)")
+    code = (
+        "import sys, audiotok, audiotok.cli.app, audiotok.kmeans; "
+        "print('torch' in sys.modules, 'faiss' in sys.modules)"
+    )
     r = subprocess.run([PY, "-c", code], capture_output=True, text=True)
     assert r.stdout.split() == ["False", "False"], r.stderr
     r = cli("--help")
@@ -42,29 +50,33 @@ def test_help_and_import_do_not_import_torch():
 
 
 def test_encode_and_info(small_corpus, tmp_path, capsys):
-    code, out, err = run(["encode", small_corpus, "-o", tmp_path / "t", "--num-workers", "0",
-                          "-q"], capsys)
+    code, out, err = run(
+        ["encode", small_corpus, "-o", tmp_path / "t", "--num-workers", "0", "-q"], capsys
+    )
     assert code == 0 and "wrote 6 utterances" in out and str(tmp_path / "t") in out
     code, out, _ = run(["info", tmp_path / "t"], capsys)
     assert code == 0 and "mfcc-km100" in out and "utterances  6" in out and "errors      0" in out
     # rerun: nothing to do, nothing duplicated
-    code, out, _ = run(["encode", small_corpus, "-o", tmp_path / "t", "--num-workers", "0", "-q"],
-                       capsys)
+    code, out, _ = run(
+        ["encode", small_corpus, "-o", tmp_path / "t", "--num-workers", "0", "-q"], capsys
+    )
     assert code == 0 and "wrote 0 utterances" in out and "6 were already there" in out
     assert len(audiotok.open_tokens(str(tmp_path / "t"))) == 6
 
 
 def test_bad_corpus_exit_code_and_stderr(bad_corpus, tmp_path, capsys):
-    code, out, err = run(["encode", bad_corpus, "-o", tmp_path / "t", "--num-workers", "0", "-q"],
-                         capsys)
+    code, out, err = run(
+        ["encode", bad_corpus, "-o", tmp_path / "t", "--num-workers", "0", "-q"], capsys
+    )
     assert code == 1
     for name in BAD:
         assert str(next(bad_corpus.glob(f"{name}.*"))) in err.replace("\n", "")
     assert f"{len(BAD)} failed" in out
     m = json.loads((tmp_path / "t" / "manifest.json").read_text())
     assert m["num_utterances"] == len(VALID) and {e["id"] for e in m["errors"]} == BAD
-    code, _, err = run(["encode", bad_corpus, "-o", tmp_path / "s", "--strict", "-q",
-                        "--num-workers", "0"], capsys)
+    code, _, err = run(
+        ["encode", bad_corpus, "-o", tmp_path / "s", "--strict", "-q", "--num-workers", "0"], capsys
+    )
     assert code == 2 and "--strict" in err
 
 
@@ -92,8 +104,11 @@ def test_kill_and_resume_gives_the_uninterrupted_store(tmp_path, make_wav):
         make_wav(f"c/s{i % 3}/u{i:02d}.wav", 1.5 + (i % 7) * 0.2, 16000, seed=i)
     corpus = tmp_path / "c"
     common = ["--num-workers", "0", "--shard-size", "1", "--batch-seconds", "2", "-q"]
-    p = subprocess.Popen([PY, "-m", "audiotok", "encode", str(corpus), "-o", str(tmp_path / "k"),
-                          *common], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    p = subprocess.Popen(
+        [PY, "-m", "audiotok", "encode", str(corpus), "-o", str(tmp_path / "k"), *common],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     manifest = tmp_path / "k" / "manifest.json"
     deadline = time.time() + 60
     while time.time() < deadline:
@@ -131,9 +146,26 @@ def _random_encodec(path: Path) -> Path:
 def test_encodec_encode_decode_through_the_cli(small_corpus, tmp_path, capsys):
     w = _random_encodec(tmp_path / "random_encodec.th")
     files = [small_corpus / "a" / "u1.wav", small_corpus / "b" / "u5.wav"]
-    code, out, err = run(["encode", *files, "-o", tmp_path / "t", "--kind", "acoustic", "--model",
-                          "encodec-24khz", "--weights", w, "--bandwidth", "3", "-q",
-                          "--num-workers", "0"], capsys)
+    code, out, err = run(
+        [
+            "encode",
+            *files,
+            "-o",
+            tmp_path / "t",
+            "--kind",
+            "acoustic",
+            "--model",
+            "encodec-24khz",
+            "--weights",
+            w,
+            "--bandwidth",
+            "3",
+            "-q",
+            "--num-workers",
+            "0",
+        ],
+        capsys,
+    )
     assert code == 0, err
     ts = audiotok.open_tokens(str(tmp_path / "t"))
     assert (ts.spec.num_codebooks, ts.spec.codebook_size, ts.spec.frame_rate) == (4, 1024, 75.0)
@@ -164,8 +196,17 @@ def test_encodec_bandwidth_selects_a_prefix(tmp_path):
 
 def test_missing_weights_fail_before_any_work(small_corpus, tmp_path):
     home = tmp_path / "home"
-    r = cli("encode", small_corpus, "-o", tmp_path / "t", "--kind", "acoustic", "--model",
-            "encodec-24khz", env={"AUDIOTOK_HOME": str(home)})
+    r = cli(
+        "encode",
+        small_corpus,
+        "-o",
+        tmp_path / "t",
+        "--kind",
+        "acoustic",
+        "--model",
+        "encodec-24khz",
+        env={"AUDIOTOK_HOME": str(home)},
+    )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "encodec_24khz-d7cc33bc.th" in r.stderr
     assert "https://dl.fbaipublicfiles.com/encodec/v0/encodec_24khz-d7cc33bc.th" in r.stderr
@@ -175,8 +216,15 @@ def test_missing_weights_fail_before_any_work(small_corpus, tmp_path):
     dest = home / "encodec-24khz" / "encodec_24khz-d7cc33bc.th"
     dest.parent.mkdir(parents=True)
     _random_encodec(dest)
-    r = cli("encode", small_corpus, "-o", tmp_path / "t", "--kind", "acoustic",
-            env={"AUDIOTOK_HOME": str(home)})
+    r = cli(
+        "encode",
+        small_corpus,
+        "-o",
+        tmp_path / "t",
+        "--kind",
+        "acoustic",
+        env={"AUDIOTOK_HOME": str(home)},
+    )
     assert r.returncode == 2 and "sha256" in r.stderr and "d7cc33bc" in r.stderr
 
 

@@ -21,7 +21,9 @@ def test_tsv_manifest_with_header_and_ids(small_corpus, tmp_path):
     m = tmp_path / "m.tsv"
     m.write_text(f"path\tid\n{small_corpus}/a/u0.wav\tfirst\ncorpus/b/u4.wav\tsecond\n")
     assert [(i.id, i.path.endswith("b/u4.wav")) for i in scan([m])] == [
-        ("first", False), ("second", True)]
+        ("first", False),
+        ("second", True),
+    ]
 
 
 def test_fairseq_style_tsv_root_line(small_corpus, tmp_path):
@@ -32,7 +34,10 @@ def test_fairseq_style_tsv_root_line(small_corpus, tmp_path):
 
 def test_jsonl_manifest(small_corpus, tmp_path):
     m = tmp_path / "m.jsonl"
-    rows = [{"path": str(small_corpus / "a/u2.wav")}, {"audio_filepath": "corpus/b/u5.wav", "id": "x"}]
+    rows = [
+        {"path": str(small_corpus / "a/u2.wav")},
+        {"audio_filepath": "corpus/b/u5.wav", "id": "x"},
+    ]
     m.write_text("\n".join(json.dumps(r) for r in rows))
     assert sorted(i.id for i in scan([m])) == ["u2", "x"]
 

@@ -6,6 +6,7 @@ import audiotok
 from audiotok import audio
 from audiotok.corpus import scan
 from audiotok.engine import Planned, encode_corpus, plan_batches
+
 from conftest import BAD, VALID
 
 
@@ -20,8 +21,10 @@ def test_tokens_do_not_depend_on_batching(small_corpus, tmp_path):
     big = encode_corpus(items, tok, tmp_path / "one_batch", batch_seconds=1000, num_workers=0)
     small = encode_corpus(items, tok, tmp_path / "tiny", batch_seconds=0.5, num_workers=2)
     assert big.encoded == small.encoded == 6
-    a, b = dict(audiotok.open_tokens(str(tmp_path / "one_batch"))), dict(
-        audiotok.open_tokens(str(tmp_path / "tiny")))
+    a, b = (
+        dict(audiotok.open_tokens(str(tmp_path / "one_batch"))),
+        dict(audiotok.open_tokens(str(tmp_path / "tiny"))),
+    )
     for it in items:
         ref = _alone(tok, it.path)
         np.testing.assert_array_equal(a[it.id], ref)
@@ -46,8 +49,13 @@ def test_plan_batches_respects_the_budget_and_equal_lengths():
 def test_bad_inputs_are_reported_and_the_rest_encoded(bad_corpus, tmp_path):
     tok = audiotok.load("mfcc-km100")
     seen = []
-    s = encode_corpus(scan([bad_corpus]), tok, tmp_path / "t", num_workers=0,
-                      on_error=lambda item, reason: seen.append(item.id))
+    s = encode_corpus(
+        scan([bad_corpus]),
+        tok,
+        tmp_path / "t",
+        num_workers=0,
+        on_error=lambda item, reason: seen.append(item.id),
+    )
     assert s.encoded == len(VALID) and sorted(seen) == sorted(BAD)
     ts = audiotok.open_tokens(str(tmp_path / "t"))
     assert {e["id"] for e in ts.errors} == BAD
@@ -73,7 +81,8 @@ def test_long_files_go_through_encode_long(small_corpus, tmp_path):
     assert len(calls) == 2 and all(n > 32000 for n in calls)  # the 2.3 s and 3.1 s files
     for it in scan([small_corpus]):
         np.testing.assert_array_equal(
-            dict(audiotok.open_tokens(str(tmp_path / "t")))[it.id], _alone(tok, it.path))
+            dict(audiotok.open_tokens(str(tmp_path / "t")))[it.id], _alone(tok, it.path)
+        )
 
 
 def test_library_encode_accepts_numpy_and_torch():

@@ -55,8 +55,12 @@ class Manifest:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> Manifest:
-        return cls(TokenSpec.from_dict(d["spec"]), d.get("shards", []), d.get("errors", []),
-                   d.get("run", {}))
+        return cls(
+            TokenSpec.from_dict(d["spec"]),
+            d.get("shards", []),
+            d.get("errors", []),
+            d.get("run", {}),
+        )
 
 
 def read(directory: str | Path) -> Manifest | None:
@@ -72,8 +76,9 @@ def read(directory: str | Path) -> Manifest | None:
 
 
 def write(directory: str | Path, manifest: Manifest) -> None:
-    atomic_write_bytes(Path(directory) / MANIFEST,
-                       json.dumps(manifest.to_dict(), indent=1).encode())
+    atomic_write_bytes(
+        Path(directory) / MANIFEST, json.dumps(manifest.to_dict(), indent=1).encode()
+    )
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
