@@ -1,23 +1,70 @@
 """The Codec contract: RVQ codecs normalised to codes LongTensor[B, K, T'].
 
 A codec is a Tokenizer (kind "acoustic", or "hybrid" when some codebooks are distilled
-from S3M features: ``semantic_codebooks`` lists them) that can also decode.
+from S3M features: ``semantic_codebooks`` lists them) that can also decode. Frame ``j`` of
+a codec covers samples ``[j * hop, (j + 1) * hop)``; :func:`frame_at` maps a time to it.
 """
 
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 from audiotok.errors import AudiotokError
 from audiotok.tokenizer import Tokenizer
+
+if TYPE_CHECKING:
+    import torch
+
+
+def frame_at(t: float, frame_rate: float) -> int:
+    """The frame holding time ``t`` (seconds): ``floor(t * frame_rate)``.
+
+    A tolerance of 1e-9 frames absorbs binary rounding (``0.04 * 75`` is 2.9999999999999996
+    in floating point, and 0.04 s is the start of frame 3).
+    """
+    if t < 0:
+        raise ValueError(f"time must be >= 0, got {t}")
+    return math.floor(t * frame_rate + 1e-9)
+
+
+def frame_slice(start: float, end: float, frame_rate: float) -> slice:
+    """Frames overlapping ``[start, end)`` seconds: ``codes[..., frame_slice(1.0, 2.5, fr)]``."""
+    return slice(frame_at(start, frame_rate), math.ceil(end * frame_rate - 1e-9))
 
 
 class Codec(Tokenizer):
     semantic_codebooks: tuple[int, ...] = ()
     hop_length: int = 0  # samples per frame
+    # Longer code sequences are decoded window by window (memory bounded by the window).
+    decode_window_frames: int | None = None
 
     def num_frames(self, num_samples: int) -> int:
         return math.ceil(num_samples / self.hop_length)
+
+    def frame_at(self, t: float) -> int:
+        return frame_at(t, self.frame_rate)
+
+    def decode_long(self, codes: torch.Tensor) -> torch.Tensor:
+        """codes[1, K, T'] of one long file -> wav[1, 1, T' * hop]; overridden by codecs
+        that decode in windows."""
+        import torch
+
+        wav, lengths = self.decode_batch(codes, torch.tensor([codes.shape[-1]]))
+        return wav[..., : int(lengths[0])]
+
+    def decode(self, codes) -> torch.Tensor:
+        """codes [K, T'] -> mono waveform [T]; long sequences go through ``decode_long``."""
+        import torch
+
+        c = torch.as_tensor(codes, dtype=torch.long)
+        if c.dim() == 1:
+            c = c.unsqueeze(0)
+        if self.decode_window_frames is None or c.shape[-1] <= self.decode_window_frames:
+            return super().decode(c)
+        with torch.inference_mode():
+            wav = self.decode_long(c.unsqueeze(0).to(self.device))
+        return wav[0, 0].cpu()
 
 
 def choose_n_codebooks(

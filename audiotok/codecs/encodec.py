@@ -1,14 +1,26 @@
-"""EnCodec (facebookresearch/encodec) as an audiotok Codec.
+"""EnCodec 24 kHz (facebookresearch/encodec) as an audiotok Codec.
 
-The architecture comes from the ``encodec`` package, built with ``pretrained=False``; the
-weights are loaded by audiotok from the published file with ``torch.load(weights_only=True)``
-after its sha256 is checked (the 8 hex digits in the file name are the digest's prefix, as
-torch.hub checks them). 24 kHz model: causal, 75 Hz (hop 320), up to 32 codebooks of 1024;
-bandwidths 1.5/3/6/12/24 kbps select 2/4/8/16/32 codebooks.
+The architecture comes from the ``encodec`` package (``EncodecModel._get_model``'s recipe:
+SEANet encoder/decoder, RVQ of 1024-entry codebooks); the weights are loaded by audiotok
+from the published file with ``torch.load(weights_only=True)`` after its sha256 is checked
+(the 8 hex digits in the file name are the digest's prefix, as torch.hub checks them).
+
+24 kHz model: causal convolutions + a 2-layer LSTM, mono, hop 320 = 75 Hz, up to 32
+codebooks; bandwidths 1.5/3/6/12/24 kbps select 2/4/8/16/32 codebooks (encodec/model.py
+``encodec_model_24khz``). Frame ``j`` covers samples ``[320 j, 320 (j + 1))``.
+
+- Batches: :func:`audiotok.codecs.padding.as_if_alone` makes a padded batch compute each
+  file's reflection padding at every layer, so the codes equal each file alone.
+- Long files: :func:`audiotok.codecs.windows.run_streaming` cuts windows whose convolutions
+  get left context from the receptive field while the LSTM carries its state: the stitched
+  codes equal the whole-file codes, and decoding is streamed the same way.
+
+The 48 kHz model lives in :mod:`audiotok.codecs.encodec48`.
 """
 
 from __future__ import annotations
 
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +29,50 @@ from audiotok.codecs.base import Codec, choose_n_codebooks
 from audiotok.spec import TokenSpec
 
 BANDWIDTHS = (1.5, 3.0, 6.0, 12.0, 24.0)
+WINDOW_SECONDS = 10.0  # per window of encode_long / decode_long
+QUANTIZE_CHUNK = 3000  # frames quantized at once (the distance matrix is chunk x 1024)
+
+
+def architecture(variant: str, config: dict[str, Any] | None = None) -> Any:
+    """An EncodecModel with random weights; ``config`` overrides SEANet sizes (tests use
+    ``{"n_filters": 4}``). Mirrors encodec's ``_get_model`` for the published variants."""
+    import math
+
+    from encodec import EncodecModel
+    from encodec import modules as m
+    from encodec import quantization as qt
+
+    params = {
+        "24khz": dict(sample_rate=24000, channels=1, causal=True, norm="weight_norm",
+                      normalize=False, segment=None, bandwidths=[1.5, 3.0, 6.0, 12.0, 24.0]),
+        "48khz": dict(sample_rate=48000, channels=2, causal=False, norm="time_group_norm",
+                      normalize=True, segment=1.0, bandwidths=[3.0, 6.0, 12.0, 24.0]),
+    }
+    if variant not in params:
+        raise ValueError(f"unknown EnCodec variant {variant!r}")
+    p = params[variant]
+    seanet = dict(config or {})
+    encoder = m.SEANetEncoder(channels=p["channels"], norm=p["norm"], causal=p["causal"], **seanet)
+    decoder = m.SEANetDecoder(channels=p["channels"], norm=p["norm"], causal=p["causal"], **seanet)
+    frame_rate = math.ceil(p["sample_rate"] / encoder.hop_length)
+    n_q = int(1000 * p["bandwidths"][-1] // (frame_rate * 10))
+    quantizer = qt.ResidualVectorQuantizer(dimension=encoder.dimension, n_q=n_q, bins=1024)
+    model = EncodecModel(encoder, decoder, quantizer, p["bandwidths"], p["sample_rate"],
+                         p["channels"], normalize=p["normalize"], segment=p["segment"],
+                         name=f"encodec_{variant}")
+    return model.eval()
+
+
+def quantize(model: Any, emb: Any, n_q: int) -> Any:
+    """emb[B, D, T'] -> codes[B, K, T'], in chunks of frames (memory bounded by the chunk).
+    Residual stages are sequential: the first K codes do not depend on later stages."""
+    import torch
+
+    pieces = [
+        model.quantizer.vq.encode(emb[..., i : i + QUANTIZE_CHUNK], n_q=n_q).transpose(0, 1)
+        for i in range(0, emb.shape[-1], QUANTIZE_CHUNK)
+    ]
+    return torch.cat(pieces, dim=-1).long()
 
 
 class EncodecCodec(Codec):
@@ -24,10 +80,11 @@ class EncodecCodec(Codec):
         self.model = model
         self.hop_length = int(model.encoder.hop_length)
         self.n_q = n_codebooks
+        self.batch_exact = True  # as_if_alone; tested
+        self.long_window_seconds = 3 * WINDOW_SECONDS
+        self.window = int(WINDOW_SECONDS * model.sample_rate) // self.hop_length * self.hop_length
+        self.decode_window_frames = self.window // self.hop_length
         bandwidth = n_codebooks * model.frame_rate * 10 / 1000  # 10 bits per 1024-codebook
-        # Causal convolutions and a unidirectional LSTM: frames before the end of a file never
-        # see what follows, and batch padding is zeros like the model's own end padding.
-        self.batch_exact = True
         self.spec = TokenSpec(
             kind="acoustic",
             name=name,
@@ -48,23 +105,59 @@ class EncodecCodec(Codec):
     def encode_batch(self, wav, lengths):
         import torch
 
+        from audiotok.codecs.padding import as_if_alone, pad_to_multiple
+
         if wav.dim() == 2:
             wav = wav.unsqueeze(1)
-        with torch.inference_mode():
+        wav = pad_to_multiple(wav, self.hop_length)
+        with torch.inference_mode(), as_if_alone(self.model.encoder, lengths, wav.shape[-1]):
             emb = self.model.encoder(wav)
-            # residual stages are sequential: the first K codes do not depend on later stages
-            codes = self.model.quantizer.vq.encode(emb, n_q=self.n_q)
-        codes = codes.transpose(0, 1)  # [K, B, T'] -> [B, K, T']
+        codes = quantize(self.model, emb, self.n_q)
         code_lengths = torch.tensor([self.num_frames(int(n)) for n in lengths])
-        return codes.long(), code_lengths
+        return codes, code_lengths
+
+    def encode_long(self, wav):
+        import torch
+
+        from audiotok.codecs.windows import run_streaming
+
+        with torch.inference_mode():
+            emb = run_streaming(self.model.encoder.model, wav, self.window,
+                                Fraction(1, self.hop_length), 1)
+        codes = quantize(self.model, emb, self.n_q)
+        return codes, torch.tensor([codes.shape[-1]])
 
     def decode_batch(self, codes, code_lengths):
         import torch
 
-        with torch.inference_mode():
+        from audiotok.codecs.padding import as_if_alone
+
+        with torch.inference_mode(), as_if_alone(self.model.decoder, code_lengths,
+                                                  codes.shape[-1]):
             emb = self.model.quantizer.decode(codes.transpose(0, 1))
             wav = self.model.decoder(emb)
         return wav, code_lengths * self.hop_length
+
+    def decode_long(self, codes):
+        import torch
+
+        from audiotok.codecs.windows import run_streaming
+
+        with torch.inference_mode():
+            emb = torch.cat([
+                self.model.quantizer.decode(codes[..., i : i + QUANTIZE_CHUNK].transpose(0, 1))
+                for i in range(0, codes.shape[-1], QUANTIZE_CHUNK)
+            ], dim=-1)
+            return run_streaming(self.model.decoder.model, emb, self.decode_window_frames,
+                                 Fraction(1), self.hop_length)
+
+
+def load_weights(entry: Any, weights: str | None) -> tuple[dict, str, str]:
+    """(state dict, sha256, resolved path) of the entry's published file or ``weights``."""
+    from audiotok import weights as W
+
+    path, sha = W.resolve(entry, entry.files[0], override=weights)
+    return W.load_state_dict(path), sha, str(Path(path).resolve())
 
 
 def build(
@@ -77,29 +170,31 @@ def build(
     pretrained: bool = True,
     seed: int = 0,
     device: str = "cpu",
-) -> EncodecCodec:
+    config: dict[str, Any] | None = None,
+) -> Codec:
+    """Build the registry entry's EnCodec; ``pretrained=False``: random weights (``seed``)."""
     import torch
-    from encodec import EncodecModel
 
     from audiotok import weights as W
 
     if pretrained:  # find and check the file before building anything
-        path, sha = W.resolve(entry, entry.files[0], override=weights)
-        state = W.load_state_dict(path)
-    if variant != "24khz":
-        raise ValueError(f"unknown EnCodec variant {variant!r}")
+        state, sha, path = load_weights(entry, weights)
     torch.manual_seed(seed)
-    model = EncodecModel.encodec_model_24khz(pretrained=False)
+    model = architecture(variant, config)
     if pretrained:
         model.load_state_dict(state)
     else:
-        sha = W.state_dict_sha256(model.state_dict())
+        sha, path = W.state_dict_sha256(model.state_dict()), ""
     model.eval()
-    max_q = model.quantizer.n_q
     if n_codebooks is None and bandwidth is None:
         bandwidth = 6.0
-    k = choose_n_codebooks(max_q, model.frame_rate, model.quantizer.bins, n_codebooks,
-                           bandwidth, BANDWIDTHS)
-    codec = EncodecCodec(model, entry.name, k, sha)
-    codec.weights_path = str(Path(path).resolve()) if pretrained else ""
+    k = choose_n_codebooks(model.quantizer.n_q, model.frame_rate, model.quantizer.bins,
+                           n_codebooks, bandwidth, tuple(model.target_bandwidths))
+    if variant == "48khz":
+        from audiotok.codecs.encodec48 import Encodec48Codec
+
+        codec: Codec = Encodec48Codec(model, entry.name, k, sha)
+    else:
+        codec = EncodecCodec(model, entry.name, k, sha)
+    codec.weights_path = path
     return codec.to(device)
