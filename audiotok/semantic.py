@@ -31,6 +31,9 @@ class SemanticTokenizer(Tokenizer):
         self.extractor = extractor
         self.codebook = codebook
         self.batch_exact = extractor.batch_exact
+        # S3M extractors cut files longer than this into overlapping windows (see
+        # audiotok.extractors.windows); the engine then sends such files one by one.
+        self.long_window_seconds = getattr(extractor, "long_window_seconds", None)
         layer = extractor.layer
         default_name = f"{extractor.name}{'' if layer is None else f'-L{layer}'}-km{codebook.k}"
         self.spec = TokenSpec(
@@ -64,6 +67,23 @@ class SemanticTokenizer(Tokenizer):
         feats, frame_lengths = self.features(wav, lengths)
         units = self.codebook.assign(feats)  # [B, T']
         return units.unsqueeze(1), frame_lengths
+
+    def encode_long(self, wav: torch.Tensor):
+        """One long file: units window by window (the same units encode_batch gives), so
+        memory holds one window's features, not the file's."""
+        import torch
+
+        if not hasattr(self.extractor, "extract_layers"):
+            return super().encode_long(wav)
+        from audiotok.extractors.windows import window_features
+
+        x = wav.reshape(-1)
+        n = self.extractor.num_frames(x.shape[0])
+        units = torch.zeros(1, 1, n, dtype=torch.long, device=wav.device)
+        for start, feats in window_features(self.extractor, x):
+            u = self.codebook.assign(self.extractor.combine({k: v[None] for k, v in feats.items()}))
+            units[0, 0, start : start + u.shape[1]] = u[0].to(units.device)
+        return units, torch.tensor([n])
 
 
 def build(

@@ -43,7 +43,9 @@ class MFCCExtractor(FeatureExtractor):
         if wav.dim() == 3:
             wav = wav[:, 0]
         frame_lengths = self.frame_lengths(lengths)
-        out = wav.new_zeros(wav.shape[0], int(frame_lengths.max()) if len(frame_lengths) else 0, self.dim)
+        out = wav.new_zeros(
+            wav.shape[0], int(frame_lengths.max()) if len(frame_lengths) else 0, self.dim
+        )
         for b in range(wav.shape[0]):
             n = int(frame_lengths[b])
             if n == 0:
