@@ -41,3 +41,25 @@ register(
         options={"variant": "24khz", "bandwidth": 6.0},
     )
 )
+
+register(
+    ModelEntry(
+        name="encodec-48khz",
+        kind="acoustic",
+        builder="audiotok.codecs.encodec:build",
+        description="EnCodec 48 kHz non-causal, stereo (mono duplicated), 150 Hz, up to "
+        "16 x 1024 codebooks (3/6/12/24 kbps = 2/4/8/16) + a per-second loudness row",
+        source=ENCODEC_URL + "encodec_48khz-7e698e3e.th",
+        license="MIT (facebookresearch/encodec)",
+        sample_rate=48000,
+        frame_rate=150.0,
+        files=(
+            WeightFile(
+                "encodec_48khz-7e698e3e.th",
+                url=ENCODEC_URL + "encodec_48khz-7e698e3e.th",
+                sha256_prefix="7e698e3e",
+            ),
+        ),
+        options={"variant": "48khz", "bandwidth": 6.0},
+    )
+)

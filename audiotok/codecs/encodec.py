@@ -133,10 +133,10 @@ class EncodecCodec(Codec):
         from audiotok.codecs.padding import as_if_alone
 
         with torch.inference_mode(), as_if_alone(self.model.decoder, code_lengths,
-                                                  codes.shape[-1]):
+                                                  codes.shape[-1]) as lengths:
             emb = self.model.quantizer.decode(codes.transpose(0, 1))
             wav = self.model.decoder(emb)
-        return wav, code_lengths * self.hop_length
+        return wav, torch.tensor(lengths.valid(wav.shape[-1]))
 
     def decode_long(self, codes):
         import torch

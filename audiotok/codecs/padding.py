@@ -7,9 +7,8 @@ forward pre-hooks on every convolution that rewrite each item's input past its v
 to what that layer would see for the file alone; outputs inside the valid length then equal
 the file-alone outputs (tested in tests/codecs/test_batching.py).
 
-The valid length of item ``b`` at a layer whose input has ``L`` positions is
-``ceil(n_b * L / N)``, with ``n_b`` the item's and ``N`` the batch's length in the model's
-input units; ``N`` must be a multiple of the hop length, so every layer's ``L`` is exact.
+Each item's valid length is carried from layer to layer with the layers' own length
+formulas (DAC's odd-stride transposed convolutions give ``5 L - 1``, not ``5 L``).
 """
 
 from __future__ import annotations
@@ -21,15 +20,53 @@ import torch
 from torch import nn
 
 
-def _valid(n: int, total: int, positions: int) -> int:
-    return -(-n * positions // total)
+class LengthTracker:
+    """Each item's valid length at every resolution of the model, keyed by the full length
+    of the batch tensor at that resolution (layers at one resolution share it)."""
+
+    def __init__(self, lengths: Sequence[int], total: int):
+        self.total = total
+        self.lengths = [int(n) for n in lengths]
+        self.by_len: dict[int, list[int]] = {total: self.lengths}
+
+    def valid(self, full: int) -> list[int]:
+        v = self.by_len.get(full)
+        if v is None:  # a resolution no hooked layer produced: proportional to the input
+            v = [-(-n * full // self.total) for n in self.lengths]
+        return v
+
+    def record(self, full: int, valid: list[int]) -> None:
+        self.by_len.setdefault(full, valid)
 
 
-def _zero_past_end(lengths: Sequence[int], total: int):
+def _conv_out(v: int, k: int, s: int, d: int, p: int) -> int:
+    return (v + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+def _out_len(module: nn.Module, v: int) -> int:
+    """Output length of ``module`` for an input of ``v`` positions (torch's formulas, and
+    EnCodec's SConv1d / SConvTranspose1d padding rules)."""
+    if hasattr(module, "convtr"):  # SConvTranspose1d: trims kernel - stride after the conv
+        return v * module.convtr.convtr.stride[0]
+    if hasattr(module, "pad_mode"):  # SConv1d: pads itself, then a padding-free conv
+        from encodec.modules.conv import get_extra_padding_for_conv1d
+
+        c = module.conv.conv
+        k, s, d = c.kernel_size[0], c.stride[0], c.dilation[0]
+        total = (k - 1) * d - (s - 1)
+        extra = get_extra_padding_for_conv1d(torch.empty(1, 1, v), k, s, total)
+        return _conv_out(v + total + extra, k, s, d, 0)
+    k, s, d, p = module.kernel_size[0], module.stride[0], module.dilation[0], module.padding[0]
+    if isinstance(module, nn.ConvTranspose1d):
+        return (v - 1) * s - 2 * p + d * (k - 1) + module.output_padding[0] + 1
+    return _conv_out(v, k, s, d, p)
+
+
+def _zero_past_end(tracker: LengthTracker):
     def hook(module: nn.Module, args: tuple) -> tuple | None:
         x = args[0]
         L = x.shape[-1]
-        valid = [_valid(n, total, L) for n in lengths]
+        valid = tracker.valid(L)
         if all(v >= L for v in valid):
             return None
         x = x.clone()
@@ -40,7 +77,7 @@ def _zero_past_end(lengths: Sequence[int], total: int):
     return hook
 
 
-def _seanet_pad_past_end(lengths: Sequence[int], total: int):
+def _seanet_pad_past_end(tracker: LengthTracker):
     """EnCodec SConv1d pads on the right inside its forward: ``extra`` samples to complete the
     last stride (plus half the kernel when not causal), by reflection (encodec/modules/conv.py
     ``SConv1d.forward``). Write that padding after each item's valid end."""
@@ -49,7 +86,7 @@ def _seanet_pad_past_end(lengths: Sequence[int], total: int):
     def hook(module: nn.Module, args: tuple) -> tuple | None:
         x = args[0]
         L = x.shape[-1]
-        valid = [_valid(n, total, L) for n in lengths]
+        valid = tracker.valid(L)
         if all(v >= L for v in valid):
             return None
         conv = module.conv.conv
@@ -62,7 +99,7 @@ def _seanet_pad_past_end(lengths: Sequence[int], total: int):
             item = x[b : b + 1, :, :v]
             extra = get_extra_padding_for_conv1d(item, k, s, padding_total)
             right = extra + (0 if module.causal else padding_total // 2)
-            padded = pad1d(item, (0, right), mode=module.pad_mode)[..., : L]
+            padded = pad1d(item, (0, right), mode=module.pad_mode)[..., :L]
             x[b, :, : padded.shape[-1]] = padded[0]
             x[b, :, padded.shape[-1] :] = 0
         return (x, *args[1:])
@@ -70,34 +107,43 @@ def _seanet_pad_past_end(lengths: Sequence[int], total: int):
     return hook
 
 
+def _record(tracker: LengthTracker):
+    def hook(module: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        valid = tracker.valid(args[0].shape[-1])
+        tracker.record(out.shape[-1], [_out_len(module, v) for v in valid])
+
+    return hook
+
+
 @contextlib.contextmanager
-def as_if_alone(model: nn.Module, lengths: Sequence[int], total: int) -> Iterator[None]:
+def as_if_alone(model: nn.Module, lengths: Sequence[int], total: int) -> Iterator[LengthTracker]:
     """Within the block, ``model`` computes each batch item as if it were alone.
 
-    lengths: each item's length, total: the padded length (a multiple of the hop), both in
-    the units of ``model``'s input (samples for an encoder, frames for a decoder).
+    lengths: each item's length, total: the padded length, both in the units of ``model``'s
+    input (samples for an encoder, frames for a decoder). Yields the tracker:
+    ``tracker.valid(out.shape[-1])`` gives each item's output length.
     """
-    lengths = [int(n) for n in lengths]
-    if all(n == total for n in lengths):
-        yield
+    tracker = LengthTracker(lengths, total)
+    if all(n == total for n in tracker.lengths):
+        yield tracker
         return
-    try:
-        from encodec.modules.conv import SConv1d
-    except ImportError:  # pragma: no cover - encodec is a core dependency
-        SConv1d = ()  # noqa: N806
     handles = []
-    inside_sconv: set[int] = set()
+    skip: set[int] = set()
     for m in model.modules():
-        if SConv1d and isinstance(m, SConv1d):
-            handles.append(m.register_forward_pre_hook(_seanet_pad_past_end(lengths, total)))
-            inside_sconv.update(id(c) for c in m.modules())
+        name = type(m).__name__
+        if name in ("SConv1d", "SConvTranspose1d"):  # EnCodec: hook the padding wrapper
+            pre = _seanet_pad_past_end(tracker) if name == "SConv1d" else _zero_past_end(tracker)
+            handles.append(m.register_forward_pre_hook(pre))
+            handles.append(m.register_forward_hook(_record(tracker)))
+            skip.update(id(c) for c in m.modules())
+    # Plain convolutions (DAC) read zeros past the end, like their own zero padding; for a
+    # transposed convolution zeros contribute nothing, like the missing input of the file.
     for m in model.modules():
-        if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)) and id(m) not in inside_sconv:
-            handles.append(m.register_forward_pre_hook(_zero_past_end(lengths, total)))
-    # Transposed convolutions (SConvTranspose1d trims after the fact) read zeros past the
-    # end: zeros contribute nothing, exactly like the missing input of the file alone.
+        if isinstance(m, (nn.Conv1d, nn.ConvTranspose1d)) and id(m) not in skip:
+            handles.append(m.register_forward_pre_hook(_zero_past_end(tracker)))
+            handles.append(m.register_forward_hook(_record(tracker)))
     try:
-        yield
+        yield tracker
     finally:
         for h in handles:
             h.remove()
