@@ -1,7 +1,8 @@
 """A k-means codebook: centroids in safetensors, a JSON header in the file's metadata.
 
 Header fields: k, dim, extractor, layer, extractor_sha256 (the features it was trained on),
-normalize ("none" | "l2"), spherical, seed, num_samples, inertia, usage. Applying a
+frame_rate, normalize ("none" | "l2"), spherical, init, seed, niter, nredo, backend,
+num_samples, inertia, usage (frames per unit on the training sample), format_version. Applying a
 codebook to features of another extractor or layer is an error that names both.
 """
 
@@ -51,21 +52,21 @@ class Codebook:
                 f"but is being applied to features of {extractor!r} layer {layer}"
             )
 
-    def assign(self, feats: torch.Tensor, chunk: int = 65536) -> torch.Tensor:
-        """Nearest centroid (squared L2; ties go to the lowest index) for feats[..., dim]."""
+    def assign(self, feats: torch.Tensor, chunk: int = 16384) -> torch.Tensor:
+        """Nearest centroid of feats[..., dim] (squared L2, ties to the lowest index), batched
+        on the centroids' device; exactly what brute force gives (see ``assign.nearest``)."""
         import torch
 
+        from audiotok.kmeans.assign import nearest
+
+        if feats.shape[-1] != self.dim:
+            raise ValueError(f"features are {feats.shape[-1]}-dim, the codebook is {self.dim}-dim")
         shape = feats.shape[:-1]
-        x = feats.reshape(-1, feats.shape[-1]).to(self.centroids.device, torch.float32)
+        x = feats.reshape(-1, feats.shape[-1]).to(self.centroids.device)
         if self.normalize == "l2":
-            x = torch.nn.functional.normalize(x, dim=-1)
-        c = self.centroids.float()
-        c2 = (c * c).sum(1)
-        out = torch.empty(x.shape[0], dtype=torch.long, device=x.device)
-        for s in range(0, x.shape[0], chunk):
-            xs = x[s : s + chunk]
-            d = c2.unsqueeze(0) - 2.0 * (xs @ c.T)  # ||x||^2 is the same for every centroid
-            out[s : s + chunk] = d.argmin(dim=1)
+            x = torch.nn.functional.normalize(x.float(), dim=-1)
+        out = nearest(x, self.centroids, chunk=chunk)
+        assert isinstance(out, torch.Tensor)
         return out.reshape(shape)
 
     def save(self, path: str | Path) -> None:

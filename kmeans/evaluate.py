@@ -1,0 +1,111 @@
+"""``evaluate``: a codebook applied to every utterance of a feature source (or of a corpus),
+reporting inertia, usage, entropy, bitrate and, with alignments, phone purity, cluster purity
+and PNMI (``metrics``). Utterances are read one at a time; plain arrays in row blocks.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audiotok.errors import AudiotokError
+from audiotok.kmeans.codebook import Codebook
+from audiotok.kmeans.metrics import frame_phones, phone_stats, read_alignment, usage_stats
+
+ROW_BLOCK = 1 << 16
+
+
+def iter_source(source: Any) -> Iterator[tuple[str | None, np.ndarray]]:
+    if getattr(source, "rows_are_items", False):
+        arr = source.arrays[0]
+        for s in range(0, arr.shape[0], ROW_BLOCK):
+            yield None, np.asarray(arr[s : s + ROW_BLOCK], dtype=np.float32)
+        return
+    for i, uid in enumerate(source.ids()):
+        yield uid, source.read(i)
+
+
+def iter_audio(inputs: list[str], extractor: Any) -> Iterator[tuple[str | None, np.ndarray]]:
+    import torch
+
+    from audiotok import audio, corpus
+    from audiotok.errors import AudioError
+
+    for item in corpus.scan(inputs):
+        try:
+            wav = torch.from_numpy(audio.read(item.path, extractor.sample_rate))
+        except AudioError:
+            continue
+        with torch.inference_mode():
+            f, lens = extractor(wav.unsqueeze(0).to(extractor.device), torch.tensor([len(wav)]))
+        yield item.id, f[0, : int(lens[0])].float().cpu().numpy()
+
+
+def evaluate(
+    codebook: Codebook,
+    utterances: Iterator[tuple[str | None, np.ndarray]],
+    *,
+    frame_rate: float | None = None,
+    align_dir: str | Path | None = None,
+    window_s: float = 0.025,
+) -> dict[str, Any]:
+    import torch
+
+    from audiotok.kmeans.assign import nearest
+
+    k = codebook.k
+    counts = np.zeros(k, dtype=np.int64)
+    inertia = 0.0
+    phones: dict[str, int] = {}
+    joint = np.zeros((0, k), dtype=np.int64)
+    utts = aligned_utts = 0
+    align = Path(align_dir) if align_dir else None
+    if align is not None and not align.is_dir():
+        raise AudiotokError(f"--align {align} is not a directory of <utterance id>.tsv files")
+    if align is not None and not frame_rate:
+        raise AudiotokError("phone alignment needs the frame rate: pass --frame-rate")
+    for uid, f in utterances:
+        if len(f) == 0:
+            continue
+        x = torch.from_numpy(np.ascontiguousarray(f))
+        if codebook.normalize == "l2":
+            x = torch.nn.functional.normalize(x, dim=1)
+        lab_t, dist = nearest(x, codebook.centroids, return_dist=True)
+        lab = lab_t.cpu().numpy()
+        inertia += float(dist.double().sum())
+        counts += np.bincount(lab, minlength=k)
+        utts += 1
+        if align is None or uid is None:
+            continue
+        tsv = align / f"{uid}.tsv"
+        if not tsv.is_file():
+            continue
+        aligned_utts += 1
+        ph = frame_phones(read_alignment(tsv), len(lab), float(frame_rate), window_s)
+        keep = [i for i, p in enumerate(ph) if p is not None]
+        ids = np.array([phones.setdefault(ph[i], len(phones)) for i in keep], dtype=np.int64)
+        if len(phones) > joint.shape[0]:
+            joint = np.vstack([joint, np.zeros((len(phones) - joint.shape[0], k), np.int64)])
+        np.add.at(joint, (ids, lab[keep]), 1)
+    if utts == 0:
+        raise AudiotokError("no features to evaluate")
+    usage = usage_stats(counts)
+    out: dict[str, Any] = {
+        "utterances": utts,
+        "inertia": inertia,
+        "inertia_per_frame": inertia / max(usage["frames"], 1),
+        **usage,
+        "frame_rate": frame_rate,
+        "bitrate_bps": usage["entropy_bits"] * frame_rate if frame_rate else None,
+        "usage": counts.tolist(),
+    }
+    if align is not None:
+        if aligned_utts == 0:
+            raise AudiotokError(f"no <utterance id>.tsv in {align} matches an utterance id")
+        out["aligned_utterances"] = aligned_utts
+        out.update(phone_stats(joint))
+        out["phone_set"] = sorted(phones, key=phones.__getitem__)
+    return out

@@ -1,0 +1,196 @@
+"""Feature sources k-means reads from, all out of core (memory-mapped, utterance by utterance).
+
+- an audiotok feature directory written by ``audiotok extract`` (read through
+  ``audiotok.extractors.features_store`` when that module is installed);
+- fairseq's HuBERT dump layout: ``{split}_{rank}_{nshard}.npy`` (all frames of the shard,
+  [frames, D] float32) with ``{split}_{rank}_{nshard}.len`` (one utterance length per line),
+  as written by ``examples/hubert/simple_kmeans/dump_*_feature.py``;
+- a plain ``.npy`` of [N, D] (each row its own item);
+- audio (see ``audio_source``): features computed on the fly for the sampled utterances.
+
+A source gives ``info`` (extractor, layer, extractor_sha256, frame_rate, dim), ``ids``,
+``lengths`` (frames per item) and ``read(i)`` -> float32 [frames, D].
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audiotok.errors import AudiotokError
+
+FAIRSEQ_SHARD = re.compile(r"^(?P<split>.+)_(?P<rank>\d+)_(?P<nshard>\d+)\.npy$")
+
+
+@dataclass
+class FeatureInfo:
+    dim: int
+    extractor: str | None = None
+    layer: int | None = None
+    extractor_sha256: str = ""
+    frame_rate: float | None = None
+
+    def header(self) -> dict[str, Any]:
+        return {
+            "extractor": self.extractor,
+            "layer": self.layer,
+            "extractor_sha256": self.extractor_sha256,
+            "frame_rate": self.frame_rate,
+        }
+
+
+@dataclass
+class ArraySource:
+    """Items are row ranges of memory-mapped [frames, D] arrays (fairseq shards, plain npy).
+
+    Per item it keeps 20 bytes (array index, start row, length) in numpy arrays."""
+
+    info: FeatureInfo
+    arrays: list[np.ndarray]  # memmaps
+    array_of: np.ndarray  # int32 [items]
+    starts: np.ndarray  # int64 [items]
+    lens: np.ndarray  # int64 [items]
+    item_ids: list[str] | None = None
+    rows_are_items: bool = False  # a plain [N, D] array: sample rows, not utterances
+
+    def ids(self) -> list[str]:
+        return self.item_ids or [str(i) for i in range(len(self.lens))]
+
+    def lengths(self) -> np.ndarray:
+        return self.lens
+
+    def read(self, i: int) -> np.ndarray:
+        s = int(self.starts[i])
+        return np.asarray(
+            self.arrays[int(self.array_of[i])][s : s + int(self.lens[i])], dtype=np.float32
+        )
+
+
+def _memmap(path: Path) -> np.ndarray:
+    arr = np.load(path, mmap_mode="r")
+    if arr.ndim != 2:
+        raise AudiotokError(f"{path}: expected a [frames, dim] array, got shape {arr.shape}")
+    return arr
+
+
+def _fairseq(paths: list[Path], info: dict[str, Any], ids: list[str] | None) -> ArraySource:
+    arrays, array_of, lens = [], [], []
+    for n, p in enumerate(paths):
+        arr = _memmap(p)
+        t = np.loadtxt(p.with_suffix(".len"), dtype=np.int64, ndmin=1)
+        if int(t.sum()) != arr.shape[0]:
+            raise AudiotokError(
+                f"{p.with_suffix('.len')} lists {int(t.sum())} frames but {p.name} has "
+                f"{arr.shape[0]}: the pair is from different runs"
+            )
+        arrays.append(arr)
+        array_of.append(np.full(len(t), n, dtype=np.int32))
+        lens.append(t)
+    lens_a = np.concatenate(lens)
+    starts = np.concatenate([np.cumsum(t) - t for t in lens])
+    if ids is not None and len(ids) != len(lens_a):
+        ids = None
+    dims = {a.shape[1] for a in arrays}
+    if len(dims) != 1:
+        raise AudiotokError(f"shards have different feature sizes {sorted(dims)}")
+    return ArraySource(
+        FeatureInfo(dim=dims.pop(), **info), arrays, np.concatenate(array_of), starts, lens_a, ids
+    )
+
+
+def _fairseq_ids(root: Path, split: str) -> list[str] | None:
+    """Utterance ids from fairseq's manifest ``{split}.tsv`` (first line: the audio root)."""
+    tsv = root / f"{split}.tsv"
+    if not tsv.is_file():
+        return None
+    lines = tsv.read_text().splitlines()[1:]
+    return [Path(line.split("\t")[0]).with_suffix("").as_posix() for line in lines if line]
+
+
+def open_features(
+    path: str | Path,
+    *,
+    split: str | None = None,
+    extractor: str | None = None,
+    layer: int | None = None,
+    frame_rate: float | None = None,
+) -> Any:
+    """Open features at ``path`` (a feature directory, a fairseq dump directory, or ``.npy``).
+
+    ``extractor``/``layer``/``frame_rate`` describe features whose files do not say it
+    (fairseq dumps, plain arrays); an audiotok feature directory says it itself.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise AudiotokError(f"features {p} do not exist")
+    info = {"extractor": extractor, "layer": layer, "frame_rate": frame_rate}
+    if p.is_dir() and importlib.util.find_spec("audiotok.extractors.features_store"):
+        store = importlib.import_module("audiotok.extractors.features_store")
+        if getattr(store, "is_features_dir", lambda _p: False)(p):
+            return StoreSource(store.open(p))
+    if p.is_file() and p.suffix == ".npy":
+        if p.with_suffix(".len").is_file():
+            return _fairseq([p], info, None)
+        arr = _memmap(p)
+        return ArraySource(
+            FeatureInfo(dim=int(arr.shape[1]), **info),
+            [arr],
+            np.zeros(1, np.int32),
+            np.zeros(1, np.int64),
+            np.array([arr.shape[0]], np.int64),
+            rows_are_items=True,
+        )
+    if p.is_dir():
+        shards: dict[str, list[Path]] = {}
+        for f in sorted(p.glob("*.npy")):
+            m = FAIRSEQ_SHARD.match(f.name)
+            if m and f.with_suffix(".len").is_file():
+                shards.setdefault(m["split"], []).append(f)
+        if split is not None:
+            if split not in shards:
+                raise AudiotokError(f"no {split}_<rank>_<nshard>.npy/.len shards in {p}")
+            shards = {split: shards[split]}
+        if len(shards) == 1:
+            ((name, files),) = shards.items()
+            files.sort(key=lambda f: int(FAIRSEQ_SHARD.match(f.name)["rank"]))  # type: ignore[index]
+            return _fairseq(files, info, _fairseq_ids(p, name))
+        if len(shards) > 1:
+            raise AudiotokError(f"{p} holds the splits {sorted(shards)}: pick one with --split")
+    raise AudiotokError(
+        f"{p} is not a feature directory (audiotok extract), a fairseq dump "
+        "({split}_{rank}_{nshard}.npy + .len) or a .npy of [frames, dim]; for audio pass "
+        "--model NAME --layer L"
+    )
+
+
+class StoreSource:
+    """Adapter over ``audiotok.extractors.features_store``'s reader: it is expected to give
+    ``info`` (a dict with extractor, layer, extractor_sha256, frame_rate, dim), ``ids()``,
+    ``lengths()`` and ``read(i)``; missing pieces are reported, not guessed."""
+
+    def __init__(self, reader: Any):
+        self.reader = reader
+        raw = reader.info if isinstance(reader.info, dict) else vars(reader.info)
+        self.info = FeatureInfo(
+            dim=int(raw["dim"]),
+            extractor=raw.get("extractor"),
+            layer=raw.get("layer"),
+            extractor_sha256=raw.get("extractor_sha256") or raw.get("weights_sha256") or "",
+            frame_rate=raw.get("frame_rate"),
+        )
+        self.rows_are_items = False
+
+    def ids(self) -> list[str]:
+        return list(self.reader.ids())
+
+    def lengths(self) -> np.ndarray:
+        return np.asarray(self.reader.lengths(), dtype=np.int64)
+
+    def read(self, i: int) -> np.ndarray:
+        return np.asarray(self.reader.read(i), dtype=np.float32)
