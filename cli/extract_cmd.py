@@ -15,20 +15,25 @@ def extract(
     ),
     output: Path = typer.Option(..., "-o", "--output", help="Feature directory."),
     model: str = typer.Option(
-        "mfcc", help="Extractor: registry name (hubert-base-ls960, wavlm-large, mfcc, ...) or a "
-        "Hugging Face model folder. `audiotok models list --kind extractor` shows the names."
+        "mfcc",
+        help="Extractor: registry name (hubert-base-ls960, wavlm-large, mfcc, ...) or a "
+        "Hugging Face model folder. `audiotok models list --kind extractor` shows the names.",
     ),
     layer: str = typer.Option(
-        None, help="Layers, e.g. 6 or 6,12,24 or all (0 = transformer input, n = output of "
-        "layer n; default: the last). One folder per layer."
+        None,
+        help="Layers, e.g. 6 or 6,12,24 or all (0 = transformer input, n = output of "
+        "layer n; default: the last). One folder per layer.",
     ),
     weights: str = typer.Option(
-        None, help="Local weights for --model: HF folder, HF/torchaudio weights file, or a "
-        "fairseq .pt (needs --allow-pickle)."
+        None,
+        help="Local weights for --model: HF folder, HF/torchaudio weights file, or a "
+        "fairseq .pt (needs --allow-pickle).",
     ),
     allow_pickle: bool = typer.Option(
-        False, "--allow-pickle", help="Allow unpickling a fairseq .pt once to convert it to "
-        "safetensors (only for checkpoints you trust)."
+        False,
+        "--allow-pickle",
+        help="Allow unpickling a fairseq .pt once to convert it to "
+        "safetensors (only for checkpoints you trust).",
     ),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
     dtype: str = typer.Option("float32", help="float32 | fp16 | bf16 (autocast; GPU only)."),
@@ -37,8 +42,9 @@ def extract(
     shard_size: int = typer.Option(1000, help="Utterances per shard."),
     max_duration: float = typer.Option(7200.0, help="Longer files (s) are reported, skipped."),
     fairseq: Path = typer.Option(
-        None, help="Also export to fairseq's k-means layout in this folder ({split}_0_1.npy "
-        "float32 + .len); rerunning on a finished store only exports."
+        None,
+        help="Also export to fairseq's k-means layout in this folder ({split}_0_1.npy "
+        "float32 + .len); rerunning on a finished store only exports.",
     ),
     split: str = typer.Option("train", help="Split name of the fairseq export."),
     overwrite: bool = typer.Option(False, help="Start again instead of resuming."),
@@ -52,7 +58,7 @@ def extract(
     from audiotok.corpus import scan
     from audiotok.errors import AudiotokError
     from audiotok.extractors.extract import extract_corpus
-    from audiotok.extractors.features_store import open_features, layer_dir
+    from audiotok.extractors.features_store import layer_dir, open_features
     from audiotok.tokenizer import resolve_device
 
     dev = resolve_device(device)
@@ -71,7 +77,8 @@ def extract(
         raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
     layers = getattr(ex, "layers", None)
     err_console.print(
-        f"{len(items)} files; {ex.name}" + (f" layers {list(layers)}" if layers else "")
+        f"{len(items)} files; {ex.name}"
+        + (f" layers {list(layers)}" if layers else "")
         + f", {ex.dim} dims, {ex.frame_rate:g} frames/s on {dev}"
     )
 
@@ -79,17 +86,35 @@ def extract(
         err_console.print(f"[red]error[/red]: {item.path}: {reason}", soft_wrap=True)
 
     progress = Progress(
-        TextColumn("extracting"), BarColumn(), TextColumn("{task.completed:.0f} s"),
-        TimeRemainingColumn(), console=err_console, disable=quiet, transient=True,
+        TextColumn("extracting"),
+        BarColumn(),
+        TextColumn("{task.completed:.0f} s"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=True,
     )
     task = progress.add_task("extract", total=None)
-    run = {"inputs": [str(p.resolve()) for p in inputs], "device": dev, "dtype": dtype,
-           "weights": getattr(ex, "weights_path", "")}
+    run = {
+        "inputs": [str(p.resolve()) for p in inputs],
+        "device": dev,
+        "dtype": dtype,
+        "weights": getattr(ex, "weights_path", ""),
+    }
     with progress:
         summary = extract_corpus(
-            items, ex, output, batch_seconds=batch_seconds, num_workers=num_workers,
-            overwrite=overwrite, strict=strict, shard_size=shard_size, max_duration=max_duration,
-            run_params=run, on_error=on_error, progress=lambda s: progress.advance(task, s),
+            items,
+            ex,
+            output,
+            batch_seconds=batch_seconds,
+            num_workers=num_workers,
+            overwrite=overwrite,
+            strict=strict,
+            shard_size=shard_size,
+            max_duration=max_duration,
+            run_params=run,
+            on_error=on_error,
+            progress=lambda s: progress.advance(task, s),
         )
     failed = len(summary.errors)
     out_console.print(

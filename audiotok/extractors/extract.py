@@ -64,8 +64,9 @@ def extract_corpus(
 
     t0 = time.perf_counter()
     sr = ex.sample_rate
-    writer = FeatureWriter(out_dir, header_of(ex), overwrite=overwrite, shard_size=shard_size,
-                           run=run_params)
+    writer = FeatureWriter(
+        out_dir, header_of(ex), overwrite=overwrite, shard_size=shard_size, run=run_params
+    )
     summary = RunSummary(str(out_dir))
     todo = [it for it in items if it.id not in writer.done_ids]
     summary.already_done = len(items) - len(todo)

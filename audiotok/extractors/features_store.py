@@ -3,7 +3,7 @@
 Layout of a feature directory::
 
     manifest.json             header + committed shards + errors (see below)
-    shard-000000.tsv          id <TAB> path <TAB> num_samples <TAB> num_frames, one row per utterance
+    shard-000000.tsv          id, path, num_samples, num_frames (tab-separated), one row per utt
     L6/shard-000000.npy       float16 [sum of num_frames, dim]: the utterances' frames, concatenated
     L12/shard-000000.npy      ... one folder per layer (``features/`` for MFCC, which has none)
 
@@ -52,8 +52,15 @@ def _write_json_atomic(path: Path, obj: Any) -> None:
 
 
 class FeatureWriter:
-    def __init__(self, directory: str | Path, header: dict[str, Any], *, overwrite: bool = False,
-                 shard_size: int = 1000, run: dict[str, Any] | None = None):
+    def __init__(
+        self,
+        directory: str | Path,
+        header: dict[str, Any],
+        *,
+        overwrite: bool = False,
+        shard_size: int = 1000,
+        run: dict[str, Any] | None = None,
+    ):
         self.dir = Path(directory)
         if self.dir.exists() and not self.dir.is_dir():
             raise AudiotokError(f"output {self.dir} exists and is not a directory")
@@ -180,7 +187,9 @@ class FeatureStore:
         h = {k: self.header[k] for k in HEADER_KEYS if k != "layers"}
         return {**h, "layer": la}
 
-    def shards(self, layer: int | None = None) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
+    def shards(
+        self, layer: int | None = None
+    ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
         """(ids, frame counts, feats[sum frames, dim] float16 memmap) per shard."""
         la = self._layer(layer)
         for name in self.shard_names:
@@ -202,16 +211,18 @@ class FeatureStore:
     def __len__(self) -> int:
         return sum(len(_rows(self.dir, n)) for n in self.shard_names)
 
-    def export_fairseq(self, out_dir: str | Path, layer: int | None = None,
-                       split: str = "train") -> tuple[Path, Path]:
+    def export_fairseq(
+        self, out_dir: str | Path, layer: int | None = None, split: str = "train"
+    ) -> tuple[Path, Path]:
         """fairseq's ``dump_hubert_feature.py`` output: ``{split}_0_1.npy`` (float32 [N, D]),
         ``{split}_0_1.len`` (frames per utterance, one per line) and ``{split}_0_1.ids``."""
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
         total = sum(int(lens.sum()) for _, lens, _ in self.shards(layer))
         stem = out / f"{split}_0_1"
-        npy = np.lib.format.open_memmap(f"{stem}.npy.tmp", mode="w+", dtype=np.float32,
-                                        shape=(total, int(self.header["dim"])))
+        npy = np.lib.format.open_memmap(
+            f"{stem}.npy.tmp", mode="w+", dtype=np.float32, shape=(total, int(self.header["dim"]))
+        )
         off = 0
         with open(f"{stem}.len", "w") as fl, open(f"{stem}.ids", "w") as fi:
             for ids, lens, arr in self.shards(layer):

@@ -121,7 +121,8 @@ def load_state_into(model, state: dict, source: str):
         detail = f"missing {missing[:3]}" if missing else f"unexpected {unexpected[:3]}"
         raise AudiotokError(
             f"{source} does not match the architecture {model.config.model_type} "
-            f"({model.config.num_hidden_layers} layers, hidden {model.config.hidden_size}): {detail}; "
+            f"({model.config.num_hidden_layers} layers, hidden {model.config.hidden_size}): "
+            f"{detail}; "
             "pass the right --model NAME (or config=...) for these weights"
         )
     bad = [k for k in state if tuple(state[k].shape) != tuple(own[k].shape)]

@@ -20,8 +20,14 @@ def test_frame_count_rule_matches_model_output():
 
 
 def test_hubert_base_rule_is_floor_t_minus_400_over_320_plus_1():
-    ex = tiny("hubert-group", config={"conv_dim": [8] * 7, "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
-                                      "conv_stride": [5, 2, 2, 2, 2, 2, 2]})
+    ex = tiny(
+        "hubert-group",
+        config={
+            "conv_dim": [8] * 7,
+            "conv_kernel": [10, 3, 3, 3, 3, 2, 2],
+            "conv_stride": [5, 2, 2, 2, 2, 2, 2],
+        },
+    )
     assert (ex.stride, ex.receptive_field, ex.frame_rate) == (320, 400, 50.0)
     for t in (400, 719, 720, 16000, 16001, 48123):
         assert ex.num_frames(t) == (t - 400) // 320 + 1

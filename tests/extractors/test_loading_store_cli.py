@@ -67,26 +67,47 @@ def test_fairseq_checkpoint_converts_once_with_the_flag(tmp_path, monkeypatch):
     ta = wav2vec2_model(**_get_config(src.model.config), aux_num_out=None).eval()
     fair = {}
     for k, v in ta.state_dict().items():  # torchaudio -> fairseq names (inverse of its mapping)
-        k = k.replace("feature_extractor.conv_layers.0.layer_norm", "feature_extractor.conv_layers.0.2")
+        k = k.replace(
+            "feature_extractor.conv_layers.0.layer_norm", "feature_extractor.conv_layers.0.2"
+        )
         k = k.replace(".conv.", ".0.") if k.startswith("feature_extractor") else k
         k = k.replace("encoder.feature_projection.projection", "post_extract_proj")
         k = k.replace("encoder.feature_projection.layer_norm", "layer_norm")
-        k = k.replace("encoder.transformer.pos_conv_embed.conv.parametrizations.weight.original0",
-                      "encoder.pos_conv.0.weight_g")
-        k = k.replace("encoder.transformer.pos_conv_embed.conv.parametrizations.weight.original1",
-                      "encoder.pos_conv.0.weight_v")
+        k = k.replace(
+            "encoder.transformer.pos_conv_embed.conv.parametrizations.weight.original0",
+            "encoder.pos_conv.0.weight_g",
+        )
+        k = k.replace(
+            "encoder.transformer.pos_conv_embed.conv.parametrizations.weight.original1",
+            "encoder.pos_conv.0.weight_v",
+        )
         k = k.replace("encoder.transformer.pos_conv_embed.conv", "encoder.pos_conv.0")
         k = k.replace("encoder.transformer.", "encoder.")
-        k = k.replace(".attention.", ".self_attn.").replace(".layer_norm.", ".self_attn_layer_norm.")
+        k = k.replace(".attention.", ".self_attn.").replace(
+            ".layer_norm.", ".self_attn_layer_norm."
+        )
         k = k.replace("encoder.self_attn_layer_norm.", "encoder.layer_norm.")
-        k = k.replace("feed_forward.intermediate_dense", "fc1").replace("feed_forward.output_dense", "fc2")
+        k = k.replace("feed_forward.intermediate_dense", "fc1").replace(
+            "feed_forward.output_dense", "fc2"
+        )
         fair[k] = v
     conv = "[(16, 10, 5)] + [(16, 3, 2)] * 2"
-    cfg = {"model": {"_name": "hubert", "extractor_mode": "default", "conv_feature_layers": conv,
-                     "encoder_embed_dim": 32, "encoder_layers": 2, "encoder_attention_heads": 2,
-                     "encoder_ffn_embed_dim": 64, "conv_pos": TINY["num_conv_pos_embeddings"],
-                     "conv_pos_groups": 2, "layer_norm_first": False, "conv_bias": False},
-           "task": {"normalize": False}}
+    cfg = {
+        "model": {
+            "_name": "hubert",
+            "extractor_mode": "default",
+            "conv_feature_layers": conv,
+            "encoder_embed_dim": 32,
+            "encoder_layers": 2,
+            "encoder_attention_heads": 2,
+            "encoder_ffn_embed_dim": 64,
+            "conv_pos": TINY["num_conv_pos_embeddings"],
+            "conv_pos_groups": 2,
+            "layer_norm_first": False,
+            "conv_bias": False,
+        },
+        "task": {"normalize": False},
+    }
 
     # real checkpoints pickle fairseq.data.dictionary.Dictionary, absent on this machine
     fake = types.ModuleType("fairseq_absent")
@@ -154,8 +175,23 @@ def test_extract_cli_writes_reads_resumes_and_exports(tmp_path):
 
     hf_models.random_model(src.model.config).save_pretrained(tmp_path / "m")
     out = tmp_path / "feats"
-    args = ["extract", str(corpus), "-o", str(out), "--model", str(tmp_path / "m"), "--layer",
-            "1,2", "--num-workers", "0", "-q", "--shard-size", "2", "--device", "cpu"]
+    args = [
+        "extract",
+        str(corpus),
+        "-o",
+        str(out),
+        "--model",
+        str(tmp_path / "m"),
+        "--layer",
+        "1,2",
+        "--num-workers",
+        "0",
+        "-q",
+        "--shard-size",
+        "2",
+        "--device",
+        "cpu",
+    ]
     with pytest.raises(SystemExit) as e:
         main(args)
     assert e.value.code == 1  # one bad file
@@ -172,7 +208,9 @@ def test_extract_cli_writes_reads_resumes_and_exports(tmp_path):
         wav = torch.from_numpy(audio.read(str(corpus / next(corpus.glob(utt + ".*")).name), 16000))
         want, fl = ex.extract_layers(wav[None], torch.tensor([len(wav)]))
         assert feats.dtype == np.float16 and feats.shape == (int(fl[0]), 32)
-        np.testing.assert_allclose(feats.astype(np.float32), want[2][0].numpy(), atol=2e-2, rtol=2e-3)
+        np.testing.assert_allclose(
+            feats.astype(np.float32), want[2][0].numpy(), atol=2e-2, rtol=2e-3
+        )
     # rerun: nothing recomputed; export to fairseq's layout
     with pytest.raises(SystemExit):
         main([*args, "--fairseq", str(tmp_path / "fs")])
@@ -199,6 +237,17 @@ def test_extract_cli_mfcc_and_usage_errors(tmp_path):
         main(["extract", str(corpus), "-o", str(tmp_path / "g"), "--layer", "3", "-q"])
     assert e.value.code == 2
     with pytest.raises(SystemExit) as e:  # other layers into the same store: refused
-        main(["extract", str(corpus), "-o", str(tmp_path / "f"), "--model", "hubert-base-ls960",
-              "--layer", "6", "-q"])
+        main(
+            [
+                "extract",
+                str(corpus),
+                "-o",
+                str(tmp_path / "f"),
+                "--model",
+                "hubert-base-ls960",
+                "--layer",
+                "6",
+                "-q",
+            ]
+        )
     assert e.value.code == 2

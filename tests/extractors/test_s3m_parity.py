@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from s3m_tiny import FAMILIES, tiny
 
 from audiotok import extractors
-from s3m_tiny import FAMILIES, tiny
 
 
 def _ref_hidden(model, x, normalize):
@@ -55,11 +55,11 @@ def test_pre_ln_last_layer_without_final_norm_is_fairseqs():
 
 @pytest.mark.parametrize("family", ["hubert-group", "wavlm-layer-preln"])
 def test_torchaudio_state_dict_equals_torchaudio_extract_features(family, tmp_path):
+    from s3m_tiny import TINY
     from torchaudio.models import wav2vec2_model, wavlm_model
     from torchaudio.models.wav2vec2.utils.import_huggingface import _get_config, _get_config_wavlm
 
     from audiotok.extractors import hf_models
-    from s3m_tiny import TINY
 
     name, extra = FAMILIES[family]
     cfg_over = {**TINY, **extra}
@@ -74,8 +74,14 @@ def test_torchaudio_state_dict_equals_torchaudio_extract_features(family, tmp_pa
         for p in ta.parameters():
             p.add_(0.05 * torch.randn_like(p))
     torch.save(ta.state_dict(), tmp_path / "ta.pth")
-    ex = extractors.load(name, weights=str(tmp_path / "ta.pth"), config=cfg_over,
-                         layers=[1, 2], final_layer_norm=False, normalize_waveform=False)
+    ex = extractors.load(
+        name,
+        weights=str(tmp_path / "ta.pth"),
+        config=cfg_over,
+        layers=[1, 2],
+        final_layer_norm=False,
+        normalize_waveform=False,
+    )
     wav = torch.randn(2, 2600)
     lengths = torch.tensor([2600, 2100])
     feats, fl = ex.extract_layers(wav, lengths)
