@@ -34,12 +34,15 @@ from audiotok.codecs.base import Codec, choose_n_codebooks
 from audiotok.spec import TokenSpec
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "16khz": dict(sample_rate=16000, encoder_rates=[2, 4, 5, 8], decoder_rates=[8, 5, 4, 2],
-                  n_codebooks=12),
-    "24khz": dict(sample_rate=24000, encoder_rates=[2, 4, 5, 8], decoder_rates=[8, 5, 4, 2],
-                  n_codebooks=32),
-    "44khz": dict(sample_rate=44100, encoder_rates=[2, 4, 8, 8], decoder_rates=[8, 8, 4, 2],
-                  n_codebooks=9),
+    "16khz": dict(
+        sample_rate=16000, encoder_rates=[2, 4, 5, 8], decoder_rates=[8, 5, 4, 2], n_codebooks=12
+    ),
+    "24khz": dict(
+        sample_rate=24000, encoder_rates=[2, 4, 5, 8], decoder_rates=[8, 5, 4, 2], n_codebooks=32
+    ),
+    "44khz": dict(
+        sample_rate=44100, encoder_rates=[2, 4, 8, 8], decoder_rates=[8, 8, 4, 2], n_codebooks=9
+    ),
 }
 COMMON = dict(encoder_dim=64, decoder_dim=1536, codebook_size=1024, codebook_dim=8)
 WINDOW_SECONDS = 10.0
@@ -108,8 +111,9 @@ class DacCodec(Codec):
 
         wav = pad_to_multiple(wav, self.hop_length)
         with torch.inference_mode():
-            codes = run_windowed(self._codes, wav, self.window, self.context,
-                                 Fraction(1, self.hop_length))
+            codes = run_windowed(
+                self._codes, wav, self.window, self.context, Fraction(1, self.hop_length)
+            )
         return codes, torch.tensor([codes.shape[-1]])
 
     def decode_batch(self, codes, code_lengths):
@@ -117,8 +121,10 @@ class DacCodec(Codec):
 
         from audiotok.codecs.padding import as_if_alone
 
-        with torch.inference_mode(), as_if_alone(self.model.decoder, code_lengths,
-                                                  codes.shape[-1]) as lengths:
+        with (
+            torch.inference_mode(),
+            as_if_alone(self.model.decoder, code_lengths, codes.shape[-1]) as lengths,
+        ):
             wav = self._audio(codes)
         # hop * T' samples, less 8 for the 16/24 kHz models (odd-stride transposed convs)
         return wav, torch.tensor(lengths.valid(wav.shape[-1]))
@@ -129,8 +135,13 @@ class DacCodec(Codec):
         from audiotok.codecs.windows import run_windowed
 
         with torch.inference_mode():
-            return run_windowed(self._audio, codes, self.decode_window_frames,
-                                self.decode_context, Fraction(self.hop_length))
+            return run_windowed(
+                self._audio,
+                codes,
+                self.decode_window_frames,
+                self.decode_context,
+                Fraction(self.hop_length),
+            )
 
 
 def architecture(variant: str, config: dict[str, Any] | None = None) -> Any:

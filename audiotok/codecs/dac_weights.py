@@ -21,8 +21,15 @@ from typing import Any
 from audiotok.errors import AudiotokError, UnsafeCheckpointError
 
 CONFIG_KEYS = (
-    "encoder_dim", "encoder_rates", "latent_dim", "decoder_dim", "decoder_rates",
-    "n_codebooks", "codebook_size", "codebook_dim", "sample_rate",
+    "encoder_dim",
+    "encoder_rates",
+    "latent_dim",
+    "decoder_dim",
+    "decoder_rates",
+    "n_codebooks",
+    "codebook_size",
+    "codebook_dim",
+    "sample_rate",
 )
 
 
@@ -83,8 +90,11 @@ def convert(src: str | Path, trust_pickle: bool = False) -> Path:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     if len(args) != 1:
-        print("usage: python -m audiotok.codecs.dac_weights WEIGHTS.pth  (unpickles it: only "
-              "for files you trust)", file=sys.stderr)
+        print(
+            "usage: python -m audiotok.codecs.dac_weights WEIGHTS.pth  (unpickles it: only "
+            "for files you trust)",
+            file=sys.stderr,
+        )
         return 2
     print(convert(args[0], trust_pickle=True))
     return 0

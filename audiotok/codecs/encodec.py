@@ -43,10 +43,24 @@ def architecture(variant: str, config: dict[str, Any] | None = None) -> Any:
     from encodec import quantization as qt
 
     params = {
-        "24khz": dict(sample_rate=24000, channels=1, causal=True, norm="weight_norm",
-                      normalize=False, segment=None, bandwidths=[1.5, 3.0, 6.0, 12.0, 24.0]),
-        "48khz": dict(sample_rate=48000, channels=2, causal=False, norm="time_group_norm",
-                      normalize=True, segment=1.0, bandwidths=[3.0, 6.0, 12.0, 24.0]),
+        "24khz": dict(
+            sample_rate=24000,
+            channels=1,
+            causal=True,
+            norm="weight_norm",
+            normalize=False,
+            segment=None,
+            bandwidths=[1.5, 3.0, 6.0, 12.0, 24.0],
+        ),
+        "48khz": dict(
+            sample_rate=48000,
+            channels=2,
+            causal=False,
+            norm="time_group_norm",
+            normalize=True,
+            segment=1.0,
+            bandwidths=[3.0, 6.0, 12.0, 24.0],
+        ),
     }
     if variant not in params:
         raise ValueError(f"unknown EnCodec variant {variant!r}")
@@ -57,9 +71,17 @@ def architecture(variant: str, config: dict[str, Any] | None = None) -> Any:
     frame_rate = math.ceil(p["sample_rate"] / encoder.hop_length)
     n_q = int(1000 * p["bandwidths"][-1] // (frame_rate * 10))
     quantizer = qt.ResidualVectorQuantizer(dimension=encoder.dimension, n_q=n_q, bins=1024)
-    model = EncodecModel(encoder, decoder, quantizer, p["bandwidths"], p["sample_rate"],
-                         p["channels"], normalize=p["normalize"], segment=p["segment"],
-                         name=f"encodec_{variant}")
+    model = EncodecModel(
+        encoder,
+        decoder,
+        quantizer,
+        p["bandwidths"],
+        p["sample_rate"],
+        p["channels"],
+        normalize=p["normalize"],
+        segment=p["segment"],
+        name=f"encodec_{variant}",
+    )
     return model.eval()
 
 
@@ -122,8 +144,9 @@ class EncodecCodec(Codec):
         from audiotok.codecs.windows import run_streaming
 
         with torch.inference_mode():
-            emb = run_streaming(self.model.encoder.model, wav, self.window,
-                                Fraction(1, self.hop_length), 1)
+            emb = run_streaming(
+                self.model.encoder.model, wav, self.window, Fraction(1, self.hop_length), 1
+            )
         codes = quantize(self.model, emb, self.n_q)
         return codes, torch.tensor([codes.shape[-1]])
 
@@ -132,8 +155,10 @@ class EncodecCodec(Codec):
 
         from audiotok.codecs.padding import as_if_alone
 
-        with torch.inference_mode(), as_if_alone(self.model.decoder, code_lengths,
-                                                  codes.shape[-1]) as lengths:
+        with (
+            torch.inference_mode(),
+            as_if_alone(self.model.decoder, code_lengths, codes.shape[-1]) as lengths,
+        ):
             emb = self.model.quantizer.decode(codes.transpose(0, 1))
             wav = self.model.decoder(emb)
         return wav, torch.tensor(lengths.valid(wav.shape[-1]))
@@ -144,12 +169,20 @@ class EncodecCodec(Codec):
         from audiotok.codecs.windows import run_streaming
 
         with torch.inference_mode():
-            emb = torch.cat([
-                self.model.quantizer.decode(codes[..., i : i + QUANTIZE_CHUNK].transpose(0, 1))
-                for i in range(0, codes.shape[-1], QUANTIZE_CHUNK)
-            ], dim=-1)
-            return run_streaming(self.model.decoder.model, emb, self.decode_window_frames,
-                                 Fraction(1), self.hop_length)
+            emb = torch.cat(
+                [
+                    self.model.quantizer.decode(codes[..., i : i + QUANTIZE_CHUNK].transpose(0, 1))
+                    for i in range(0, codes.shape[-1], QUANTIZE_CHUNK)
+                ],
+                dim=-1,
+            )
+            return run_streaming(
+                self.model.decoder.model,
+                emb,
+                self.decode_window_frames,
+                Fraction(1),
+                self.hop_length,
+            )
 
 
 def load_weights(entry: Any, weights: str | None) -> tuple[dict, str, str]:
@@ -188,8 +221,14 @@ def build(
     model.eval()
     if n_codebooks is None and bandwidth is None:
         bandwidth = 6.0
-    k = choose_n_codebooks(model.quantizer.n_q, model.frame_rate, model.quantizer.bins,
-                           n_codebooks, bandwidth, tuple(model.target_bandwidths))
+    k = choose_n_codebooks(
+        model.quantizer.n_q,
+        model.frame_rate,
+        model.quantizer.bins,
+        n_codebooks,
+        bandwidth,
+        tuple(model.target_bandwidths),
+    )
     if variant == "48khz":
         from audiotok.codecs.encodec48 import Encodec48Codec
 

@@ -100,8 +100,9 @@ class Encodec48Codec(Codec):
         if wav.dim() == 2:
             wav = wav.unsqueeze(1)
         code_lengths = torch.tensor([self.num_frames(int(n)) for n in lengths])
-        codes = torch.zeros(wav.shape[0], self.n_q + 1, int(code_lengths.max()),
-                            dtype=torch.long, device=wav.device)
+        codes = torch.zeros(
+            wav.shape[0], self.n_q + 1, int(code_lengths.max()), dtype=torch.long, device=wav.device
+        )
         for group in self._groups(self._segments(lengths)):
             n = group[0][-1]
             x = torch.stack([wav[b, 0, s : s + n] for b, s, _ in group]).unsqueeze(1)

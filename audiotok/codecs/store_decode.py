@@ -1,0 +1,73 @@
+"""Decoding a token store to wav files: batched by length, long utterances in windows."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+
+def decode_rows(
+    rows: Iterable[dict[str, Any]],
+    codec: Any,
+    dest: Callable[[dict[str, Any]], Path],
+    batch_frames: int = 6000,
+    sort_rows: int = 1000,
+) -> int:
+    """Decode store rows (``codes`` [K, T'], ``duration_s``) and write each to ``dest(row)``.
+
+    Rows are taken ``sort_rows`` at a time (memory bound), sorted by length and decoded
+    in padded batches of at most ``batch_frames`` frames (``decode_batch`` gives each row
+    what it gives alone); rows longer than the codec's ``decode_window_frames`` are decoded
+    one by one, in windows.
+    """
+    import torch
+
+    from audiotok import audio
+
+    k = codec.num_codebooks
+    long_limit = codec.decode_window_frames or float("inf")
+    n = 0
+
+    def write(row: dict[str, Any], wav) -> None:
+        nonlocal n
+        wav = wav[: round(row["duration_s"] * codec.sample_rate)].numpy()
+        audio.write(str(dest(row)), wav, codec.sample_rate)
+        n += 1
+
+    batch: list[dict[str, Any]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        lengths = torch.tensor([r["num_frames"] for r in batch])
+        codes = torch.zeros(len(batch), k, int(lengths.max()), dtype=torch.long)
+        for b, r in enumerate(batch):
+            codes[b, :, : lengths[b]] = torch.as_tensor(r["codes"]).reshape(k, -1)
+        with torch.inference_mode():
+            wav, wav_lengths = codec.decode_batch(codes.to(codec.device), lengths)
+        for b, r in enumerate(batch):
+            write(r, wav[b, 0, : int(wav_lengths[b])].cpu())
+        batch.clear()
+
+    for chunk in _chunks(rows, sort_rows):
+        for row in sorted(chunk, key=lambda r: r["num_frames"]):
+            if row["num_frames"] > long_limit:
+                write(row, codec.decode(torch.as_tensor(row["codes"]).reshape(k, -1)))
+                continue
+            if batch and (len(batch) + 1) * row["num_frames"] > batch_frames:
+                flush()
+            batch.append(row)
+        flush()
+    return n
+
+
+def _chunks(rows: Iterable[dict[str, Any]], size: int):
+    chunk: list[dict[str, Any]] = []
+    for row in rows:
+        chunk.append(row)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

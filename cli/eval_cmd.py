@@ -1,0 +1,218 @@
+"""audiotok eval: how well decoded audio matches its reference.
+
+``eval recon REF DECODED`` scores folders paired by id; ``eval roundtrip CORPUS --model M``
+encodes, decodes and scores in one go. Exit codes: 0 all scored, 1 some file or metric
+failed (listed; failures never count as scores), 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from audiotok.cli.common import err_console, out_console
+
+eval_app = typer.Typer(
+    help="Score decoded audio against references (codec evaluation).", no_args_is_help=True
+)
+
+LABELS = {
+    "mel_distance": "mel dist ↓",
+    "stft_distance": "MR-STFT ↓",
+    "si_sdr": "SI-SDR dB ↑",
+    "pesq_wb": "PESQ-wb ↑",
+    "stoi": "STOI ↑",
+}
+
+
+def _metrics(spec: str | None) -> tuple[str, ...]:
+    from audiotok.errors import AudiotokError
+    from audiotok.metrics import METRICS
+
+    if not spec:
+        return METRICS
+    names = tuple(m.strip() for m in spec.split(",") if m.strip())
+    bad = [m for m in names if m not in METRICS]
+    if bad:
+        raise AudiotokError(f"unknown metric(s) {', '.join(bad)}: use {', '.join(METRICS)}")
+    return names
+
+
+def run_recon(
+    ref_dir: Path,
+    decoded_dir: Path,
+    *,
+    bitrate_bps: float | None,
+    as_json: bool,
+    plot_dir: Path | None,
+    metrics: tuple[str, ...],
+    extra: dict[str, Any] | None = None,
+) -> int:
+    from rich.table import Table
+
+    from audiotok.errors import AudiotokError
+    from audiotok.metrics.recon import pair_dirs, score_files, summarize
+
+    for d in (ref_dir, decoded_dir):
+        if not d.is_dir():
+            raise AudiotokError(f"{d} is not a folder")
+    pairing = pair_dirs(ref_dir, decoded_dir)
+    for utt in pairing.only_ref:
+        err_console.print(f"[yellow]unpaired[/yellow]: {utt} is in {ref_dir} only")
+    for utt in pairing.only_decoded:
+        err_console.print(f"[yellow]unpaired[/yellow]: {utt} is in {decoded_dir} only")
+    if not pairing.pairs:
+        raise AudiotokError(
+            f"no file of {decoded_dir} has a reference with the same id in "
+            f"{ref_dir} (ids are paths without extension)"
+        )
+    files = score_files(pairing, metrics)
+    summary = summarize(files, metrics)
+    if bitrate_bps is not None:
+        summary["bitrate_kbps"] = bitrate_bps / 1000
+    if plot_dir is not None:
+        from audiotok.metrics.plots import plot_pair
+
+        for utt, ref, dec in pairing.pairs:
+            plot_pair(ref, dec, utt, plot_dir)
+    failed = [f for f in files if f.errors]
+    if as_json:
+        doc = {
+            "summary": summary,
+            "files": [f.to_dict() for f in files],
+            "unpaired": {"reference_only": pairing.only_ref, "decoded_only": pairing.only_decoded},
+            **(extra or {}),
+        }
+        out_console.print_json(json.dumps(doc))
+    else:
+        table = Table(title=f"reconstruction: {decoded_dir} vs {ref_dir}")
+        table.add_column("id")
+        for m in metrics:
+            table.add_column(LABELS[m], justify="right")
+        if bitrate_bps is not None:
+            table.add_column("kbps", justify="right")
+        kbps = [f"{bitrate_bps / 1000:.3g}"] if bitrate_bps is not None else []
+        for f in files:
+            cells = [f"{f.scores[m]:.3f}" if m in f.scores else "[red]error[/red]" for m in metrics]
+            table.add_row(f.id, *cells, *kbps)
+        means = [
+            f"{summary[m]['mean']:.3f}" if summary[m]["mean"] is not None else "-" for m in metrics
+        ]
+        table.add_row(f"[bold]mean ({len(files)} files)[/bold]", *means, *kbps, end_section=True)
+        out_console.print(table)
+    for f in failed:
+        for name, why in f.errors.items():
+            err_console.print(f"[red]error[/red]: {f.id}: {name}: {why}", soft_wrap=True)
+    if failed:
+        err_console.print(
+            f"{len(failed)} file(s) had a metric fail; means leave them out "
+            "of that metric (n per metric in --json)"
+        )
+    return 1 if failed else 0
+
+
+@eval_app.command("recon")
+def recon(
+    ref_dir: Path = typer.Argument(..., help="Reference audio folder."),
+    decoded_dir: Path = typer.Argument(..., help="Decoded audio folder (same relative ids)."),
+    tokens: Path = typer.Option(
+        None,
+        "--tokens",
+        help="Token store the decoded audio came from: its spec gives the bitrate.",
+    ),
+    bitrate: float = typer.Option(None, help="Bitrate to report, kbps (without --tokens)."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    plot: Path = typer.Option(
+        None, "--plot", help="Write reference-vs-decoded mel spectrogram PNGs to this folder."
+    ),
+    metrics: str = typer.Option(
+        None, help="Comma-separated subset of mel_distance, stft_distance, si_sdr, pesq_wb, stoi."
+    ),
+) -> int:
+    """Score decoded files against references paired by id: mel distance, multi-resolution
+    STFT distance, SI-SDR, PESQ (wide band, 16 kHz), STOI, per file and mean."""
+    bps = bitrate * 1000 if bitrate is not None else None
+    if tokens is not None:
+        from audiotok import open_tokens
+
+        bps = open_tokens(str(tokens)).spec.bitrate
+    return run_recon(
+        ref_dir,
+        decoded_dir,
+        bitrate_bps=bps,
+        as_json=as_json,
+        plot_dir=plot,
+        metrics=_metrics(metrics),
+    )
+
+
+@eval_app.command("roundtrip")
+def roundtrip(
+    corpus: Path = typer.Argument(..., help="Folder of reference audio."),
+    model: str = typer.Option("encodec-24khz", help="Codec registry name or path."),
+    weights: str = typer.Option(None, help="Local weights file for --model."),
+    bandwidth: float = typer.Option(None, help="Codec bandwidth in kbps (EnCodec)."),
+    n_codebooks: int = typer.Option(None, "--n-codebooks", help="Keep the first K codebooks."),
+    output: Path = typer.Option(
+        None,
+        "-o",
+        "--output",
+        help="Keep tokens/ and decoded/ here (default: a temporary folder, removed after).",
+    ),
+    device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    plot: Path = typer.Option(None, "--plot", help="Spectrogram PNG folder."),
+    metrics: str = typer.Option(None, help="Comma-separated subset of the metrics."),
+) -> int:
+    """Encode a corpus with a codec, decode it, and score the result against the corpus."""
+    import tempfile
+
+    from audiotok import open_tokens
+    from audiotok.cli.common import describe_spec, tokenizer_from_options
+    from audiotok.codecs.store_decode import decode_rows
+    from audiotok.corpus import scan
+    from audiotok.engine import encode_corpus
+    from audiotok.errors import AudiotokError
+
+    chosen = _metrics(metrics)
+    tok = tokenizer_from_options(
+        None, model, weights=weights, bandwidth=bandwidth, n_codebooks=n_codebooks, device=device
+    )
+    if tok.spec.kind == "semantic":
+        raise AudiotokError(f"{model} makes semantic units; roundtrip needs a codec")
+    items = scan([corpus])
+    if not items:
+        raise AudiotokError(f"no audio files found in {corpus}")
+    err_console.print(f"{len(items)} files; {describe_spec(tok.spec)}")
+    with tempfile.TemporaryDirectory(prefix="audiotok-roundtrip-") as tmp:
+        work = output if output is not None else Path(tmp)
+        store, decoded = work / "tokens", work / "decoded"
+        summary = encode_corpus(
+            items,
+            tok,
+            store,
+            num_workers=0,
+            overwrite=True,
+            run_params={"weights": tok.weights_path},
+        )
+        for e in summary.errors:
+            err_console.print(f"[red]error[/red]: {e}", soft_wrap=True)
+        ts = open_tokens(str(store))
+        decode_rows(ts.rows(), tok, lambda r: decoded / f"{r['id']}.wav")
+        rc = run_recon(
+            corpus,
+            decoded,
+            bitrate_bps=ts.spec.bitrate,
+            as_json=as_json,
+            plot_dir=plot,
+            metrics=chosen,
+            extra={"spec": ts.spec.to_dict(), "encode_errors": summary.errors},
+        )
+    return max(rc, 1 if summary.errors else 0)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(eval_app, name="eval")
