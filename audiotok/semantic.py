@@ -34,6 +34,7 @@ class SemanticTokenizer(Tokenizer):
         # S3M extractors cut files longer than this into overlapping windows (see
         # audiotok.extractors.windows); the engine then sends such files one by one.
         self.long_window_seconds = getattr(extractor, "long_window_seconds", None)
+        self.weights_path = getattr(extractor, "weights_path", "")
         layer = extractor.layer
         default_name = f"{extractor.name}{'' if layer is None else f'-L{layer}'}-km{codebook.k}"
         self.spec = TokenSpec(

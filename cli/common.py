@@ -27,6 +27,8 @@ def tokenizer_from_options(
     bandwidth: float | None = None,
     n_codebooks: int | None = None,
     device: str = "auto",
+    allow_pickle: bool = False,
+    dtype: str | None = None,
 ) -> Any:
     from audiotok.errors import AudiotokError
     from audiotok.factory import TOKENIZER_KINDS, load_tokenizer
@@ -50,6 +52,10 @@ def tokenizer_from_options(
         options["bandwidth"] = bandwidth
     if n_codebooks is not None:
         options["n_codebooks"] = n_codebooks
+    if allow_pickle:
+        options["allow_pickle"] = True
+    if dtype is not None:
+        options["dtype"] = dtype
     return load_tokenizer(model, kind=kind, **options)
 
 

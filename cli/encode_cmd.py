@@ -26,6 +26,15 @@ def encode(
     bandwidth: float = typer.Option(None, help="Codec bandwidth in kbps (EnCodec)."),
     n_codebooks: int = typer.Option(None, "--n-codebooks", help="Keep the first K RVQ codebooks."),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
+    dtype: str = typer.Option(
+        None, help="S3M compute dtype on GPU: float32 | float16 | bfloat16 (default float32)."
+    ),
+    allow_pickle: bool = typer.Option(
+        False,
+        "--allow-pickle",
+        help="Convert a fairseq .pt checkpoint (a pickle) once to "
+        "safetensors. Only for files you trust.",
+    ),
     batch_seconds: float = typer.Option(60.0, help="Padded audio per batch, in seconds."),
     num_workers: int = typer.Option(
         default_workers(), help="Processes that decode and resample (0: in the main process)."
@@ -58,6 +67,8 @@ def encode(
         bandwidth=bandwidth,
         n_codebooks=n_codebooks,
         device=device,
+        allow_pickle=allow_pickle,
+        dtype=dtype,
     )
     items = scan(inputs)
     if not items:
