@@ -79,18 +79,24 @@ def init_centroids(
     m = min(n, max_init_points or max(30000, 20 * k))
     pts = x[torch.randperm(n, generator=g)[:m].sort().values.to(x.device)].float()
     pn = (pts * pts).sum(1)
+    trials = 2 + int(np.log(k))
     chosen = torch.empty(k, dtype=torch.long)
     chosen[0] = int(torch.randint(m, (1,), generator=g))
     dmin = _sqdist_to(pts, pn, int(chosen[0]))
     for i in range(1, k):
         w = dmin.double().cpu()
         total = float(w.sum())
-        if total <= 0:  # fewer distinct points than k: take any not yet chosen
-            j = int(torch.randint(m, (1,), generator=g))
-        else:
-            j = int(torch.multinomial(w / total, 1, generator=g))
-        chosen[i] = j
-        torch.minimum(dmin, _sqdist_to(pts, pn, j), out=dmin)
+        if total <= 0:  # fewer distinct points than k: take any
+            chosen[i] = int(torch.randint(m, (1,), generator=g))
+            continue
+        # greedy k-means++: of `trials` candidates drawn by D^2, keep the one that lowers the
+        # potential most (sklearn's default, 2 + ln k trials); one small matmul per step
+        cand = torch.multinomial(w / total, trials, replacement=True, generator=g).to(x.device)
+        d = (pn[:, None] - 2.0 * (pts @ pts[cand].T) + pn[cand][None]).clamp_(min=0)
+        d = torch.minimum(d, dmin[:, None])
+        best = int(d.double().sum(0).argmin())
+        chosen[i] = cand[best]
+        dmin = d[:, best].contiguous()
     return pts[chosen.to(x.device)].clone()
 
 

@@ -70,7 +70,8 @@ def evaluate(
     for uid, f in utterances:
         if len(f) == 0:
             continue
-        x = torch.from_numpy(np.ascontiguousarray(f))
+        f = np.ascontiguousarray(f)
+        x = torch.from_numpy(f if f.flags.writeable else f.copy())
         if codebook.normalize == "l2":
             x = torch.nn.functional.normalize(x, dim=1)
         lab_t, dist = nearest(x, codebook.centroids, return_dist=True)
