@@ -85,6 +85,32 @@ def architecture(variant: str, config: dict[str, Any] | None = None) -> Any:
     return model.eval()
 
 
+def randomize_codebooks(model: Any, seed: int = 0) -> Any:
+    """Fill the RVQ codebooks of an untrained model from its own embeddings of noise.
+
+    encodec's ``EuclideanCodebook`` starts at zeros and is filled by k-means on the first
+    training batch, so an untrained model maps every frame to code 0. As k-means' init does,
+    each stage's entries are sampled residual frames (here of 2 s of seeded noise) plus a
+    little noise, so random-weight models (tests, benchmarks) give varied codes.
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = 0.1 * torch.randn(1, model.channels, 2 * model.sample_rate, generator=g)
+    with torch.no_grad():
+        residual = model.encoder(x)[0].T  # [frames, D]
+        for layer in model.quantizer.vq.layers:
+            cb = layer._codebook
+            idx = torch.randint(0, residual.shape[0], (cb.embed.shape[0],), generator=g)
+            spread = residual.std(dim=0, keepdim=True) + 1e-6
+            entries = residual[idx] + 0.5 * spread * torch.randn(cb.embed.shape, generator=g)
+            cb.embed.copy_(entries)
+            cb.embed_avg.copy_(entries)
+            cb.inited.fill_(1)
+            residual = residual - layer.decode(layer.encode(residual.T[None]))[0].T
+    return model
+
+
 def quantize(model: Any, emb: Any, n_q: int) -> Any:
     """emb[B, D, T'] -> codes[B, K, T'], in chunks of frames (memory bounded by the chunk).
     Residual stages are sequential: the first K codes do not depend on later stages."""
@@ -217,6 +243,7 @@ def build(
     if pretrained:
         model.load_state_dict(state)
     else:
+        randomize_codebooks(model, seed)
         sha, path = W.state_dict_sha256(model.state_dict()), ""
     model.eval()
     if n_codebooks is None and bandwidth is None:

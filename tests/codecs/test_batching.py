@@ -1,0 +1,50 @@
+"""Padded batches of different lengths give each file's codes alone (and decode alike)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from codec_tiny import BACKENDS, noise, padded
+
+LENGTHS = (1.05, 0.41, 0.117)  # seconds; none a multiple of any hop
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_batched_codes_equal_codes_alone(codecs, name):
+    c = codecs[name]
+    xs = [noise(s, c.sample_rate, seed=i) for i, s in enumerate(LENGTHS)]
+    batch, lengths = padded(xs)
+    codes, code_lengths = c.encode_batch(batch, lengths)
+    for b, x in enumerate(xs):
+        alone, n = c.encode_batch(x.view(1, 1, -1), torch.tensor([len(x)]))
+        assert int(code_lengths[b]) == int(n[0])
+        assert torch.equal(codes[b, :, : int(n[0])], alone[0])
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+def test_batched_decode_equals_decode_alone(codecs, name):
+    c = codecs[name]
+    xs = [noise(s, c.sample_rate, seed=i) for i, s in enumerate(LENGTHS)]
+    alone = [c.encode_batch(x.view(1, 1, -1), torch.tensor([len(x)]))[0] for x in xs]
+    lengths = torch.tensor([a.shape[-1] for a in alone])
+    codes = torch.zeros(len(xs), c.num_codebooks, int(lengths.max()), dtype=torch.long)
+    for b, a in enumerate(alone):
+        codes[b, :, : a.shape[-1]] = a[0]
+    wav, wav_lengths = c.decode_batch(codes, lengths)
+    for b, a in enumerate(alone):
+        ref, n = c.decode_batch(a, torch.tensor([a.shape[-1]]))
+        assert int(wav_lengths[b]) == int(n[0])
+        torch.testing.assert_close(wav[b, :, : int(n[0])], ref[0, :, : int(n[0])],
+                                   atol=1e-5, rtol=0)
+
+
+def test_without_the_padding_hooks_dac_batches_differ(codecs):
+    """Why as_if_alone exists: plain zero padding changes the last frames of short files."""
+    c = codecs["dac-16khz"]
+    xs = [noise(1.0, 16000, seed=0), noise(0.3, 16000, seed=1)]
+    batch, _ = padded(xs)
+    with torch.inference_mode():
+        plain = c._codes(batch)
+    alone = c.encode_batch(xs[1].view(1, 1, -1), torch.tensor([len(xs[1])]))[0][0]
+    assert not torch.equal(plain[1, :, : alone.shape[-1]], alone)
