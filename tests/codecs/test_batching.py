@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import torch
-
 from codec_tiny import BACKENDS, noise, padded
 
 LENGTHS = (1.05, 0.41, 0.117)  # seconds; none a multiple of any hop
@@ -35,8 +34,9 @@ def test_batched_decode_equals_decode_alone(codecs, name):
     for b, a in enumerate(alone):
         ref, n = c.decode_batch(a, torch.tensor([a.shape[-1]]))
         assert int(wav_lengths[b]) == int(n[0])
-        torch.testing.assert_close(wav[b, :, : int(n[0])], ref[0, :, : int(n[0])],
-                                   atol=1e-5, rtol=0)
+        torch.testing.assert_close(
+            wav[b, :, : int(n[0])], ref[0, :, : int(n[0])], atol=1e-5, rtol=0
+        )
 
 
 def test_without_the_padding_hooks_dac_batches_differ(codecs):

@@ -6,9 +6,9 @@ import math
 
 import pytest
 import torch
+from codec_tiny import BACKENDS, build, noise
 
 from audiotok.codecs.base import frame_at, frame_slice
-from codec_tiny import BACKENDS, build, noise
 
 # name -> (sample rate, hop, frame rate, RVQ codebooks in the tiny build, rows in the codes)
 FACTS = {
@@ -31,7 +31,7 @@ def test_shapes_frames_and_spec(codecs, name):
     codes, lengths = c.encode_batch(x.view(1, 1, -1), torch.tensor([len(x)]))
     assert codes.dtype == torch.long and codes.shape == (1, rows, math.ceil(len(x) / hop))
     assert int(lengths[0]) == c.num_frames(len(x)) == codes.shape[-1]
-    assert 0 <= int(codes.min()) and int(codes.max()) < 1024
+    assert int(codes.min()) >= 0 and int(codes.max()) < 1024
     wav = c.decode(codes[0])
     assert wav.dim() == 1 and abs(len(wav) - codes.shape[-1] * hop) <= 8  # DAC 16/24k: -8
 

@@ -1,0 +1,150 @@
+"""Loaders with checkpoints the tests write; checksum errors; encode/decode via the CLI."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+from codec_tiny import TINY_DAC, TINY_ENCODEC, noise
+
+import audiotok
+from audiotok.errors import ChecksumError, MissingWeightsError, UnsafeCheckpointError
+
+
+def _dac_checkpoint(path, seed: int = 1):
+    """A tiny DAC saved the way DAC releases are (audiotools BaseModel.save, package=False)."""
+    from audiotok.codecs.dac import architecture
+
+    torch.manual_seed(seed)
+    model = architecture("16khz", TINY_DAC)
+    kwargs = {
+        "encoder_dim": 4,
+        "encoder_rates": [2, 4, 5, 8],
+        "decoder_dim": 16,
+        "decoder_rates": [8, 5, 4, 2],
+        "n_codebooks": 6,
+        "codebook_size": 1024,
+        "codebook_dim": 8,
+        "sample_rate": 16000,
+        "latent_dim": None,
+    }
+    torch.save({"state_dict": model.state_dict(), "metadata": {"kwargs": kwargs}}, path)
+    return model
+
+
+def test_dac_loads_a_release_style_checkpoint_with_weights_only(tmp_path):
+    path = tmp_path / "weights_16khz.pth"
+    model = _dac_checkpoint(path)
+    codec = audiotok.load("dac-16khz", weights=str(path))
+    x = noise(0.5, 16000)
+    with torch.inference_mode():
+        ref = model.encode(model.preprocess(x.view(1, 1, -1), 16000))[1]
+    assert torch.equal(codec.encode(x, 16000), ref[0])
+    assert codec.spec.weights_sha256 and codec.weights_path == str(path.resolve())
+
+
+class Opaque:  # a non-tensor object: weights_only loading refuses it
+    pass
+
+
+def test_dac_pickled_objects_need_the_explicit_conversion(tmp_path):
+    from audiotok.codecs.dac_weights import convert
+
+    path = tmp_path / "weights_16khz.pth"
+    model = _dac_checkpoint(path)
+    ckpt = torch.load(path, weights_only=True)
+    ckpt["metadata"]["opaque"] = Opaque()
+    torch.save(ckpt, path)
+    with pytest.raises(UnsafeCheckpointError, match="audiotok.codecs.dac_weights"):
+        audiotok.load("dac-16khz", weights=str(path))
+    with pytest.raises(UnsafeCheckpointError):
+        convert(path)  # no opt-in
+    st = convert(path, trust_pickle=True)
+    assert st.suffix == ".safetensors" and st.with_suffix(".json").is_file()
+    codec = audiotok.load("dac-16khz", weights=str(st))
+    x = noise(0.3, 16000)
+    with torch.inference_mode():
+        ref = model.encode(model.preprocess(x.view(1, 1, -1), 16000))[1]
+    assert torch.equal(codec.encode(x, 16000), ref[0])
+
+
+def test_encodec_checksum_mismatch_and_missing_weights(tmp_path, monkeypatch):
+    bad = tmp_path / "encodec_48khz-7e698e3e.th"
+    torch.save({"not": torch.zeros(1)}, bad)
+    with pytest.raises(ChecksumError, match="7e698e3e"):
+        audiotok.load("encodec-48khz", weights=str(bad))
+    monkeypatch.setenv("AUDIOTOK_HOME", str(tmp_path / "home"))
+    with pytest.raises(MissingWeightsError, match="releases/download/0.0.1/weights.pth"):
+        audiotok.load("dac-44khz")
+    with pytest.raises(MissingWeightsError, match="encodec_48khz-7e698e3e.th"):
+        audiotok.load("encodec-48khz")
+
+
+def test_encodec_loads_a_checkpoint_the_test_writes(tmp_path):
+    from audiotok.codecs.encodec import architecture, randomize_codebooks
+
+    torch.manual_seed(3)
+    model = randomize_codebooks(architecture("24khz", TINY_ENCODEC), seed=3)
+    path = tmp_path / "mine.th"
+    torch.save(model.state_dict(), path)
+    codec = audiotok.load("encodec-24khz", weights=str(path), config=TINY_ENCODEC, bandwidth=3.0)
+    x = noise(0.5, 24000)
+    with torch.inference_mode():
+        model.set_target_bandwidth(3.0)
+        ref = model.encode(x.view(1, 1, -1))[0][0]
+    assert torch.equal(codec.encode(x, 24000), ref[0])
+
+
+def _run(argv, capsys):
+    from audiotok.cli.app import main
+
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    out = capsys.readouterr()
+    return e.value.code, out.out, out.err
+
+
+def test_dac_encode_decode_through_the_cli(tmp_path, capsys):
+    w = tmp_path / "weights_16khz.pth"
+    _dac_checkpoint(w)
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i, secs in enumerate((0.7, 1.3, 0.4)):
+        sf.write(corpus / f"u{i}.wav", noise(secs, 16000, seed=i).numpy(), 16000)
+    tok = tmp_path / "tok"
+    rc, _, err = _run(
+        [
+            "encode",
+            str(corpus),
+            "-o",
+            str(tok),
+            "--kind",
+            "acoustic",
+            "--model",
+            "dac-16khz",
+            "--weights",
+            str(w),
+            "--n-codebooks",
+            "3",
+            "--num-workers",
+            "0",
+            "-q",
+        ],
+        capsys,
+    )
+    assert rc == 0, err
+    store = audiotok.open_tokens(str(tok))
+    assert store.spec.num_codebooks == 3 and store.spec.bitrate == 3 * 50 * 10
+    codes = dict(store)
+    assert codes["u1"].shape == (3, 65)  # ceil(1.3 * 16000 / 320)
+    rc, _, err = _run(["decode", str(tok), "-o", str(tmp_path / "wavs")], capsys)
+    assert rc == 0, err
+    for i, secs in enumerate((0.7, 1.3, 0.4)):
+        y, sr = sf.read(tmp_path / "wavs" / f"u{i}.wav")
+        assert sr == 16000 and abs(len(y) - round(secs * 16000)) <= 8
+    rc, _, _ = _run(["decode", str(tok), "--id", "u2", "-o", str(tmp_path / "one.wav")], capsys)
+    one, _ = sf.read(tmp_path / "one.wav")
+    batch, _ = sf.read(tmp_path / "wavs" / "u2.wav")
+    assert rc == 0  # batched decode == decoded alone, to float rounding (one 16-bit step)
+    np.testing.assert_allclose(one, batch, atol=2 / 32768, rtol=0)
