@@ -74,10 +74,16 @@ def train(
         src = _source(inputs[0], split, extractor, layer, frame_rate)
         info = src.info
         max_frames = frames_for(budget, info.dim)
-        if max_hours is not None and info.frame_rate:
+        if max_hours is not None:
+            if not info.frame_rate:
+                raise typer.BadParameter("--max-hours on these features needs --frame-rate")
             max_frames = min(max_frames, int(max_hours * 3600 * info.frame_rate))
         err_console.print(describe_budget(max_frames, info.dim, max_memory_gb))
         smp = sample(src, max_frames=max_frames, seed=seed)
+    err_console.print(
+        f"k-means working memory beyond the sample: about {_work_mb(k, smp.feats.shape[1]):.0f} MB"
+        + (" (l2 normalisation copies the sample)" if spherical or normalize == "l2" else "")
+    )
     err_console.print(
         f"sampled {len(smp.feats)} frames ({smp.nbytes / 1e9:.3g} GB) of {smp.total_frames}"
         f"{' frames' if model is None else ' utterances'}"
@@ -104,6 +110,11 @@ def train(
         f"{sum(1 for u in usage if u == 0)}, {cb.meta['train_seconds']:.1f} s"
     )
     return 0
+
+
+def _work_mb(k: int, dim: int, chunk: int = 16384) -> float:
+    """Distances of one chunk to all centroids, centroid sums, and the chunk's copies."""
+    return (chunk * k * 4 * 2 + k * dim * 8 + chunk * dim * 4 * 2) / 1e6
 
 
 @kmeans_app.command("eval")

@@ -62,9 +62,11 @@ def init_centroids(
 ) -> torch.Tensor:
     """k initial centroids drawn from x (seeded): ``random`` (k distinct points) or
     ``kmeans++`` (Arthur & Vassilvitskii 2007: each next centroid drawn with probability
-    proportional to the squared distance to the nearest one chosen so far), run on a seeded
-    subsample of ``max_init_points`` rows (default ``max(3 * 10000, 20 k)``, like sklearn's
-    MiniBatchKMeans ``init_size=3 * batch_size``) to bound its k passes over the data."""
+    proportional to the squared distance to the nearest one chosen so far), in its greedy
+    form (2 + ln k candidates per step, keep the one that lowers the potential most; the
+    variant sklearn uses), run on a seeded subsample of ``max_init_points`` rows (default
+    ``max(30000, 20 k)``; sklearn's MiniBatchKMeans uses ``init_size = 3 * batch_size``,
+    30000 with fairseq's batch of 10000) to bound its k passes over the data."""
     import torch
 
     if init not in INITS:
@@ -121,6 +123,7 @@ def lloyd_torch(
     c = centroids.to(x.device, torch.float32).clone()
     k, dim = c.shape
     objs: list[float] = []
+    x_sq = sum(float((x[s : s + chunk].double() ** 2).sum()) for s in range(0, len(x), chunk))
     for it in range(niter):
         c2 = (c * c).sum(1)
         sums = torch.zeros(k, dim, dtype=torch.float32, device=x.device)
@@ -130,10 +133,10 @@ def lloyd_torch(
             xs = x[s : s + chunk].float()
             d = torch.addmm(c2, xs, c.T, beta=1.0, alpha=-2.0)
             dmin, lab = d.min(dim=1)
-            obj += (dmin.double() + (xs * xs).sum(1).double()).clamp(min=0).sum()
+            obj += dmin.double().sum()  # + sum ||x||^2, added once below
             sums.index_add_(0, lab, xs)
             counts += torch.bincount(lab, minlength=k).double()
-        objs.append(float(obj))
+        objs.append(float(obj) + x_sq)
         nonempty = counts > 0
         c[nonempty] = (sums[nonempty].double() / counts[nonempty, None]).float()
         _split_empty(c, counts, g)

@@ -118,7 +118,39 @@ def train_faiss(
     seed: int = 0,
     meta: dict[str, Any] | None = None,
 ) -> Codebook:
-    """faiss on CPU with random init (what ``scripts/train_mfcc_km100.py`` used)."""
-    return train(
-        feats, k, backend="faiss-cpu", niter=niter, nredo=nredo, seed=seed, init="random", meta=meta
+    """faiss.Kmeans as is (its own seeded random init and ``nredo``), on CPU: the recipe of
+    the shipped ``mfcc-km100`` (``scripts/train_mfcc_km100.py``), kept so it reproduces."""
+    import faiss
+    import torch
+
+    from audiotok.kmeans.assign import nearest
+
+    x = np.ascontiguousarray(feats, dtype=np.float32)
+    t0 = time.perf_counter()
+    km = faiss.Kmeans(
+        x.shape[1],
+        k,
+        niter=niter,
+        nredo=nredo,
+        seed=seed,
+        verbose=False,
+        max_points_per_centroid=1 << 30,
     )
+    km.train(x)
+    c = torch.from_numpy(km.centroids.copy())
+    labels, dist = nearest(torch.from_numpy(x), c, return_dist=True)
+    header = {
+        "normalize": "none",
+        **(meta or {}),
+        "backend": "faiss-cpu",
+        "init": "faiss-random",
+        "seed": seed,
+        "niter": niter,
+        "nredo": nredo,
+        "spherical": False,
+        "num_samples": int(x.shape[0]),
+        "inertia": float(dist.double().sum()),
+        "usage": torch.bincount(labels, minlength=k).tolist(),
+        "train_seconds": round(time.perf_counter() - t0, 3),
+    }
+    return Codebook(c, header)
