@@ -157,7 +157,7 @@ class EncodecCodec(Codec):
 
         if wav.dim() == 2:
             wav = wav.unsqueeze(1)
-        wav = pad_to_multiple(wav, self.hop_length)
+        wav = pad_to_multiple(wav, self.hop_length).clone()  # the hooks write past each end
         with torch.inference_mode(), as_if_alone(self.model.encoder, lengths, wav.shape[-1]):
             emb = self.model.encoder(wav)
         codes = quantize(self.model, emb, self.n_q)

@@ -7,6 +7,8 @@ forward pre-hooks on every convolution that rewrite each item's input past its v
 to what that layer would see for the file alone; outputs inside the valid length then equal
 the file-alone outputs (tested in tests/codecs/test_batching.py).
 
+The hooks write in place, and only past each item's valid end: inside it nothing changes,
+and what lies past it is padding whatever any other consumer of the tensor makes of it.
 Each item's valid length is carried from layer to layer with the layers' own length
 formulas (DAC's odd-stride transposed convolutions give ``5 L - 1``, not ``5 L``).
 """
@@ -67,12 +69,10 @@ def _zero_past_end(tracker: LengthTracker):
         x = args[0]
         L = x.shape[-1]
         valid = tracker.valid(L)
-        if all(v >= L for v in valid):
-            return None
-        x = x.clone()
-        for b, v in enumerate(valid):
-            x[b, :, v:] = 0
-        return (x, *args[1:])
+        for b, v in enumerate(valid):  # in place: only positions past the valid end change
+            if v < L:
+                x[b, :, v:] = 0
+        return None
 
     return hook
 
@@ -92,8 +92,7 @@ def _seanet_pad_past_end(tracker: LengthTracker):
         conv = module.conv.conv
         k, s, d = conv.kernel_size[0], conv.stride[0], conv.dilation[0]
         padding_total = (k - 1) * d - (s - 1)
-        x = x.clone()
-        for b, v in enumerate(valid):
+        for b, v in enumerate(valid):  # in place: only positions past the valid end change
             if v >= L:
                 continue
             item = x[b : b + 1, :, :v]
@@ -102,7 +101,7 @@ def _seanet_pad_past_end(tracker: LengthTracker):
             padded = pad1d(item, (0, right), mode=module.pad_mode)[..., :L]
             x[b, :, : padded.shape[-1]] = padded[0]
             x[b, :, padded.shape[-1] :] = 0
-        return (x, *args[1:])
+        return None
 
     return hook
 

@@ -1,0 +1,207 @@
+"""Codec encode throughput: audiotok's batched path vs each package's own per-file API.
+
+For each model: the same random weights (real architecture sizes, ``pretrained=False``,
+seed 0), the same files (the first ``--n-files`` of ../shared/data/fsdd when present,
+else synthesised speech-like signals of 0.3-1.0 s), one timed run each way:
+
+- baseline: ``EncodecModel.encode(x)`` per file (bandwidth set on the model), or DAC's
+  ``model.encode(model.preprocess(x, sr), n_quantizers)`` per file;
+- audiotok: files sorted by length, padded batches of ``--batch-seconds``, ``encode_batch``.
+
+Prints audio-seconds per second for both, their ratio, and the fraction of files whose
+codes are identical. Then the peak memory (RSS, a fresh process) of one ``--long-minutes``
+file through ``encode_long`` (skip with ``--long-minutes 0``).
+
+    python benchmarks/codec_throughput.py                      # the issue's defaults
+    python benchmarks/codec_throughput.py --n-files 20 --long-minutes 5    # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fsdd"
+
+
+def load_files(n: int, sr: int) -> tuple[list[np.ndarray], str]:
+    from audiotok import audio
+
+    wavs = sorted(DATA.rglob("*.wav"))[:n] if DATA.is_dir() else []
+    if len(wavs) == n:
+        return [audio.read(str(p), sr) for p in wavs], f"{DATA.resolve()} (first {n})"
+    rng = np.random.default_rng(0)
+    out = []
+    for _ in range(n):
+        t = np.arange(int(rng.uniform(0.3, 1.0) * sr)) / sr
+        f0 = rng.uniform(90, 220) * (1 + 0.2 * np.sin(2 * np.pi * rng.uniform(1, 4) * t))
+        ph = 2 * np.pi * np.cumsum(f0) / sr
+        x = sum(np.sin(h * ph) / h for h in range(1, 10)) * np.clip(np.sin(6 * t), 0, 1)
+        out.append((0.3 * x + 0.01 * rng.standard_normal(t.size)).astype(np.float32))
+    return out, "synthesised speech-like signals"
+
+
+def build(name: str, device: str):
+    import audiotok
+
+    return audiotok.load(name, pretrained=False, seed=0, device=device)
+
+
+def baseline_encode(codec, x):
+    """The package's own per-file API on the same model object."""
+    import torch
+
+    t = torch.from_numpy(x).view(1, 1, -1).to(codec.device)
+    m = codec.model
+    if codec.spec.name.startswith("encodec"):
+        return m.encode(t)[0][0][0]  # [K, T'] of the single segment
+    return m.encode(m.preprocess(t, m.sample_rate), codec.n_q)[1][0, : codec.n_q]
+
+
+def audiotok_encode(codec, files, batch_seconds: float):
+    import torch
+
+    order = sorted(range(len(files)), key=lambda i: len(files[i]))
+    budget = int(batch_seconds * codec.sample_rate)
+    out: dict[int, torch.Tensor] = {}
+    batch: list[int] = []
+
+    def flush():
+        if not batch:
+            return
+        lengths = torch.tensor([len(files[i]) for i in batch])
+        x = torch.zeros(len(batch), 1, int(lengths.max()))
+        for b, i in enumerate(batch):
+            x[b, 0, : len(files[i])] = torch.from_numpy(files[i])
+        codes, n = codec.encode_batch(x.to(codec.device), lengths)
+        for b, i in enumerate(batch):
+            out[i] = codes[b, :, : int(n[b])].cpu()
+        batch.clear()
+
+    for i in order:  # length buckets: a batch's longest file is within 15 % of its shortest
+        n = len(files[i])
+        if batch and ((len(batch) + 1) * n > budget or n > 1.15 * len(files[batch[0]])):
+            flush()
+        batch.append(i)
+    flush()
+    return [out[i] for i in range(len(files))]
+
+
+def throughput(name: str, args) -> dict:
+    import torch
+
+    codec = build(name, args.device)
+    if name.startswith("encodec"):
+        codec.model.set_target_bandwidth(codec.spec.params["bandwidth_kbps"])
+    files, source = load_files(args.n_files, codec.sample_rate)
+    seconds = sum(len(x) for x in files) / codec.sample_rate
+    with torch.inference_mode():
+        baseline_encode(codec, files[0])  # warm-up, both paths
+        audiotok_encode(codec, files[:2], args.batch_seconds)
+        t0 = time.perf_counter()
+        base = [baseline_encode(codec, x).cpu() for x in files]
+        t_base = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        ours = audiotok_encode(codec, files, args.batch_seconds)
+        t_ours = time.perf_counter() - t0
+    equal = sum(torch.equal(a, b) for a, b in zip(base, ours, strict=True)) / len(files)
+    frames = sum(a.shape[-1] for a in base)
+    frame_equal = sum(int((a == b).all(0).sum()) for a, b in zip(base, ours, strict=True))
+    return {
+        "model": name,
+        "files": len(files),
+        "source": source,
+        "audio_s": round(seconds, 1),
+        "baseline_audio_s_per_s": round(seconds / t_base, 2),
+        "audiotok_audio_s_per_s": round(seconds / t_ours, 2),
+        "ratio": round(t_base / t_ours, 2),
+        "files_equal": equal,
+        "frames_equal": round(frame_equal / frames, 5),
+        "device": args.device,
+    }
+
+
+def peak_rss_mb() -> float:
+    """VmHWM of this process (ru_maxrss would carry the parent's peak across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def long_child(name: str, minutes: float, device: str) -> None:
+    """In a fresh process: RSS before, after building the waveform, and at the peak."""
+    import torch
+
+    torch.set_num_threads(max(1, torch.get_num_threads()))
+    codec = build(name, device)
+    rss0 = peak_rss_mb()
+    n = int(minutes * 60 * codec.sample_rate)
+    g = torch.Generator().manual_seed(0)
+    wav = torch.empty(1, 1, n)
+    step = codec.sample_rate * 60
+    for s in range(0, n, step):  # a minute at a time, so building it costs no extra peak
+        k = min(step, n - s)
+        wav[0, 0, s : s + k] = 0.1 * torch.randn(k, generator=g)
+    rss1 = peak_rss_mb()
+    t0 = time.perf_counter()
+    with torch.inference_mode():
+        codes, _ = codec.encode_long(wav.to(device))
+    wall = time.perf_counter() - t0
+    rss2 = peak_rss_mb()
+    print(
+        json.dumps(
+            {
+                "model": name,
+                "minutes": minutes,
+                "frames": codes.shape[-1],
+                "rss_model_mb": round(rss0),
+                "rss_with_waveform_mb": round(rss1),
+                "peak_rss_mb": round(rss2),
+                "waveform_mb": round(n * 4 / 2**20),
+                "encode_s": round(wall, 1),
+                "audio_s_per_s": round(minutes * 60 / wall, 2),
+            }
+        )
+    )
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="encodec-24khz,dac-44khz")
+    p.add_argument("--n-files", type=int, default=100)
+    p.add_argument("--batch-seconds", type=float, default=60.0)
+    p.add_argument("--device", default="cpu", help="cpu or cuda (cuda: unmeasured here)")
+    p.add_argument("--long-model", default="encodec-24khz")
+    p.add_argument("--long-minutes", type=float, default=60.0)
+    p.add_argument("--long-child", action="store_true", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.long_child:
+        long_child(args.long_model, args.long_minutes, args.device)
+        return
+    for name in [m for m in args.models.split(",") if m]:
+        print(json.dumps(throughput(name, args)), flush=True)
+    if args.long_minutes > 0:
+        cmd = [
+            sys.executable,
+            __file__,
+            "--long-child",
+            "--long-model",
+            args.long_model,
+            "--long-minutes",
+            str(args.long_minutes),
+            "--device",
+            args.device,
+        ]
+        print(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip())
+
+
+if __name__ == "__main__":
+    main()
