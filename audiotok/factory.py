@@ -61,6 +61,10 @@ def _from_path(path: Path, **options: Any) -> Tokenizer:
             if cb.meta.get("layer") is not None:
                 options.setdefault("layer", cb.meta["layer"])
             return build_semantic(None, codebook=cb, **options)
+    if path.is_dir() and (path / "config.json").is_file():  # an S3M model in HF layout
+        from audiotok.semantic import build as build_semantic
+
+        return build_semantic(None, extractor=str(path), **options)
     entry = registry.find_by_filename(path.name)
     if entry is not None:
         return entry.build(weights=str(path), **options)

@@ -59,6 +59,9 @@ def from_hf_dir(path: str | Path):
         raise MissingWeightsError(
             f"{p} holds config.json but no {' or '.join(WEIGHT_NAMES)}; put the weights file there"
         )
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # a bar per model load is noise in a corpus run
     return AutoModel.from_pretrained(str(p), local_files_only=True).eval()
 
 
