@@ -57,6 +57,17 @@ def _from_path(path: Path, **options: Any) -> Tokenizer:
         if "extractor" in cb.meta:
             from audiotok.semantic import build as build_semantic
 
+            ex_name = str(options.get("extractor", cb.meta["extractor"]))
+            if not Path(ex_name).exists():
+                try:
+                    registry.get(ex_name)
+                except UnknownModelError:
+                    raise AudiotokError(
+                        f"codebook {path.name} was trained on features of {ex_name!r}, which is "
+                        "not a registered model; pass it with --model PATH --codebook "
+                        f"{path.name}"
+                    ) from None
+
             options.setdefault("extractor", cb.meta["extractor"])
             if cb.meta.get("layer") is not None:
                 options.setdefault("layer", cb.meta["layer"])
