@@ -1,7 +1,7 @@
 """Feature sources k-means reads from, all out of core (memory-mapped, utterance by utterance).
 
-- an audiotok feature directory written by ``audiotok extract`` (read through
-  ``audiotok.extractors.features_store`` when that module is installed);
+- an audiotok feature directory written by ``audiotok extract`` (``manifest.json`` + float16
+  shards, read through ``audiotok.extractors.features_store``);
 - fairseq's HuBERT dump layout: ``{split}_{rank}_{nshard}.npy`` (all frames of the shard,
   [frames, D] float32) with ``{split}_{rank}_{nshard}.len`` (one utterance length per line),
   as written by ``examples/hubert/simple_kmeans/dump_*_feature.py``;
@@ -105,7 +105,11 @@ def _fairseq(paths: list[Path], info: dict[str, Any], ids: list[str] | None) -> 
 
 
 def _fairseq_ids(root: Path, split: str) -> list[str] | None:
-    """Utterance ids from fairseq's manifest ``{split}.tsv`` (first line: the audio root)."""
+    """Utterance ids: ``{split}_0_1.ids`` (one per line, as ``FeatureStore.export_fairseq``
+    writes) or fairseq's manifest ``{split}.tsv`` (first line: the audio root)."""
+    ids_file = root / f"{split}_0_1.ids"
+    if ids_file.is_file():
+        return ids_file.read_text().split("\n")[:-1]
     tsv = root / f"{split}.tsv"
     if not tsv.is_file():
         return None
@@ -130,10 +134,10 @@ def open_features(
     if not p.exists():
         raise AudiotokError(f"features {p} do not exist")
     info = {"extractor": extractor, "layer": layer, "frame_rate": frame_rate}
-    if p.is_dir() and importlib.util.find_spec("audiotok.extractors.features_store"):
-        store = importlib.import_module("audiotok.extractors.features_store")
-        if getattr(store, "is_features_dir", lambda _p: False)(p):
-            return StoreSource(store.open(p))
+    if (p / "manifest.json").is_file() and importlib.util.find_spec(
+        "audiotok.extractors.features_store"
+    ):
+        return _store(p, layer)
     if p.is_file() and p.suffix == ".npy":
         if p.with_suffix(".len").is_file():
             return _fairseq([p], info, None)
@@ -169,28 +173,27 @@ def open_features(
     )
 
 
-class StoreSource:
-    """Adapter over ``audiotok.extractors.features_store``'s reader: it is expected to give
-    ``info`` (a dict with extractor, layer, extractor_sha256, frame_rate, dim), ``ids()``,
-    ``lengths()`` and ``read(i)``; missing pieces are reported, not guessed."""
-
-    def __init__(self, reader: Any):
-        self.reader = reader
-        raw = reader.info if isinstance(reader.info, dict) else vars(reader.info)
-        self.info = FeatureInfo(
-            dim=int(raw["dim"]),
-            extractor=raw.get("extractor"),
-            layer=raw.get("layer"),
-            extractor_sha256=raw.get("extractor_sha256") or raw.get("weights_sha256") or "",
-            frame_rate=raw.get("frame_rate"),
-        )
-        self.rows_are_items = False
-
-    def ids(self) -> list[str]:
-        return list(self.reader.ids())
-
-    def lengths(self) -> np.ndarray:
-        return np.asarray(self.reader.lengths(), dtype=np.int64)
-
-    def read(self, i: int) -> np.ndarray:
-        return np.asarray(self.reader.read(i), dtype=np.float32)
+def _store(path: Path, layer: int | None) -> ArraySource:
+    """A feature directory of ``audiotok extract`` (``audiotok.extractors.features_store``):
+    float16 shards, memory-mapped; the header names extractor, layer and weights sha256.
+    Stores with several layers need ``layer``."""
+    store_mod = importlib.import_module("audiotok.extractors.features_store")
+    store = store_mod.FeatureStore(path)
+    h = store.header_for(layer)
+    arrays, array_of, lens, ids = [], [], [], []
+    for n, (shard_ids, shard_lens, arr) in enumerate(store.shards(h["layer"])):
+        arrays.append(arr)
+        array_of.append(np.full(len(shard_lens), n, dtype=np.int32))
+        lens.append(np.asarray(shard_lens, dtype=np.int64))
+        ids.extend(shard_ids)
+    if not arrays:
+        raise AudiotokError(f"{path} holds no committed features yet")
+    info = FeatureInfo(
+        dim=int(h["dim"]),
+        extractor=h.get("extractor"),
+        layer=h.get("layer"),
+        extractor_sha256=h.get("weights_sha256") or "",
+        frame_rate=h.get("frame_rate"),
+    )
+    starts = np.concatenate([np.cumsum(t) - t for t in lens])
+    return ArraySource(info, arrays, np.concatenate(array_of), starts, np.concatenate(lens), ids)

@@ -163,3 +163,30 @@ def test_import_export_cli(tmp_path, capsys):
     np.testing.assert_array_equal(
         np.load(tmp_path / "c.npy"), km.cluster_centers_.astype(np.float32)
     )
+
+
+def test_train_on_audiotok_extract_output_and_tokenize(tmp_path, small_corpus, capsys):
+    import torch
+
+    from audiotok.semantic import build
+
+    feats = tmp_path / "feats"
+    code, _, err = run(
+        ["extract", str(small_corpus), "-o", str(feats), "--num-workers", "0", "-q"], capsys
+    )
+    assert code == 0, err
+    km = tmp_path / "km.safetensors"
+    code, _, err = run(
+        ["kmeans", "train", str(feats), "-k", "6", "-o", str(km), "--niter", "5"], capsys
+    )
+    assert code == 0, err
+    cb = load(km)
+    assert cb.meta["extractor"] == "mfcc" and cb.meta["layer"] is None
+    assert cb.meta["frame_rate"] == 100 and cb.dim == 39
+    code, out, err = run(["kmeans", "eval", str(km), str(feats), "--json"], capsys)
+    assert code == 0, err
+    assert json.loads(out)["utterances"] == 6
+    tok = build(extractor="mfcc", codebook=str(km))  # the semantic tokenizer uses it
+    wav = torch.randn(1, 1, 16000) * 0.1
+    codes, lens = tok.encode_batch(wav, torch.tensor([16000]))
+    assert codes.shape[1] == 1 and int(codes.max()) < 6
