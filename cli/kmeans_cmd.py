@@ -56,7 +56,12 @@ def train(
     from audiotok.kmeans.sampling import describe_budget, frames_for, sample
     from audiotok.kmeans.train import train as run
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    log = logging.getLogger("audiotok.kmeans")  # ours only: faiss logs its loader at INFO
+    if not log.handlers:
+        handler = logging.StreamHandler()
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
     budget = max_memory_gb * 1e9
     if model is not None:
         from audiotok.kmeans.audio_source import load_extractor, sample_audio
