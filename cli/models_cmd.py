@@ -23,28 +23,43 @@ def _presence(entry) -> str:
 
 
 @app.command("list")
-def list_models(kind: str = typer.Option(None, help="Only this kind.")) -> int:
-    """Each model's kind, rates, layers, licence, source and whether its weights are here."""
+def list_models(
+    kind: str = typer.Option(None, help="Only this kind."),
+    sources: bool = typer.Option(False, "--sources", help="Add where each model comes from."),
+) -> int:
+    """Each model's kind, rates, layers, licence and whether its weights are here."""
     from rich.table import Table
 
     from audiotok import registry
 
-    table = Table(show_lines=False)
-    for col in ("name", "kind", "rate", "frames/s", "layers", "licence", "weights", "source"):
-        table.add_column(col, overflow="fold")
+    table = Table(show_lines=False, box=None, pad_edge=False)
+    for col in ("name", "kind", "Hz", "frames/s", "layers", "weights", "licence"):
+        table.add_column(col, no_wrap=col in ("name", "kind", "licence"))
+    if sources:
+        table.add_column("source", overflow="fold")
     for e in sorted(registry.entries(kind), key=lambda e: (e.kind, e.name)):
-        table.add_row(
+        row = [
             e.name,
             e.kind,
             f"{e.sample_rate}",
-            f"{e.frame_rate:g}",
+            f"{e.frame_rate:.6g}",
             str(e.num_layers or "-"),
-            e.license,
             _presence(e),
-            e.source,
-        )
+            e.license.split(" (")[0],
+        ]
+        table.add_row(*row, *([e.source] if sources else []))
     out_console.print(table)
+    out_console.print(
+        f"weights live under {_root()}/<name>/; `audiotok models path NAME` tells "
+        "which file goes where"
+    )
     return 0
+
+
+def _root() -> str:
+    from audiotok import weights
+
+    return str(weights.cache_root())
 
 
 @app.command("path")
