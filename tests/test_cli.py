@@ -138,8 +138,12 @@ def test_kill_and_resume_gives_the_uninterrupted_store(tmp_path, make_wav):
 def _random_encodec(path: Path) -> Path:
     from encodec import EncodecModel
 
+    from audiotok.codecs.encodec import randomize_codebooks
+
     torch.manual_seed(3)
-    torch.save(EncodecModel.encodec_model_24khz(pretrained=False).state_dict(), path)
+    # untrained encodec codebooks are zeros (every frame -> code 0): fill them first
+    model = randomize_codebooks(EncodecModel.encodec_model_24khz(pretrained=False), seed=3)
+    torch.save(model.state_dict(), path)
     return path
 
 
@@ -175,6 +179,7 @@ def test_encodec_encode_decode_through_the_cli(small_corpus, tmp_path, capsys):
         ref = tok.encode(data, sr).numpy()
         assert codes.shape == ref.shape == (4, int(np.ceil(len(data) * 24000 / sr / 320)))
         np.testing.assert_array_equal(codes, ref)
+        assert all(len(np.unique(row)) > 5 for row in codes)  # varied codes, not a constant
     code, out, err = run(["decode", tmp_path / "t", "-o", tmp_path / "wavs"], capsys)
     assert code == 0, err
     for uid in ("u1", "u5"):
@@ -192,6 +197,7 @@ def test_encodec_bandwidth_selects_a_prefix(tmp_path):
     for bw, k in [(1.5, 2), (3, 4), (6, 8), (12, 16)]:
         c = audiotok.load("encodec-24khz", weights=str(w), bandwidth=bw).encode(x, 24000)
         assert c.shape[0] == k and torch.equal(c, full[:k])
+    assert all(len(torch.unique(row)) > 5 for row in full)  # varied codes, not a constant
 
 
 def test_missing_weights_fail_before_any_work(small_corpus, tmp_path):

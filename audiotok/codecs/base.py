@@ -7,8 +7,10 @@ a codec covers samples ``[j * hop, (j + 1) * hop)``; :func:`frame_at` maps a tim
 
 from __future__ import annotations
 
+import functools
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from audiotok.errors import AudiotokError
 from audiotok.tokenizer import Tokenizer
@@ -33,7 +35,64 @@ def frame_slice(start: float, end: float, frame_rate: float) -> slice:
     return slice(frame_at(start, frame_rate), math.ceil(end * frame_rate - 1e-9))
 
 
+EXACT_METHODS = ("encode_batch", "encode_long", "decode_batch", "decode_long")
+BATCH_METHODS = ("encode_batch", "decode_batch")
+
+
+def exact_on_cpu(method: Callable[..., Any]) -> Callable[..., Any]:
+    """On the CPU, run a codec method one item at a time with torch's native convolutions.
+
+    Codes must not depend on how the work was cut. Measured with real-size random-weight
+    models (8 files of 2-4 s, 2 cores): a padded batch gave 32 of 15,136 EnCodec 24 kHz codes
+    that differ from the files alone, because kernels are chosen by tensor shape and round
+    differently (about 1e-7) where an RVQ stage has a near tie; and item by item was faster
+    on the CPU anyway (EnCodec 24 kHz 20.6 vs 11.8 audio-s/s, DAC 44 kHz 1.1 vs 0.7,
+    EnCodec 48 kHz 12.6 vs 2.8). Each item is computed at its own length, exactly as alone;
+    oneDNN (mkldnn) convolutions are switched off meanwhile (process-wide) since their
+    kernel choice also varies with the batch. On a GPU the padded batch runs as one, with
+    the padding hooks of ``codecs/padding.py``.
+    """
+    batch = method.__name__ in BATCH_METHODS
+
+    @functools.wraps(method)
+    def wrapper(self: Codec, *args: Any, **kwargs: Any) -> Any:
+        import torch
+
+        if not str(self.device).startswith("cpu"):
+            return method(self, *args, **kwargs)
+        previous = torch.backends.mkldnn.enabled
+        torch.backends.mkldnn.enabled = False
+        try:
+            if batch and not kwargs and len(args) == 2 and args[0].shape[0] > 1:
+                return _item_by_item(method, self, *args)
+            return method(self, *args, **kwargs)
+        finally:
+            torch.backends.mkldnn.enabled = previous
+
+    return wrapper
+
+
+def _item_by_item(method: Callable[..., Any], self: Codec, x: Any, lengths: Any) -> Any:
+    import torch
+    import torch.nn.functional as F
+
+    outs = [
+        method(self, x[i : i + 1, ..., : int(n)], lengths[i : i + 1]) for i, n in enumerate(lengths)
+    ]
+    size = max(o[0].shape[-1] for o in outs)
+    y = torch.cat([F.pad(o[0], (0, size - o[0].shape[-1])) for o in outs])
+    return y, torch.cat([torch.as_tensor(o[1]).reshape(1) for o in outs])
+
+
 class Codec(Tokenizer):
+    """Subclasses' encode/decode methods are wrapped by :func:`exact_on_cpu`."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in EXACT_METHODS:
+            if name in cls.__dict__:
+                setattr(cls, name, exact_on_cpu(cls.__dict__[name]))
+
     semantic_codebooks: tuple[int, ...] = ()
     hop_length: int = 0  # samples per frame
     # Longer code sequences are decoded window by window (memory bounded by the window).
