@@ -47,9 +47,24 @@ class ModelEntry:
 
     def build(self, **options: Any) -> Any:
         module_name, func_name = self.builder.split(":")
-        func = getattr(importlib.import_module(module_name), func_name)
-        return func(self, **{**self.options, **options})
+        try:
+            func = getattr(importlib.import_module(module_name), func_name)
+            return func(self, **{**self.options, **options})
+        except ModuleNotFoundError as e:
+            package = (e.name or "").split(".")[0]
+            extra = OPTIONAL_PACKAGES.get(package)
+            if extra is None:
+                raise
+            from audiotok.errors import AudiotokError
 
+            raise AudiotokError(
+                f"model {self.name!r} needs the optional package {package!r}: "
+                f"pip install 'audiotok[{extra}]'"
+            ) from None
+
+
+# Packages of optional extras, for the message when one is missing.
+OPTIONAL_PACKAGES = {"dac": "dac", "audiotools": "dac", "transformers": "s3m"}
 
 _REGISTRY: dict[str, ModelEntry] = {}
 # Modules whose import registers entries; imported on first lookup (no torch inside them).

@@ -32,13 +32,28 @@ def _metrics(spec: str | None) -> tuple[str, ...]:
     from audiotok.errors import AudiotokError
     from audiotok.metrics import METRICS
 
-    if not spec:
-        return METRICS
-    names = tuple(m.strip() for m in spec.split(",") if m.strip())
+    names = METRICS if not spec else tuple(m.strip() for m in spec.split(",") if m.strip())
     bad = [m for m in names if m not in METRICS]
     if bad:
         raise AudiotokError(f"unknown metric(s) {', '.join(bad)}: use {', '.join(METRICS)}")
+    _require({"pesq_wb": "pesq", "stoi": "pystoi"}, names)
     return names
+
+
+def _require(packages: dict[str, str], wanted: tuple[str, ...]) -> None:
+    """A missing optional package is one line before any work, not an error per file."""
+    import importlib.util
+
+    from audiotok.errors import AudiotokError
+
+    missing = sorted(
+        {p for m, p in packages.items() if m in wanted and not importlib.util.find_spec(p)}
+    )
+    if missing:
+        raise AudiotokError(
+            f"{', '.join(missing)} not installed: pip install 'audiotok[eval]' "
+            "(or choose --metrics without them)"
+        )
 
 
 def run_recon(
