@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from audiotok import __version__
 from audiotok.extractors.base import FeatureExtractor
@@ -14,6 +14,8 @@ from audiotok.tokenizer import Tokenizer
 
 if TYPE_CHECKING:
     import torch
+
+    from audiotok.extractors.s3m import S3MExtractor
 
 
 def builtin_codebook_path(name: str) -> Path:
@@ -78,11 +80,12 @@ class SemanticTokenizer(Tokenizer):
             return super().encode_long(wav)
         from audiotok.extractors.windows import window_features
 
+        ex = cast("S3MExtractor", self.extractor)  # the extractor with extract_layers
         x = wav.reshape(-1)
-        n = self.extractor.num_frames(x.shape[0])
+        n = ex.num_frames(x.shape[0])
         units = torch.zeros(1, 1, n, dtype=torch.long, device=wav.device)
-        for start, feats in window_features(self.extractor, x):
-            u = self.codebook.assign(self.extractor.combine({k: v[None] for k, v in feats.items()}))
+        for start, feats in window_features(ex, x):
+            u = self.codebook.assign(ex.combine({k: v[None] for k, v in feats.items()}))
             units[0, 0, start : start + u.shape[1]] = u[0].to(units.device)
         return units, torch.tensor([n])
 

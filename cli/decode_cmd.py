@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -59,6 +60,7 @@ def decode(
 
     ts = open_tokens(str(store))
     tok = codec_for_store(ts, model, weights, device)
+    rows: Iterable[dict[str, Any]]
     if utt_id:
         try:
             rows = [ts.get(utt_id)]

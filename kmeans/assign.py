@@ -86,7 +86,7 @@ def nearest(
         labels[s : s + chunk] = best
         if dists is not None:
             dists[s : s + chunk] = ((xs - c[best]) ** 2).sum(1)  # direct: no cancellation
-    return (labels, dists) if return_dist else labels
+    return labels if dists is None else (labels, dists)  # dists is set iff return_dist
 
 
 def _exact(

@@ -191,4 +191,5 @@ def lloyd_faiss(
         min_points_per_centroid=1,
     )
     km.train(np.ascontiguousarray(x, dtype=np.float32), init_centroids=centroids)
+    assert km.centroids is not None and km.obj is not None  # set by train
     return km.centroids.copy(), [float(o) for o in km.obj]

@@ -85,6 +85,7 @@ def evaluate(
         if not tsv.is_file():
             continue
         aligned_utts += 1
+        assert frame_rate  # checked above: alignments need it
         ph = frame_phones(read_alignment(tsv), len(lab), float(frame_rate), window_s)
         keep = [i for i, p in enumerate(ph) if p is not None]
         ids = np.array([phones.setdefault(ph[i], len(phones)) for i in keep], dtype=np.int64)

@@ -133,7 +133,7 @@ def open_features(
     p = Path(path)
     if not p.exists():
         raise AudiotokError(f"features {p} do not exist")
-    info = {"extractor": extractor, "layer": layer, "frame_rate": frame_rate}
+    info: dict[str, Any] = {"extractor": extractor, "layer": layer, "frame_rate": frame_rate}
     if (p / "manifest.json").is_file() and importlib.util.find_spec(
         "audiotok.extractors.features_store"
     ):

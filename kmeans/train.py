@@ -137,6 +137,7 @@ def train_faiss(
         max_points_per_centroid=1 << 30,
     )
     km.train(x)
+    assert km.centroids is not None  # set by train
     c = torch.from_numpy(km.centroids.copy())
     labels, dist = nearest(torch.from_numpy(x), c, return_dist=True)
     header = {

@@ -61,7 +61,8 @@ def exact_on_cpu(method: Callable[..., Any]) -> Callable[..., Any]:
         if not str(self.device).startswith("cpu"):
             return method(self, *args, **kwargs)
         previous = torch.backends.mkldnn.enabled
-        torch.backends.mkldnn.enabled = False
+        # torch declares the flag as its ContextProp descriptor; it takes and gives a bool
+        torch.backends.mkldnn.enabled = False  # type: ignore[assignment]
         try:
             if batch and not kwargs and len(args) == 2 and args[0].shape[0] > 1:
                 return _item_by_item(method, self, *args)
@@ -97,6 +98,10 @@ class Codec(Tokenizer):
     hop_length: int = 0  # samples per frame
     # Longer code sequences are decoded window by window (memory bounded by the window).
     decode_window_frames: int | None = None
+
+    def to(self, device: str) -> Codec:
+        super().to(device)
+        return self
 
     def num_frames(self, num_samples: int) -> int:
         return math.ceil(num_samples / self.hop_length)

@@ -42,7 +42,7 @@ def architecture(variant: str, config: dict[str, Any] | None = None) -> Any:
     from encodec import modules as m
     from encodec import quantization as qt
 
-    params = {
+    params: dict[str, dict[str, Any]] = {
         "24khz": dict(
             sample_rate=24000,
             channels=1,

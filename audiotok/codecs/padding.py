@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -48,19 +49,23 @@ def _conv_out(v: int, k: int, s: int, d: int, p: int) -> int:
 def _out_len(module: nn.Module, v: int) -> int:
     """Output length of ``module`` for an input of ``v`` positions (torch's formulas, and
     EnCodec's SConv1d / SConvTranspose1d padding rules)."""
+    wrapper: Any = module  # EnCodec's wrappers: attributes torch's Module does not declare
     if hasattr(module, "convtr"):  # SConvTranspose1d: trims kernel - stride after the conv
-        return v * module.convtr.convtr.stride[0]
+        return v * wrapper.convtr.convtr.stride[0]
     if hasattr(module, "pad_mode"):  # SConv1d: pads itself, then a padding-free conv
         from encodec.modules.conv import get_extra_padding_for_conv1d
 
-        c = module.conv.conv
+        c = wrapper.conv.conv
         k, s, d = c.kernel_size[0], c.stride[0], c.dilation[0]
         total = (k - 1) * d - (s - 1)
         extra = get_extra_padding_for_conv1d(torch.empty(1, 1, v), k, s, total)
         return _conv_out(v + total + extra, k, s, d, 0)
-    k, s, d, p = module.kernel_size[0], module.stride[0], module.dilation[0], module.padding[0]
-    if isinstance(module, nn.ConvTranspose1d):
-        return (v - 1) * s - 2 * p + d * (k - 1) + module.output_padding[0] + 1
+    # as_if_alone hooks only these, and with numeric padding (not "same"/"valid")
+    conv = cast("nn.Conv1d | nn.ConvTranspose1d", module)
+    padding = cast("tuple[int, ...]", conv.padding)
+    k, s, d, p = conv.kernel_size[0], conv.stride[0], conv.dilation[0], padding[0]
+    if isinstance(conv, nn.ConvTranspose1d):
+        return (v - 1) * s - 2 * p + d * (k - 1) + conv.output_padding[0] + 1
     return _conv_out(v, k, s, d, p)
 
 
@@ -89,7 +94,8 @@ def _seanet_pad_past_end(tracker: LengthTracker):
         valid = tracker.valid(L)
         if all(v >= L for v in valid):
             return None
-        conv = module.conv.conv
+        sconv: Any = module  # EnCodec's SConv1d: attributes torch's Module does not declare
+        conv = sconv.conv.conv
         k, s, d = conv.kernel_size[0], conv.stride[0], conv.dilation[0]
         padding_total = (k - 1) * d - (s - 1)
         for b, v in enumerate(valid):  # in place: only positions past the valid end change
@@ -97,8 +103,8 @@ def _seanet_pad_past_end(tracker: LengthTracker):
                 continue
             item = x[b : b + 1, :, :v]
             extra = get_extra_padding_for_conv1d(item, k, s, padding_total)
-            right = extra + (0 if module.causal else padding_total // 2)
-            padded = pad1d(item, (0, right), mode=module.pad_mode)[..., :L]
+            right = extra + (0 if sconv.causal else padding_total // 2)
+            padded = pad1d(item, (0, right), mode=sconv.pad_mode)[..., :L]
             x[b, :, : padded.shape[-1]] = padded[0]
             x[b, :, padded.shape[-1] :] = 0
         return None

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from fractions import Fraction
+from typing import cast
 
 import torch
 from torch import nn
@@ -96,6 +97,7 @@ def run_streaming(
     a multiple of ``1 / pre_ratio``.
     """
     pre, slstm, post = split_at_lstm(seq)
+    lstm = cast(nn.LSTM, slstm.lstm)  # SEANet's SLSTM wraps an nn.LSTM
     step = int(1 / pre_ratio)
     pre_ctx = round_up(conv_span(pre) + step, step)
     post_ctx = conv_span(post) + 1
@@ -107,7 +109,7 @@ def run_streaming(
         a = max(0, s - pre_ctx)
         h = pre(x[..., a:e])[..., int((s - a) * pre_ratio) :]
         seq_in = h.permute(2, 0, 1)
-        y, state = slstm.lstm(seq_in, state)
+        y, state = lstm(seq_in, state)
         if slstm.skip:
             y = y + seq_in
         y = y.permute(1, 2, 0)

@@ -83,8 +83,9 @@ def _cfg(ckpt: dict) -> tuple[dict, dict]:
     return dict(model), dict(task)
 
 
-def _conv_layers(spec: str) -> list[tuple[int, int, int]]:
-    """Evaluate fairseq's conv_feature_layers string ("[(512,10,5)] + [(512,3,2)] * 4") safely."""
+def _conv_layers(spec: str) -> list[tuple[int, ...]]:
+    """Evaluate fairseq's conv_feature_layers string ("[(512,10,5)] + [(512,3,2)] * 4") safely:
+    (dim, kernel, stride) per layer."""
 
     def ev(node):
         if isinstance(node, ast.Expression):

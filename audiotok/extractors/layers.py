@@ -59,6 +59,8 @@ class LayerCombiner(nn.Module):
     starts as the mean; the parameter is ``combiner.logits``.
     """
 
+    weights: torch.Tensor  # buffer registered in __init__ (mode "weighted" only)
+
     def __init__(self, num: int, mode: str = "mean", weights: Sequence[float] | None = None):
         super().__init__()
         if mode not in COMBINE:

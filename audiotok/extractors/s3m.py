@@ -58,8 +58,10 @@ class S3MExtractor(FeatureExtractor):
         weights_sha256: str = "",
         weights_path: str = "",
     ):
-        cfg = model.config
-        self.model = model.eval()
+        # a transformers wav2vec 2.0-family model: its submodules and config are reached by
+        # attribute, which torch's Module does not declare
+        cfg: Any = model.config
+        self.model: Any = model.eval()
         self.name = name
         self.num_layers = int(cfg.num_hidden_layers)
         self.layers = parse_layers(layers, self.num_layers)

@@ -83,7 +83,7 @@ def score_signals(
             elif name == "si_sdr":
                 value = signal.si_sdr(r, d)
             else:
-                if r16 is None:
+                if r16 is None or d16 is None:  # both are set together
                     r16, d16 = perceptual.to_16k(r, sr), perceptual.to_16k(d, sr)
                 value = (
                     perceptual.pesq_wb(r16, d16) if name == "pesq_wb" else perceptual.stoi(r16, d16)
