@@ -40,7 +40,7 @@ def make_corpus(root: Path, n: int, seconds: float) -> float:
     total = 0.0
     if not clips:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-        from conftest import speechlike
+        from audio_fixtures import speechlike
 
         clips = [(speechlike(30, 16000, s), 16000) for s in range(4)]
     by_rate: dict[int, list[np.ndarray]] = {}

@@ -1,4 +1,4 @@
-"""Audio the tests make themselves: speech-like signals, odd formats and broken files."""
+"""Fixtures: corpora the tests write (speech-like signals, odd formats and broken files)."""
 
 from __future__ import annotations
 
@@ -9,21 +9,9 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audio_fixtures import speechlike
+
 os.environ.setdefault("AUDIOTOK_HOME", "/nonexistent-audiotok-home")  # tests never download
-
-
-def speechlike(seconds: float, sr: int = 16000, seed: int = 0) -> np.ndarray:
-    """Voiced segments (harmonics of a gliding f0, formant-ish weighting) and noise bursts."""
-    rng = np.random.default_rng(seed)
-    n = int(seconds * sr)
-    t = np.arange(n) / sr
-    f0 = 110 + 60 * np.sin(2 * np.pi * rng.uniform(0.5, 2) * t) + rng.uniform(0, 80)
-    phase = 2 * np.pi * np.cumsum(f0) / sr
-    voiced = sum(np.sin(h * phase) / h * (1 + np.cos(h / 3)) for h in range(1, 12))
-    env = np.clip(np.sin(2 * np.pi * rng.uniform(2, 5) * t + rng.uniform(0, 6)), 0, 1)
-    noise = rng.standard_normal(n) * (1 - env) * 0.3
-    x = 0.25 * voiced * env + noise
-    return (0.5 * x / (np.abs(x).max() + 1e-9)).astype(np.float32)
 
 
 @pytest.fixture
@@ -85,7 +73,3 @@ def bad_corpus(tmp_path: Path, make_wav) -> Path:
     make_wav("bad/float.wav", 1.0, 16000, seed=7, subtype="FLOAT")
     make_wav("bad/lossless.flac", 1.0, 16000, seed=8)
     return root
-
-
-BAD = {"truncated", "empty", "zero_length", "text", "nan"}
-VALID = {"ok", "silent", "six_channels", "rate_8k", "rate_48k", "float", "lossless"}

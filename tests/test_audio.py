@@ -5,7 +5,7 @@ import soundfile as sf
 from audiotok import audio
 from audiotok.errors import AudioError
 
-from conftest import BAD, speechlike
+from audio_fixtures import BAD, speechlike
 
 
 def test_reads_valid_unusual_files_as_mono_float32_at_target_rate(bad_corpus):

@@ -16,7 +16,7 @@ import torch
 import audiotok
 from audiotok.cli.app import main
 
-from conftest import BAD, VALID
+from audio_fixtures import BAD, VALID
 
 PY = sys.executable
 

@@ -7,7 +7,7 @@ from audiotok import audio
 from audiotok.corpus import scan
 from audiotok.engine import Planned, encode_corpus, plan_batches
 
-from conftest import BAD, VALID
+from audio_fixtures import BAD, VALID
 
 
 def _alone(tok, path):

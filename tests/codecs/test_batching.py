@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from codec_tiny import BACKENDS, noise, padded
 
 LENGTHS = (1.05, 0.41, 0.117)  # seconds; none a multiple of any hop

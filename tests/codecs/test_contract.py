@@ -6,9 +6,10 @@ import math
 
 import pytest
 import torch
-from codec_tiny import BACKENDS, build, noise
 
 from audiotok.codecs.base import frame_at, frame_slice
+
+from codec_tiny import BACKENDS, build, noise
 
 # name -> (sample rate, hop, frame rate, RVQ codebooks in the tiny build, rows in the codes)
 FACTS = {

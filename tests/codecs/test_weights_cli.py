@@ -6,10 +6,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from codec_tiny import TINY_DAC, TINY_ENCODEC, noise
 
 import audiotok
 from audiotok.errors import ChecksumError, MissingWeightsError, UnsafeCheckpointError
+
+from codec_tiny import TINY_DAC, TINY_ENCODEC, noise
 
 
 def _dac_checkpoint(path, seed: int = 1):

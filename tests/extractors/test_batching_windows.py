@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+
 from s3m_tiny import FAMILIES, tiny
 
 

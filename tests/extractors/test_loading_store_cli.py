@@ -11,10 +11,11 @@ import numpy as np
 import pytest
 import soundfile as sf
 import torch
-from s3m_tiny import tiny
 
 from audiotok import extractors
 from audiotok.errors import AudiotokError, MissingWeightsError, UnsafeCheckpointError
+
+from s3m_tiny import tiny
 
 
 def test_missing_weights_say_which_file_goes_where(tmp_path, monkeypatch):
@@ -59,9 +60,10 @@ def test_fairseq_checkpoint_converts_once_with_the_flag(tmp_path, monkeypatch):
     """A fairseq-keyed HuBERT checkpoint (pickled with a foreign class) converts to
     safetensors; its features equal the source model's; a second load does not unpickle."""
     monkeypatch.setenv("AUDIOTOK_HOME", str(tmp_path / "home"))
-    from s3m_tiny import TINY
     from torchaudio.models import wav2vec2_model
     from torchaudio.models.wav2vec2.utils.import_huggingface import _get_config
+
+    from s3m_tiny import TINY
 
     src = tiny("hubert-group", layers=[1, 2])
     ta = wav2vec2_model(**_get_config(src.model.config), aux_num_out=None).eval()

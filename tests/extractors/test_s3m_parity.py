@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from s3m_tiny import FAMILIES, tiny
 
 from audiotok import extractors
+
+from s3m_tiny import FAMILIES, tiny
 
 
 def _ref_hidden(model, x, normalize):
@@ -55,11 +56,12 @@ def test_pre_ln_last_layer_without_final_norm_is_fairseqs():
 
 @pytest.mark.parametrize("family", ["hubert-group", "wavlm-layer-preln"])
 def test_torchaudio_state_dict_equals_torchaudio_extract_features(family, tmp_path):
-    from s3m_tiny import TINY
     from torchaudio.models import wav2vec2_model, wavlm_model
     from torchaudio.models.wav2vec2.utils.import_huggingface import _get_config, _get_config_wavlm
 
     from audiotok.extractors import hf_models
+
+    from s3m_tiny import TINY
 
     name, extra = FAMILIES[family]
     cfg_over = {**TINY, **extra}

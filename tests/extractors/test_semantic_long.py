@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import torch
-from s3m_tiny import tiny
 
 from audiotok.kmeans.codebook import Codebook
 from audiotok.semantic import SemanticTokenizer
+
+from s3m_tiny import tiny
 
 
 def test_encode_long_equals_encode_batch_and_engine_routes_long_files():
