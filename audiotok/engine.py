@@ -117,6 +117,67 @@ def _prefetch(
             yield result
 
 
+def failure_handler(
+    writer: Any, on_error: ErrorCallback | None, strict: bool
+) -> Callable[[AudioItem, str], None]:
+    """Record a file's failure in the writer, tell the caller, and stop under --strict."""
+
+    def fail(item: AudioItem, reason: str) -> None:
+        writer.add_error(item.id, item.rel, reason)
+        if on_error:
+            on_error(item, reason)
+        if strict:
+            writer.close()
+            raise AudiotokError(f"{item.path}: {reason} (--strict: stopping)")
+
+    return fail
+
+
+def loaded_batches(
+    todo: Sequence[AudioItem],
+    *,
+    sample_rate: int,
+    num_frames: Callable[[int], int],
+    batch_exact: bool,
+    fail: Callable[[AudioItem, str], None],
+    batch_seconds: float = 60.0,
+    num_workers: int = 2,
+    max_duration: float | None = None,
+    on_total: Callable[[float], None] | None = None,
+) -> Iterator[list[tuple[Planned, np.ndarray]]]:
+    """Probe, plan and load: yields batches of (planned item, waveform at ``sample_rate``).
+
+    Files that cannot be read, are longer than ``max_duration`` or give no frame go to
+    ``fail`` and are left out; shared by every corpus command (encode, extract, k-means).
+    """
+    sr = sample_rate
+    planned: list[Planned] = []
+    for it in todo:
+        try:
+            info = audio.probe(it.path)
+        except AudioError as e:
+            fail(it, e.reason)
+            continue
+        if max_duration is not None and info.duration > max_duration:
+            fail(it, f"longer than --max-duration ({info.duration:.0f} s > {max_duration:.0f} s)")
+            continue
+        planned.append(Planned(it, audio.resampled_length(info.num_frames, info.sample_rate, sr)))
+    if on_total:
+        on_total(sum(p.num_samples for p in planned) / sr)
+    batches = plan_batches(planned, int(batch_seconds * sr), not batch_exact)
+    for loaded in _prefetch(batches, sr, num_workers):
+        good: list[tuple[Planned, np.ndarray]] = []
+        for p, wav in loaded:
+            if isinstance(wav, str):
+                fail(p.item, wav)
+            elif num_frames(len(wav)) <= 0:
+                fail(p.item, f"too short: {len(wav) / sr * 1000:.1f} ms gives no frame")
+            else:
+                good.append((p, wav))
+        if good:
+            yield good
+
+
 def encode_corpus(
     items: Sequence[AudioItem],
     tokenizer: Tokenizer,
@@ -142,41 +203,19 @@ def encode_corpus(
     summary = RunSummary(str(out_dir))
     todo = [it for it in items if it.id not in writer.done_ids]
     summary.already_done = len(items) - len(todo)
-
-    def fail(item: AudioItem, reason: str) -> None:
-        writer.add_error(item.id, item.rel, reason)
-        if on_error:
-            on_error(item, reason)
-        if strict:
-            writer.close()
-            raise AudiotokError(f"{item.path}: {reason} (--strict: stopping)")
-
-    planned: list[Planned] = []
-    for it in todo:
-        try:
-            info = audio.probe(it.path)
-        except AudioError as e:
-            fail(it, e.reason)
-            continue
-        if max_duration is not None and info.duration > max_duration:
-            fail(it, f"longer than --max-duration ({info.duration:.0f} s > {max_duration:.0f} s)")
-            continue
-        planned.append(Planned(it, audio.resampled_length(info.num_frames, info.sample_rate, sr)))
-    if on_total:
-        on_total(sum(p.num_samples for p in planned) / sr)
-
     long_limit = int(tokenizer.long_window_seconds * sr) if tokenizer.long_window_seconds else None
-    batches = plan_batches(planned, int(batch_seconds * sr), not tokenizer.batch_exact)
     try:
-        for loaded in _prefetch(batches, sr, num_workers):
-            good: list[tuple[Planned, np.ndarray]] = []
-            for p, wav in loaded:
-                if isinstance(wav, str):
-                    fail(p.item, wav)
-                elif tokenizer.num_frames(len(wav)) <= 0:
-                    fail(p.item, f"too short: {len(wav) / sr * 1000:.1f} ms gives no frame")
-                else:
-                    good.append((p, wav))
+        for good in loaded_batches(
+            todo,
+            sample_rate=sr,
+            num_frames=tokenizer.num_frames,
+            batch_exact=tokenizer.batch_exact,
+            fail=failure_handler(writer, on_error, strict),
+            batch_seconds=batch_seconds,
+            num_workers=num_workers,
+            max_duration=max_duration,
+            on_total=on_total,
+        ):
             if long_limit is not None:
                 for g in [g for g in good if len(g[1]) > long_limit]:
                     good.remove(g)

@@ -12,12 +12,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from audiotok import audio
 from audiotok.corpus import AudioItem
-from audiotok.engine import Planned, RunSummary, _prefetch, plan_batches
-from audiotok.errors import AudioError, AudiotokError
+from audiotok.engine import RunSummary, failure_handler, loaded_batches
 from audiotok.extractors.base import FeatureExtractor
 from audiotok.extractors.features_store import FeatureWriter
 
@@ -70,39 +66,17 @@ def extract_corpus(
     summary = RunSummary(str(out_dir))
     todo = [it for it in items if it.id not in writer.done_ids]
     summary.already_done = len(items) - len(todo)
-
-    def fail(item: AudioItem, reason: str) -> None:
-        writer.add_error(item.id, item.rel, reason)
-        if on_error:
-            on_error(item, reason)
-        if strict:
-            writer.close()
-            raise AudiotokError(f"{item.path}: {reason} (--strict: stopping)")
-
-    planned = []
-    for it in todo:
-        try:
-            info = audio.probe(it.path)
-        except AudioError as e:
-            fail(it, e.reason)
-            continue
-        if max_duration is not None and info.duration > max_duration:
-            fail(it, f"longer than --max-duration ({info.duration:.0f} s > {max_duration:.0f} s)")
-            continue
-        planned.append(Planned(it, audio.resampled_length(info.num_frames, info.sample_rate, sr)))
-    batches = plan_batches(planned, int(batch_seconds * sr), not ex.batch_exact)
     try:
-        for loaded in _prefetch(batches, sr, num_workers):
-            good: list[tuple[Planned, np.ndarray]] = []
-            for p, wav in loaded:
-                if isinstance(wav, str):
-                    fail(p.item, wav)
-                elif ex.num_frames(len(wav)) <= 0:
-                    fail(p.item, f"too short: {len(wav) / sr * 1000:.1f} ms gives no frame")
-                else:
-                    good.append((p, wav))
-            if not good:
-                continue
+        for good in loaded_batches(
+            todo,
+            sample_rate=sr,
+            num_frames=ex.num_frames,
+            batch_exact=ex.batch_exact,
+            fail=failure_handler(writer, on_error, strict),
+            batch_seconds=batch_seconds,
+            num_workers=num_workers,
+            max_duration=max_duration,
+        ):
             lengths = torch.tensor([len(w) for _, w in good])
             batch = torch.zeros(len(good), int(lengths.max()))
             for b, (_, w) in enumerate(good):
