@@ -20,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
-# Each module exposes register(app). Modules of parts still being built may be absent.
+# Each command module exposes register(app).
 COMMAND_MODULES = (
     "encode_cmd",
     "decode_cmd",
@@ -31,13 +31,7 @@ COMMAND_MODULES = (
     "eval_cmd",
 )
 for _name in COMMAND_MODULES:
-    try:
-        _mod = importlib.import_module(f"audiotok.cli.{_name}")
-    except ModuleNotFoundError as _e:
-        if _e.name != f"audiotok.cli.{_name}":
-            raise
-        continue
-    _mod.register(app)
+    importlib.import_module(f"audiotok.cli.{_name}").register(app)
 
 
 def main(argv: list[str] | None = None) -> None:
