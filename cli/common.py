@@ -65,3 +65,24 @@ def describe_spec(spec: Any) -> str:
         f"{spec.name} ({spec.kind}{layer}): {spec.sample_rate} Hz audio, {spec.frame_rate:g} "
         f"frames/s, K={spec.num_codebooks} x {spec.codebook_size}, {spec.bitrate / 1000:.3g} kbps"
     )
+
+
+def report_error(item: Any, reason: str) -> None:
+    """One stderr line per failed file: its path and the reason."""
+    err_console.print(f"[red]error[/red]: {item.path}: {reason}", soft_wrap=True)
+
+
+def corpus_progress(verb: str, quiet: bool) -> tuple[Any, Any]:
+    """A progress bar over seconds of audio, on stderr: (progress, task)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    progress = Progress(
+        TextColumn(verb),
+        BarColumn(),
+        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
+        TimeRemainingColumn(),
+        console=err_console,
+        disable=quiet,
+        transient=True,
+    )
+    return progress, progress.add_task(verb, total=0)

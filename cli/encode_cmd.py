@@ -6,7 +6,14 @@ from pathlib import Path
 
 import typer
 
-from audiotok.cli.common import default_workers, describe_spec, err_console, out_console
+from audiotok.cli.common import (
+    corpus_progress,
+    default_workers,
+    describe_spec,
+    err_console,
+    out_console,
+    report_error,
+)
 
 
 def encode(
@@ -48,8 +55,6 @@ def encode(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
 ) -> int:
     """Tokenize every audio file of a corpus into a token store (resumes where one exists)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
-
     from audiotok.cli.common import tokenizer_from_options
     from audiotok.corpus import scan
     from audiotok.engine import encode_corpus
@@ -75,19 +80,7 @@ def encode(
         raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
     err_console.print(f"{len(items)} files; tokenizer {describe_spec(tok.spec)} on {tok.device}")
 
-    def on_error(item, reason: str) -> None:
-        err_console.print(f"[red]error[/red]: {item.path}: {reason}", soft_wrap=True)
-
-    progress = Progress(
-        TextColumn("encoding"),
-        BarColumn(),
-        TextColumn("{task.completed:.0f}/{task.total:.0f} s"),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=True,
-    )
-    task = progress.add_task("encode", total=0)
+    progress, task = corpus_progress("encoding", quiet)
     run = {
         "inputs": [str(p.resolve()) for p in inputs],
         "batch_seconds": batch_seconds,
@@ -106,7 +99,7 @@ def encode(
             shard_size=shard_size,
             max_duration=max_duration,
             run_params=run,
-            on_error=on_error,
+            on_error=report_error,
             progress=lambda s: progress.advance(task, s),
             on_total=lambda s: progress.update(task, total=s),
         )

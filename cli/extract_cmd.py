@@ -6,7 +6,13 @@ from pathlib import Path
 
 import typer
 
-from audiotok.cli.common import default_workers, err_console, out_console
+from audiotok.cli.common import (
+    corpus_progress,
+    default_workers,
+    err_console,
+    out_console,
+    report_error,
+)
 
 
 def extract(
@@ -52,7 +58,6 @@ def extract(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
 ) -> int:
     """Extract features of every audio file of a corpus (resumes where a store exists)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     from audiotok import extractors
     from audiotok.corpus import scan
@@ -82,19 +87,7 @@ def extract(
         + f", {ex.dim} dims, {ex.frame_rate:g} frames/s on {dev}"
     )
 
-    def on_error(item, reason: str) -> None:
-        err_console.print(f"[red]error[/red]: {item.path}: {reason}", soft_wrap=True)
-
-    progress = Progress(
-        TextColumn("extracting"),
-        BarColumn(),
-        TextColumn("{task.completed:.0f} s"),
-        TimeRemainingColumn(),
-        console=err_console,
-        disable=quiet,
-        transient=True,
-    )
-    task = progress.add_task("extract", total=None)
+    progress, task = corpus_progress("extracting", quiet)
     run = {
         "inputs": [str(p.resolve()) for p in inputs],
         "device": dev,
@@ -113,8 +106,9 @@ def extract(
             shard_size=shard_size,
             max_duration=max_duration,
             run_params=run,
-            on_error=on_error,
+            on_error=report_error,
             progress=lambda s: progress.advance(task, s),
+            on_total=lambda s: progress.update(task, total=s),
         )
     failed = len(summary.errors)
     out_console.print(

@@ -55,6 +55,7 @@ def extract_corpus(
     run_params: dict[str, Any] | None = None,
     on_error: Callable[[AudioItem, str], None] | None = None,
     progress: Callable[[float], None] | None = None,
+    on_total: Callable[[float], None] | None = None,
 ) -> RunSummary:
     import torch
 
@@ -76,6 +77,7 @@ def extract_corpus(
             batch_seconds=batch_seconds,
             num_workers=num_workers,
             max_duration=max_duration,
+            on_total=on_total,
         ):
             lengths = torch.tensor([len(w) for _, w in good])
             batch = torch.zeros(len(good), int(lengths.max()))
