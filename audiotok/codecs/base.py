@@ -35,40 +35,28 @@ def frame_slice(start: float, end: float, frame_rate: float) -> slice:
     return slice(frame_at(start, frame_rate), math.ceil(end * frame_rate - 1e-9))
 
 
-EXACT_METHODS = ("encode_batch", "encode_long", "decode_batch", "decode_long")
 BATCH_METHODS = ("encode_batch", "decode_batch")
 
 
-def exact_on_cpu(method: Callable[..., Any]) -> Callable[..., Any]:
-    """On the CPU, run a codec method one item at a time with torch's native convolutions.
+def item_by_item_on_cpu(method: Callable[..., Any]) -> Callable[..., Any]:
+    """On the CPU, run a codec's batch method one item at a time, each at its own length.
 
     Codes must not depend on how the work was cut. Measured with real-size random-weight
     models (8 files of 2-4 s, 2 cores): a padded batch gave 32 of 15,136 EnCodec 24 kHz codes
     that differ from the files alone, because kernels are chosen by tensor shape and round
-    differently (about 1e-7) where an RVQ stage has a near tie; and item by item was faster
-    on the CPU anyway (EnCodec 24 kHz 20.6 vs 11.8 audio-s/s, DAC 44 kHz 1.1 vs 0.7,
-    EnCodec 48 kHz 12.6 vs 2.8). Each item is computed at its own length, exactly as alone;
-    oneDNN (mkldnn) convolutions are switched off meanwhile (process-wide) since their
-    kernel choice also varies with the batch. On a GPU the padded batch runs as one, with
-    the padding hooks of ``codecs/padding.py``.
+    differently (about 1e-7) where an RVQ stage has a near tie. Item by item, each file goes
+    through exactly the computation it gets alone, and on the CPU that was also faster than
+    the padded batch (EnCodec 24 kHz 20.6 vs 11.8 audio-s/s, DAC 44 kHz 1.1 vs 0.7,
+    EnCodec 48 kHz 12.6 vs 2.8). On a GPU the padded batch runs as one, made to compute each
+    item as if alone by the padding hooks of ``codecs/padding.py``.
     """
-    batch = method.__name__ in BATCH_METHODS
 
     @functools.wraps(method)
     def wrapper(self: Codec, *args: Any, **kwargs: Any) -> Any:
-        import torch
-
-        if not str(self.device).startswith("cpu"):
-            return method(self, *args, **kwargs)
-        previous = torch.backends.mkldnn.enabled
-        # torch declares the flag as its ContextProp descriptor; it takes and gives a bool
-        torch.backends.mkldnn.enabled = False  # type: ignore[assignment]
-        try:
-            if batch and not kwargs and len(args) == 2 and args[0].shape[0] > 1:
-                return _item_by_item(method, self, *args)
-            return method(self, *args, **kwargs)
-        finally:
-            torch.backends.mkldnn.enabled = previous
+        on_cpu = str(self.device).startswith("cpu")
+        if on_cpu and not kwargs and len(args) == 2 and args[0].shape[0] > 1:
+            return _item_by_item(method, self, *args)
+        return method(self, *args, **kwargs)
 
     return wrapper
 
@@ -86,13 +74,13 @@ def _item_by_item(method: Callable[..., Any], self: Codec, x: Any, lengths: Any)
 
 
 class Codec(Tokenizer):
-    """Subclasses' encode/decode methods are wrapped by :func:`exact_on_cpu`."""
+    """Subclasses' batch methods are wrapped by :func:`item_by_item_on_cpu`."""
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for name in EXACT_METHODS:
+        for name in BATCH_METHODS:
             if name in cls.__dict__:
-                setattr(cls, name, exact_on_cpu(cls.__dict__[name]))
+                setattr(cls, name, item_by_item_on_cpu(cls.__dict__[name]))
 
     semantic_codebooks: tuple[int, ...] = ()
     hop_length: int = 0  # samples per frame
