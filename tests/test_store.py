@@ -101,3 +101,18 @@ def test_readable_by_pandas(tmp_path):
     w.close()
     df = pd.read_parquet(tmp_path / "shard-000000.parquet")
     assert df["id"].tolist() == ["a"] and len(df["codes"][0]) == 6
+
+
+def test_overwrite_removes_only_the_store(tmp_path):
+    w = StoreWriter(tmp_path, SEM)
+    w.add("a", "a.wav", 1.0, _codes(1, 3, 0).reshape(1, -1))
+    w.close()
+    (tmp_path / "README.txt").write_text("the user's")
+    StoreWriter(tmp_path, ACU, overwrite=True).close()
+    assert (tmp_path / "README.txt").read_text() == "the user's"
+    assert TokenStore(tmp_path).spec == ACU and len(TokenStore(tmp_path)) == 0
+    (tmp_path / "f").mkdir()
+    (tmp_path / "f" / "manifest.json").write_text('{"extractor": "mfcc", "layers": [null]}')
+    with pytest.raises(AudiotokError, match="not an audiotok token store"):
+        StoreWriter(tmp_path / "f", SEM, overwrite=True)
+    assert (tmp_path / "f" / "manifest.json").exists()

@@ -23,7 +23,6 @@ import csv
 import json
 import os
 import re
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -36,6 +35,22 @@ FORMAT_VERSION = 1
 MANIFEST = "manifest.json"
 SHARD_RE = re.compile(r"^shard-(\d{6})\.(tsv|npy)$")
 HEADER_KEYS = ("extractor", "layers", "dim", "frame_rate", "sample_rate", "weights_sha256")
+
+
+LAYER_DIR_RE = re.compile(r"^(L\d+|features)$")
+
+
+def _remove_feature_files(directory: Path) -> None:
+    """--overwrite removes what a feature store consists of, nothing else of the folder."""
+    for p in directory.iterdir():
+        if p.is_dir() and LAYER_DIR_RE.match(p.name):
+            for f in p.iterdir():
+                if SHARD_RE.match(f.name) or f.name.endswith(".tmp"):
+                    f.unlink()
+            if not any(p.iterdir()):
+                p.rmdir()
+        elif p.name == MANIFEST or SHARD_RE.match(p.name) or p.name.endswith(".tmp"):
+            p.unlink()
 
 
 def layer_dir(layer: int | None) -> str:
@@ -64,13 +79,19 @@ class FeatureWriter:
         self.dir = Path(directory)
         if self.dir.exists() and not self.dir.is_dir():
             raise AudiotokError(f"output {self.dir} exists and is not a directory")
-        if overwrite and (self.dir / MANIFEST).exists():
-            shutil.rmtree(self.dir)
         self.dir.mkdir(parents=True, exist_ok=True)
         header = {**header, "format_version": FORMAT_VERSION, "dtype": "float16"}
         old = _read_manifest(self.dir)
+        if old is not None and not {"layers", "extractor"} <= old.keys():
+            raise AudiotokError(
+                f"{self.dir} holds a manifest.json that is not a feature store (a token "
+                "store?); choose another directory"
+            )
         if old is None and any(self.dir.iterdir()):
             raise AudiotokError(f"output {self.dir} is not empty and holds no feature store")
+        if overwrite and old is not None:  # only the store's own files go
+            _remove_feature_files(self.dir)
+            old = None
         if old is not None:
             diff = [k for k in HEADER_KEYS if old.get(k) != header.get(k)]
             if diff:

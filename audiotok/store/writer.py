@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -41,16 +40,17 @@ class StoreWriter:
         if self.dir.exists() and not self.dir.is_dir():
             raise AudiotokError(f"output {self.dir} exists and is not a directory")
         self.dir.mkdir(parents=True, exist_ok=True)
-        if overwrite:
-            _remove_store_files(self.dir)
-        existing = M.read(self.dir)
-        if existing is None and any(self.dir.iterdir()):
+        existing = M.read(self.dir)  # raises for a manifest.json that is not a token store's
+        if existing is None:
             stray = [p.name for p in self.dir.iterdir() if not _is_store_file(p.name)]
             if stray:
                 raise AudiotokError(
                     f"output {self.dir} is not empty and holds no token store "
                     f"(e.g. {stray[0]}); choose an empty or new directory"
                 )
+        if overwrite and existing is not None:  # only the store's own files go
+            _remove_store_files(self.dir)
+            existing = None
         if existing is not None:
             existing.spec.check_same(spec)
         self.manifest = existing or M.Manifest(spec)
@@ -168,10 +168,8 @@ def _is_store_file(name: str) -> bool:
 
 def _remove_store_files(directory: Path) -> None:
     for p in directory.iterdir():
-        if _is_store_file(p.name):
+        if _is_store_file(p.name) and p.is_file():
             p.unlink()
-        elif p.is_dir() and p.name == "__pycache__":
-            shutil.rmtree(p)
 
 
 def _now() -> str:

@@ -253,3 +253,29 @@ def test_extract_cli_mfcc_and_usage_errors(tmp_path):
             ]
         )
     assert e.value.code == 2
+
+
+def test_overwrite_removes_only_the_feature_store(tmp_path):
+    from audiotok.errors import AudiotokError
+    from audiotok.extractors.features_store import FeatureWriter, open_features
+
+    header = {
+        "extractor": "mfcc",
+        "layers": [None],
+        "dim": 2,
+        "frame_rate": 100.0,
+        "sample_rate": 16000,
+        "weights_sha256": "",
+    }
+    w = FeatureWriter(tmp_path / "f", header)
+    w.add("a", "a.wav", 800, {None: np.ones((3, 2))})
+    w.close()
+    (tmp_path / "f" / "notes.txt").write_text("the user's")
+    FeatureWriter(tmp_path / "f", header, overwrite=True).close()
+    assert (tmp_path / "f" / "notes.txt").read_text() == "the user's"
+    assert len(open_features(tmp_path / "f")) == 0
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "manifest.json").write_text('{"format": "audiotok-tokens", "spec": {}}')
+    with pytest.raises(AudiotokError, match="not a feature store"):
+        FeatureWriter(tmp_path / "t", header, overwrite=True)
+    assert (tmp_path / "t" / "manifest.json").exists()
