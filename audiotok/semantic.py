@@ -50,6 +50,7 @@ class SemanticTokenizer(Tokenizer):
             weights_sha256=extractor.weights_sha256,
             params={"extractor": extractor.name, "codebook_sha256": codebook.sha256},
             version=__version__,
+            semantic_codebooks=(0,),
         )
 
     def num_frames(self, num_samples: int) -> int:

@@ -18,6 +18,7 @@ IDENTITY_FIELDS = (
     "layer",
     "weights_sha256",
     "params",
+    "semantic_codebooks",
 )
 
 
@@ -29,7 +30,9 @@ class TokenSpec:
     num_codebooks: K of codes[B, K, T']; codebook_size: vocabulary of each codebook;
     layer: S3M layer for semantic tokens (None otherwise); weights_sha256: sha256 of the
     weights (file, or the canonical state dict for weights built in memory);
-    params: what else changes the tokens (bandwidth, codebook sha256, extractor name, ...).
+    params: what else changes the tokens (bandwidth, codebook sha256, extractor name, ...);
+    semantic_codebooks: which of the K codebooks carry semantic content (``(0,)`` for semantic
+    units and for hybrid codecs whose first codebook is distilled; ``()`` for acoustic codecs).
     """
 
     kind: str
@@ -42,6 +45,7 @@ class TokenSpec:
     weights_sha256: str = ""
     params: dict[str, Any] = field(default_factory=dict)
     version: str = ""
+    semantic_codebooks: tuple[int, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -49,6 +53,10 @@ class TokenSpec:
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TokenSpec:
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
+        if "semantic_codebooks" in known:
+            known["semantic_codebooks"] = tuple(int(c) for c in known["semantic_codebooks"])
+        elif known.get("kind") == "semantic":  # stores written before the field existed
+            known["semantic_codebooks"] = (0,)
         return cls(**known)
 
     @property
