@@ -34,3 +34,15 @@ class SpecMismatchError(AudiotokError):
 
 class UnsafeCheckpointError(AudiotokError):
     """A pickled checkpoint was handed over without the explicit opt-in to unpickle it."""
+
+
+class StoreLockedError(AudiotokError):
+    """Another process is writing the same store."""
+
+
+class CorruptStoreError(AudiotokError):
+    """A store's commit record or a shard is damaged; the message says how to repair it."""
+
+
+class InvalidTokensError(AudiotokError):
+    """Codes handed to a store are not [K, T'] integers within the codebook."""
