@@ -1,0 +1,207 @@
+"""FeedEncoder: one source's raw codes ``[K, T']`` -> the token sequence an LM reads, and back.
+
+Steps, each invertible: pick the rows of the vocabulary's streams -> (optional) dedup with
+durations, semantic streams only -> ``VocabSpec.to_ids`` (the offsets) -> pattern -> framing.
+
+Framing: flat sequences get ``[bos] [<source>] ids [</source>] [eos]`` (bos and the source
+markers optional, eos on by default: packing needs it between documents); row layouts get a
+column of bos / eos in every row; VALL-E's split frames its AR part (VALL-E appends an EOS
+after the first codebook's frames; its NAR part has none).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from audiotok.feed.dedup import dedup as dedup_runs
+from audiotok.feed.dedup import expand
+from audiotok.feed.patterns import FLAT, ROWS, SPLIT, Pattern, get_pattern
+from audiotok.feed.source import specs_of
+from audiotok.feed.vocab import VocabError, VocabSpec
+
+
+@dataclass
+class Encoded:
+    """tokens: int64 ``[S]`` (flat), ``[R, S]`` (rows) or ``{"ar": [S], "nar": [R-1, T]}``;
+    durations: frames per unit when deduplicated, else None; frames: T' before dedup."""
+
+    tokens: Any
+    durations: np.ndarray | None
+    frames: int
+
+
+class FeedEncoder:
+    def __init__(
+        self,
+        vocab: VocabSpec,
+        pattern: str | Pattern = "flatten",
+        *,
+        row_keys: Sequence[tuple[str, int]],
+        dedup: bool = False,
+        bos: bool = False,
+        eos: bool = True,
+        markers: bool = False,
+    ):
+        self.vocab = vocab
+        self.pattern = get_pattern(pattern)
+        self.stream_idx = [i for i, s in enumerate(vocab.streams) if s.kind != "text"]
+        if not self.stream_idx:
+            raise VocabError("the vocabulary has no speech stream to feed")
+        streams = [vocab.streams[i] for i in self.stream_idx]
+        keys = list(row_keys)
+        self.rows = []
+        for s in streams:
+            if (s.source, s.codebook) not in keys:
+                raise VocabError(
+                    f"vocabulary stream {s.name} ({s.source} codebook {s.codebook}) is not in "
+                    f"these tokens ({sorted({k[0] for k in keys})}); build the vocabulary from "
+                    "the stores you feed"
+                )
+            self.rows.append(keys.index((s.source, s.codebook)))
+        self.delays = np.array([s.delay for s in streams], dtype=np.int64)
+        self.pattern.check(self.delays, vocab.layout == "shared")
+        self.dedup = dedup
+        if dedup:
+            acoustic = [s.name for s in streams if s.kind != "semantic"]
+            if acoustic:
+                raise VocabError(
+                    f"dedup merges repeated frames of semantic units; {', '.join(acoustic)} "
+                    "are acoustic (RVQ) codebooks, whose frames must all stay: feed a semantic "
+                    "store (or the semantic codebook of a hybrid one) alone to deduplicate"
+                )
+        self.bos, self.eos, self.markers = bos, eos, markers
+        self._empty = vocab.specials.get("empty", -1)
+        if self.pattern.output == ROWS and self.pattern.uses_delays:
+            self._empty = vocab.special("empty")
+        self._bos = vocab.special("bos") if bos else None
+        self._eos = vocab.special("eos") if eos else None
+        self._begin = self._end = None
+        if markers:
+            sources = sorted({s.source for s in streams})
+            if self.pattern.output != FLAT or len(sources) != 1:
+                raise VocabError("source markers wrap one source's flat sequence (flatten)")
+            self._begin = vocab.special(f"<{sources[0]}>")
+            self._end = vocab.special(f"</{sources[0]}>")
+
+    @classmethod
+    def for_source(
+        cls,
+        source: Any,
+        pattern: str | Pattern = "flatten",
+        *,
+        vocab: VocabSpec | None = None,
+        layout: str = "shared",
+        markers: bool = False,
+        **options: Any,
+    ) -> FeedEncoder:
+        """An encoder for a source; without ``vocab``, one is built from the source's specs
+        with the pattern's delay preset (``VocabSpec.build(specs, layout=..., delays=...)``)."""
+        p = get_pattern(pattern)
+        specs = specs_of(source)
+        if vocab is None:
+            vocab = VocabSpec.build(specs, layout=layout, delays=p.default_delays, markers=markers)
+        by_name = {s.name: s for s in specs}
+        for s in vocab.streams:
+            spec = by_name.get(s.source)
+            if spec is not None and s.size != spec.codebook_size:
+                raise VocabError(
+                    f"vocabulary stream {s.name} has {s.size} codes but {spec.name} has "
+                    f"codebook_size {spec.codebook_size}: this vocabulary belongs to other tokens"
+                )
+        keys = getattr(source, "row_keys", None)
+        if keys is None:
+            keys = [(specs[0].name, k) for k in range(specs[0].num_codebooks)]
+        return cls(vocab, p, row_keys=keys, markers=markers, **options)
+
+    # --- properties ----------------------------------------------------------------------
+    @property
+    def flat(self) -> bool:
+        return self.pattern.output == FLAT
+
+    @property
+    def pad_id(self) -> int:
+        return self.vocab.special("pad")
+
+    def length(self, frames: int) -> int:
+        """Tokens (steps) of an example of ``frames`` frames: exact without dedup, an upper
+        bound with it."""
+        n = self.pattern.length(frames, len(self.rows), self.delays)
+        return n + int(self.bos) + int(self.eos) + 2 * int(self.markers)
+
+    # --- encode / decode -----------------------------------------------------------------
+    def encode(self, codes: np.ndarray) -> Encoded:
+        """codes [K, T'] of the source (all its rows) -> Encoded."""
+        whole = codes.shape[0] == len(self.rows) and self.rows == list(range(len(self.rows)))
+        c = codes if whole else codes[self.rows]
+        frames = int(c.shape[1])
+        durations = None
+        if self.dedup:
+            c, durations = dedup_runs(c)
+        ids = self.vocab.to_ids(c, self.stream_idx)
+        x = self.pattern.apply(ids, self.delays, self._empty)
+        return Encoded(self._frame(x), durations, frames)
+
+    def decode(self, tokens: Any, durations: np.ndarray | None = None) -> np.ndarray:
+        """Inverse of ``encode``: raw codes [R, T'] of the fed streams (vocabulary order)."""
+        x = self._unframe(tokens)
+        ids = self.pattern.invert(x, len(self.rows), self.delays, self._empty)
+        codes = self.vocab.from_ids(ids, self.stream_idx)
+        if self.dedup:
+            if durations is None:
+                raise VocabError("deduplicated tokens decode with their durations")
+            codes = expand(codes, durations)
+        return codes
+
+    def _frame(self, x: Any) -> Any:
+        out = self.pattern.output
+        if out == SPLIT:
+            return {"ar": self._frame_flat(x["ar"], markers=False), "nar": x["nar"]}
+        if out == ROWS:
+            cols = [x]
+            if self._bos is not None:
+                cols.insert(0, np.full((x.shape[0], 1), self._bos, np.int64))
+            if self._eos is not None:
+                cols.append(np.full((x.shape[0], 1), self._eos, np.int64))
+            return np.concatenate(cols, axis=1) if len(cols) > 1 else x
+        return self._frame_flat(x, markers=True)
+
+    def _frame_flat(self, x: np.ndarray, *, markers: bool) -> np.ndarray:
+        head = [t for t in (self._bos, self._begin if markers else None) if t is not None]
+        tail = [t for t in (self._end if markers else None, self._eos) if t is not None]
+        if not head and not tail:
+            return x
+        return np.concatenate([np.array(head, np.int64), x, np.array(tail, np.int64)])
+
+    def _unframe(self, tokens: Any) -> Any:
+        out = self.pattern.output
+        if out == SPLIT:
+            return {
+                "ar": self._unframe_flat(np.asarray(tokens["ar"]), markers=False),
+                "nar": np.asarray(tokens["nar"]),
+            }
+        x = np.asarray(tokens, dtype=np.int64)
+        if out == ROWS:
+            if x.ndim != 2:
+                raise VocabError(f"pattern {self.pattern.name} gives [R, S] tokens, got {x.shape}")
+            lo = 1 if self._bos is not None else 0
+            hi = x.shape[1] - (1 if self._eos is not None else 0)
+            if hi < lo:
+                raise VocabError("tokens too short for their bos/eos columns")
+            for col, tok, name in ((0, self._bos, "bos"), (-1, self._eos, "eos")):
+                if tok is not None and np.any(x[:, col] != tok):
+                    raise VocabError(f"expected a column of {name} tokens")
+            return x[:, lo:hi]
+        return self._unframe_flat(x, markers=True)
+
+    def _unframe_flat(self, x: np.ndarray, *, markers: bool) -> np.ndarray:
+        head = [t for t in (self._bos, self._begin if markers else None) if t is not None]
+        tail = [t for t in (self._end if markers else None, self._eos) if t is not None]
+        if len(x) < len(head) + len(tail):
+            raise VocabError("tokens too short for their framing")
+        if list(x[: len(head)]) != head or (tail and list(x[len(x) - len(tail) :]) != tail):
+            raise VocabError(f"tokens do not start with {head} and end with {tail}")
+        return x[len(head) : len(x) - len(tail)]

@@ -1,0 +1,203 @@
+"""Patterns: how the rows of ids ``[R, T]`` (one row per stream, offsets already applied by the
+VocabSpec) are laid out for a language model. Each pattern is invertible: ``invert(apply(x))``
+gives ``x`` back, for every T >= 0 and R >= 1.
+
+- ``flatten`` -> ``[T * R]``, frame-major (t0r0 t0r1 ... t1r0 ...): AudioLM's flattening of
+  codebooks with per-codebook offsets;
+- ``parallel`` -> ``[R, T]``: VALL-E's NAR input (audiocraft's ParallelPatternProvider
+  without its leading special step);
+- ``delay`` -> ``[R, 1 + T + D]``: MusicGen (audiocraft's DelayedPatternProvider);
+- ``multistream`` -> ``[R, 1 + T + D]``: Moshi's text + semantic + acoustic streams with
+  per-stream delays;
+- ``coarse_first`` -> ``[R, 1 + T + T + D']``: audiocraft's CoarseFirstPattern;
+- ``valle`` -> ``{"ar": [T], "nar": [R - 1, T]}``: VALL-E, codebook 0 for the AR model and
+  the rest for the NAR model.
+
+Delay layouts follow audiocraft's ``codebooks_patterns.py``: step 0 holds the special
+``empty`` token in every row (the step the model predicts the first frame from), stream r's
+frame t sits at step ``1 + t + delay_r``, and every other position holds ``empty`` (MusicGen's
+special token, ``card`` in its separate tables). ``D = max(delay)``. ``delay`` and
+``multistream`` are the same layout; they differ in the delays chosen when the vocabulary is
+built for them (``musicgen``: codebook j delayed by j; ``moshi``: acoustic streams 1, others 0).
+``coarse_first`` puts row 0 at steps ``1..T``, then rows ``1..R-1`` from step ``1 + T`` on with
+their delays (row 0's delay must be 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from audiotok.feed.vocab import VocabError
+
+FLAT, ROWS, SPLIT = "flat", "rows", "split"
+
+
+@dataclass(frozen=True)
+class Pattern:
+    name: str
+    output: str  # flat | rows | split
+    default_delays: str = "none"  # the VocabSpec.build preset used when the pattern picks it
+    uses_delays: bool = False
+    needs_shared: bool = False  # rows share one sequence, so their ids must not overlap
+
+    def check(self, delays: np.ndarray, shared: bool) -> None:
+        if not self.uses_delays and delays.any():
+            raise VocabError(
+                f"pattern {self.name} does not delay streams, but the vocabulary gives delays "
+                f"{delays.tolist()}; build it with delays='none' or use pattern delay"
+            )
+        if self.needs_shared and len(delays) > 1 and not shared:
+            raise VocabError(
+                f"pattern {self.name} puts {len(delays)} streams in one sequence: it needs the "
+                "shared vocabulary layout (separate tables would give two codes the same id)"
+            )
+        if self.name == "coarse_first" and len(delays) and delays[0] != 0:
+            raise VocabError("coarse_first: the first (coarse) stream cannot be delayed")
+
+    def apply(self, ids: np.ndarray, delays: np.ndarray, empty: int) -> Any:
+        return _APPLY[self.name](ids, delays, empty)
+
+    def invert(self, x: Any, rows: int, delays: np.ndarray, empty: int) -> np.ndarray:
+        return _INVERT[self.name](x, rows, delays, empty)
+
+    def length(self, frames: int, rows: int, delays: np.ndarray) -> int:
+        """Sequence steps of one example of ``frames`` frames (before bos/eos)."""
+        d = int(delays.max()) if len(delays) else 0
+        if self.name == "flatten":
+            return frames * rows
+        if self.name in ("parallel", "valle"):
+            return frames
+        if self.name == "coarse_first":
+            rest = int(delays[1:].max()) if rows > 1 else 0
+            return 1 + frames + (frames + rest if rows > 1 else 0)
+        return 1 + frames + d
+
+
+PATTERNS: dict[str, Pattern] = {
+    p.name: p
+    for p in (
+        Pattern("flatten", FLAT, needs_shared=True),
+        Pattern("parallel", ROWS),
+        Pattern("delay", ROWS, "musicgen", uses_delays=True),
+        Pattern("multistream", ROWS, "moshi", uses_delays=True),
+        Pattern("coarse_first", ROWS, "none", uses_delays=True),
+        Pattern("valle", SPLIT),
+    )
+}
+
+
+def get_pattern(name: str | Pattern) -> Pattern:
+    if isinstance(name, Pattern):
+        return name
+    try:
+        return PATTERNS[name]
+    except KeyError:
+        raise VocabError(f"unknown pattern {name!r}: use one of {', '.join(PATTERNS)}") from None
+
+
+# --- layouts ------------------------------------------------------------------------------
+def _flatten(ids: np.ndarray, delays: np.ndarray, empty: int) -> np.ndarray:
+    return np.ascontiguousarray(ids.T).reshape(-1)
+
+
+def _unflatten(x: np.ndarray, rows: int, delays: np.ndarray, empty: int) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 1 or len(x) % rows:
+        raise VocabError(f"flatten: {len(x)} ids are not a whole number of {rows}-stream frames")
+    return x.reshape(-1, rows).T
+
+
+def _parallel(ids: np.ndarray, delays: np.ndarray, empty: int) -> np.ndarray:
+    return np.array(ids, dtype=np.int64)
+
+
+def _unparallel(x: np.ndarray, rows: int, delays: np.ndarray, empty: int) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] != rows:
+        raise VocabError(f"parallel: expected [{rows}, T] ids, got {x.shape}")
+    return x
+
+
+def _place(out: np.ndarray, ids: np.ndarray, starts: np.ndarray) -> None:
+    t = ids.shape[1]
+    for r in range(ids.shape[0]):
+        out[r, starts[r] : starts[r] + t] = ids[r]
+
+
+def _take(x: np.ndarray, starts: np.ndarray, t: int, empty: int, name: str) -> np.ndarray:
+    out = np.empty((x.shape[0], t), dtype=np.int64)
+    filled = np.zeros(x.shape, dtype=bool)
+    for r in range(x.shape[0]):
+        out[r] = x[r, starts[r] : starts[r] + t]
+        filled[r, starts[r] : starts[r] + t] = True
+    if np.any(x[~filled] != empty):
+        raise VocabError(f"{name}: a position outside the pattern holds a code, not 'empty'")
+    return out
+
+
+def _delay(ids: np.ndarray, delays: np.ndarray, empty: int) -> np.ndarray:
+    r, t = ids.shape
+    out = np.full((r, 1 + t + int(delays.max(initial=0))), empty, dtype=np.int64)
+    _place(out, ids, 1 + delays)
+    return out
+
+
+def _undelay(x: np.ndarray, rows: int, delays: np.ndarray, empty: int) -> np.ndarray:
+    x = np.asarray(x)
+    t = x.shape[-1] - 1 - int(delays.max(initial=0)) if x.ndim == 2 else -1
+    if x.ndim != 2 or x.shape[0] != rows or t < 0:
+        raise VocabError(f"delay: [{rows}, 1 + T + max delay] ids expected, got {x.shape}")
+    return _take(x, 1 + delays, t, empty, "delay")
+
+
+def _coarse(ids: np.ndarray, delays: np.ndarray, empty: int) -> np.ndarray:
+    r, t = ids.shape
+    rest = int(delays[1:].max()) if r > 1 else 0
+    out = np.full((r, 1 + t + (t + rest if r > 1 else 0)), empty, dtype=np.int64)
+    starts = np.concatenate([[1], 1 + t + delays[1:]]).astype(np.int64)
+    _place(out, ids, starts)
+    return out
+
+
+def _uncoarse(x: np.ndarray, rows: int, delays: np.ndarray, empty: int) -> np.ndarray:
+    x = np.asarray(x)
+    if x.ndim != 2 or x.shape[0] != rows:
+        raise VocabError(f"coarse_first: [{rows}, S] ids expected, got {x.shape}")
+    rest = int(delays[1:].max()) if rows > 1 else 0
+    t = (x.shape[1] - 1 - rest) // 2 if rows > 1 else x.shape[1] - 1
+    if t < 0 or x.shape[1] != 1 + t + (t + rest if rows > 1 else 0):
+        raise VocabError(f"coarse_first: {x.shape[1]} steps is not a valid length")
+    starts = np.concatenate([[1], 1 + t + delays[1:]]).astype(np.int64)
+    return _take(x, starts, t, empty, "coarse_first")
+
+
+def _valle(ids: np.ndarray, delays: np.ndarray, empty: int) -> dict[str, np.ndarray]:
+    return {"ar": np.array(ids[0], dtype=np.int64), "nar": np.array(ids[1:], dtype=np.int64)}
+
+
+def _unvalle(x: Any, rows: int, delays: np.ndarray, empty: int) -> np.ndarray:
+    ar, nar = np.asarray(x["ar"]), np.asarray(x["nar"])
+    if nar.ndim != 2 or nar.shape[0] != rows - 1 or nar.shape[1] != len(ar):
+        raise VocabError(f"valle: AR has {len(ar)} frames, NAR is {nar.shape} ({rows - 1} rows)")
+    return np.vstack([ar[None, :], nar])
+
+
+_APPLY = {
+    "flatten": _flatten,
+    "parallel": _parallel,
+    "delay": _delay,
+    "multistream": _delay,
+    "coarse_first": _coarse,
+    "valle": _valle,
+}
+_INVERT = {
+    "flatten": _unflatten,
+    "parallel": _unparallel,
+    "delay": _undelay,
+    "multistream": _undelay,
+    "coarse_first": _uncoarse,
+    "valle": _unvalle,
+}

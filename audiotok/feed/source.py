@@ -1,0 +1,268 @@
+"""Where the feed reads tokens from: a token store, an in-memory source, or a join of several.
+
+``TokenSource`` is the minimal protocol the datasets and exporters take: ``spec``, ``ids()``,
+``get(id) -> codes [K, T']``, ``__iter__`` over ``(id, codes)``, ``__len__``. Codes are raw
+integers (no offsets; ``audiotok.feed.vocab`` applies offsets and nothing else does).
+
+Bulk reads go block by block (a block is a store shard, or a run of ids for other sources):
+``blocks_of(source)`` gives the block sizes without reading codes and reads one block at a time
+as zero-copy views into the shard's Arrow buffers. That is what makes the iterable dataset fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from audiotok.errors import AudiotokError
+from audiotok.spec import TokenSpec
+
+
+@runtime_checkable
+class TokenSource(Protocol):
+    """What the feed needs from a token collection (a ``TokenStore`` satisfies it)."""
+
+    @property
+    def spec(self) -> TokenSpec: ...
+
+    def ids(self) -> list[str]: ...
+
+    def get(self, utt_id: str) -> np.ndarray: ...
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]: ...
+
+    def __len__(self) -> int: ...
+
+
+def as_codes(codes: Any, num_codebooks: int) -> np.ndarray:
+    """Any codes value -> a [K, T'] integer array; a [T'] vector is K = 1."""
+    c = np.asarray(codes)
+    # ADAPTER(store before issue 9): the old TokenStore yields int64 [T'] for K = 1 and its
+    # get() returns a row dict. Remove this np.atleast_2d (and the dict case in StoreSource.get)
+    # once every store yields [K, T'].
+    c = np.atleast_2d(c) if c.ndim == 1 else c
+    if c.ndim != 2 or c.shape[0] != num_codebooks:
+        raise AudiotokError(f"codes must be [K={num_codebooks}, T'], got shape {c.shape}")
+    if c.dtype.kind not in "iu":
+        raise AudiotokError(f"codes must be integers, got {c.dtype}")
+    return c
+
+
+class InMemorySource:
+    """A TokenSource over arrays in memory: ``InMemorySource(spec, {id: codes[K, T']})``.
+
+    ``block_size`` ids form one block for bulk reads (as a store shard would).
+    """
+
+    def __init__(
+        self,
+        spec: TokenSpec,
+        items: dict[str, Any] | Iterable[tuple[str, Any]],
+        *,
+        durations: dict[str, float] | None = None,
+        block_size: int = 256,
+    ):
+        pairs = items.items() if isinstance(items, dict) else items
+        self._spec = spec
+        self._codes = {str(i): as_codes(c, spec.num_codebooks) for i, c in pairs}
+        self._ids = list(self._codes)
+        self._durations = durations or {}
+        if block_size < 1:
+            raise AudiotokError("block_size must be at least 1")
+        self.block_size = block_size
+
+    @property
+    def spec(self) -> TokenSpec:
+        return self._spec
+
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def get(self, utt_id: str) -> np.ndarray:
+        try:
+            return self._codes[utt_id]
+        except KeyError:
+            raise KeyError(f"no utterance {utt_id!r} in this source") from None
+
+    def duration(self, utt_id: str) -> float:
+        return self._durations.get(utt_id, self._codes[utt_id].shape[1] / self._spec.frame_rate)
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        for i in self._ids:
+            yield i, self._codes[i]
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __contains__(self, utt_id: object) -> bool:
+        return utt_id in self._codes
+
+    def __repr__(self) -> str:
+        return f"InMemorySource({self._spec.name}, {len(self)} utterances)"
+
+
+class StoreSource:
+    """A token store seen through the TokenSource protocol, with a fast block reader.
+
+    Blocks are the store's Parquet shards (``store.shard_paths``: the committed ones), read
+    with pyarrow into zero-copy numpy views.
+    """
+
+    def __init__(self, store: Any):
+        self.store = store
+        self._shards: list[Path] | None = None
+
+    @property
+    def spec(self) -> TokenSpec:
+        return self.store.spec
+
+    @property
+    def dir(self) -> Path:
+        return Path(self.store.dir)
+
+    def ids(self) -> list[str]:
+        return list(self.store.ids())
+
+    def get(self, utt_id: str) -> np.ndarray:
+        c = self.store.get(utt_id)
+        if isinstance(c, dict):  # ADAPTER(store before issue 9): get() returned a row dict
+            c = c["codes"]
+        return as_codes(c, self.spec.num_codebooks)
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        k = self.spec.num_codebooks
+        for utt_id, codes in self.store:
+            yield utt_id, as_codes(codes, k)
+
+    def __len__(self) -> int:
+        return len(self.store)
+
+    def shard_paths(self) -> list[Path]:
+        if self._shards is None:
+            paths = getattr(self.store, "shard_paths", None)
+            if paths is None:  # the contract's layout: shard-NNNNNN.parquet in the directory
+                paths = sorted(self.dir.glob("shard-*.parquet"))
+            self._shards = [Path(p) for p in paths]
+        return self._shards
+
+    def __repr__(self) -> str:
+        return f"StoreSource({str(self.dir)!r}, {self.spec.name}, {len(self)} utterances)"
+
+
+def as_source(obj: Any) -> Any:
+    """A path (token store directory), a TokenStore, or a TokenSource -> a TokenSource."""
+    if isinstance(obj, (str, Path)):
+        from audiotok import open_tokens
+
+        return StoreSource(open_tokens(str(obj)))
+    if isinstance(obj, (InMemorySource, StoreSource)) or hasattr(obj, "specs"):
+        return obj
+    if hasattr(obj, "manifest") or hasattr(obj, "shard_paths"):  # a TokenStore
+        return StoreSource(obj)
+    if isinstance(obj, TokenSource):
+        return obj
+    raise AudiotokError(
+        f"{type(obj).__name__} is not a token source: pass a store directory, "
+        "audiotok.open_tokens(dir), or an object with spec, ids(), get(id), iteration and len()"
+    )
+
+
+def specs_of(source: Any) -> list[TokenSpec]:
+    """The TokenSpecs whose codebooks make up a source's rows, in row order."""
+    specs = getattr(source, "specs", None)
+    return list(specs) if specs else [source.spec]
+
+
+# --- bulk reads ---------------------------------------------------------------------------
+@dataclass
+class Block:
+    """One block of documents: ``ids[i]`` and ``codes(i) -> [K, T_i]`` (a view)."""
+
+    ids: list[str]
+    values: np.ndarray  # all codes of the block, row-major [K, T_i] per document
+    starts: np.ndarray  # int64 start of document i in values
+    lengths: np.ndarray  # int64 T_i
+    k: int
+
+    def codes(self, i: int) -> np.ndarray:
+        s, t = int(self.starts[i]), int(self.lengths[i])
+        return self.values[s : s + self.k * t].reshape(self.k, t)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+class BlockReader:
+    """Block sizes (cheap) and one block at a time (``read(i) -> Block``)."""
+
+    def __init__(self, source: Any, block_size: int = 256):
+        self.source = source
+        self.k = source.spec.num_codebooks
+        self._store = source if isinstance(source, StoreSource) else None
+        if self._store is not None:
+            import pyarrow.parquet as pq
+
+            paths = self._store.shard_paths()
+            self.sizes = [pq.ParquetFile(p).metadata.num_rows for p in paths]
+            self._ids: list[list[str]] | None = None
+        else:
+            bs = getattr(source, "block_size", block_size)
+            ids = source.ids()
+            self._ids = [ids[i : i + bs] for i in range(0, len(ids), bs)]
+            self.sizes = [len(b) for b in self._ids]
+
+    def __len__(self) -> int:
+        return len(self.sizes)
+
+    def read(self, i: int) -> Block:
+        if self._store is not None:
+            return read_shard(self._store.shard_paths()[i], self.k)
+        assert self._ids is not None
+        ids = self._ids[i]
+        arrays = [self.source.get(u) for u in ids]
+        return _block_from_arrays(ids, arrays, self.k)
+
+
+def _block_from_arrays(ids: Sequence[str], arrays: Sequence[np.ndarray], k: int) -> Block:
+    lengths = np.array([a.shape[1] for a in arrays], dtype=np.int64)
+    starts = np.concatenate([[0], np.cumsum(lengths * k)[:-1]]).astype(np.int64)
+    if arrays:
+        values = np.concatenate([np.ascontiguousarray(a).reshape(-1) for a in arrays])
+    else:
+        values = np.zeros(0, np.int64)
+    return Block(list(ids), values, starts, lengths, k)
+
+
+def read_shard(path: Path, k: int) -> Block:
+    """One Parquet shard -> Block, without Python lists (codes stay in Arrow's buffers)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(path, columns=["id", "codes"])
+    ids = [str(x) for x in table.column("id").to_pylist()]
+    col = table.column("codes").combine_chunks()
+    if len(col) == 0:
+        return Block(ids, np.zeros(0, np.uint16), np.zeros(0, np.int64), np.zeros(0, np.int64), k)
+    nested = pa.types.is_list(col.type.value_type) or pa.types.is_large_list(col.type.value_type)
+    offsets = np.asarray(col.offsets)
+    if not nested:
+        if k != 1:
+            raise AudiotokError(f"{path}: flat codes column but the store says K={k}")
+        values = col.values.to_numpy(zero_copy_only=False)
+        starts, lengths = offsets[:-1].astype(np.int64), np.diff(offsets).astype(np.int64)
+        return Block(ids, values, starts, lengths, 1)
+    inner = col.values
+    inner_off = np.asarray(inner.offsets).astype(np.int64)
+    values = inner.values.to_numpy(zero_copy_only=False)
+    if np.any(np.diff(offsets) != k):
+        raise AudiotokError(f"{path}: a row does not have K={k} codebooks")
+    per_list = np.diff(inner_off[offsets[0] : offsets[-1] + 1]).reshape(-1, k)
+    lengths = per_list[:, 0]
+    if np.any(per_list != lengths[:, None]):
+        raise AudiotokError(f"{path}: codebooks of one row have different lengths")
+    starts = inner_off[offsets[:-1]]  # each document's first code in values
+    return Block(ids, values, starts, lengths.astype(np.int64), k)
