@@ -1,0 +1,134 @@
+"""SpeechTokenizer weights: the released ``config.json`` + checkpoint, or safetensors made once.
+
+Releases (README of ZhangXInFD/SpeechTokenizer): ``speechtokenizer_hubert_avg/`` of the
+Hugging Face repo fnlp/SpeechTokenizer holds ``config.json`` and ``SpeechTokenizer.pt``, and
+``speechtokenizer/`` of fnlp/AnyGPT-speech-modules holds the Snake variant as ``config.json`` and
+``ckpt.dev``. Both checkpoints are a plain ``torch.save``'d state dict
+(``SpeechTokenizer.load_from_checkpoint`` passes ``torch.load``'s result straight to
+``load_state_dict``; the Hub's pickle scan of ``SpeechTokenizer.pt`` lists only OrderedDict and
+tensor rebuilds), so audiotok reads them with ``torch.load(weights_only=True)``. A file that
+needs more is refused with the explicit opt-in named:
+``python -m audiotok.codecs.speechtokenizer_weights CKPT`` unpickles it once into
+``CKPT.safetensors`` (+ ``CKPT.json``: source name and sha256), loaded thereafter without
+pickle. ``config.json`` stays next to the weights in every case.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from audiotok.errors import AudiotokError, UnsafeCheckpointError
+
+CONFIG = "config.json"
+
+
+def _checkpoint_in(folder: Path, names: tuple[str, ...]) -> Path:
+    for name in (*names, *(Path(n).with_suffix(".safetensors").name for n in names)):
+        if (folder / name).is_file():
+            return folder / name
+    found = sorted(folder.glob("*.safetensors")) + sorted(folder.glob("*.pt"))
+    if len(found) == 1:
+        return found[0]
+    raise AudiotokError(
+        f"{folder} holds no single SpeechTokenizer checkpoint ({' or '.join(names)}, "
+        "or one .safetensors / .pt file); pass the checkpoint file itself"
+    )
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    try:
+        cfg = json.loads(path.read_text())
+    except (OSError, ValueError) as e:
+        raise AudiotokError(f"cannot read the SpeechTokenizer config {path}: {e}") from None
+    if not isinstance(cfg, dict):
+        raise AudiotokError(f"{path} is not a SpeechTokenizer config.json (not a JSON object)")
+    return cfg
+
+
+def load(entry: Any, override: str | None) -> tuple[dict, dict[str, Any], str, str]:
+    """(state dict, released config dict, sha256 of the weights, resolved weights path).
+
+    ``override``: a checkpoint file with ``config.json`` beside it, or a folder holding both.
+    Without it, the registry entry's files in the cache (``MissingWeightsError`` says which).
+    """
+    from audiotok import weights as W
+
+    ckpt_wf, cfg_wf = entry.files
+    if override is not None:
+        p = Path(override).expanduser()
+        if p.is_dir():
+            p = _checkpoint_in(p, (ckpt_wf.filename,))
+        path, sha = W.resolve(entry, ckpt_wf, override=p)
+        cfg_path = path.parent / CONFIG
+        if not cfg_path.is_file():
+            raise AudiotokError(
+                f"{path} needs its configuration {cfg_path} next to it "
+                f"(the release's {CONFIG}: {cfg_wf.url or entry.source})"
+            )
+    else:
+        path, sha = W.resolve(entry, ckpt_wf)
+        cfg_path, _ = W.resolve(entry, cfg_wf)
+    return load_state(path), read_config(cfg_path), sha, str(path.resolve())
+
+
+def load_state(path: Path) -> dict:
+    """A state dict from safetensors or a weights-only ``torch.load``; never unpickles."""
+    import torch
+
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any refusal reads the same to the user
+        raise UnsafeCheckpointError(
+            f"{path} holds pickled objects that weights_only loading refuses "
+            f"({type(e).__name__}: {str(e)[:160]}); if you trust the file, convert it once "
+            f"with `python -m audiotok.codecs.speechtokenizer_weights {path}` and pass "
+            f"{path.with_suffix('.safetensors')}"
+        ) from e
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise AudiotokError(f"{path} is not a SpeechTokenizer state dict (name -> tensor)")
+    return state
+
+
+def convert(src: str | Path, allow_pickle: bool = False) -> Path:
+    """Unpickle a SpeechTokenizer checkpoint once; write ``.safetensors`` + ``.json`` beside it."""
+    import torch
+    from safetensors.torch import save_file
+
+    from audiotok.weights import sha256_file
+
+    if not allow_pickle:
+        raise UnsafeCheckpointError("converting unpickles the file: pass allow_pickle=True")
+    src = Path(src)
+    state = torch.load(src, map_location="cpu", weights_only=False)  # the explicit opt-in
+    if not isinstance(state, dict):
+        raise AudiotokError(f"{src} does not hold a state dict")
+    tensors = {k: v.contiguous() for k, v in state.items() if isinstance(v, torch.Tensor)}
+    dst = src.with_suffix(".safetensors")
+    save_file(tensors, str(dst))
+    side = {"source": src.name, "source_sha256": sha256_file(src)}
+    src.with_suffix(".json").write_text(json.dumps(side, indent=2))
+    return dst
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    if len(args) != 1:
+        print(
+            "usage: python -m audiotok.codecs.speechtokenizer_weights CHECKPOINT  (unpickles "
+            "it: only for files you trust)",
+            file=sys.stderr,
+        )
+        return 2
+    print(convert(args[0], allow_pickle=True))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
