@@ -72,6 +72,7 @@ _ENTRY_MODULES = (
     "audiotok.models_catalog",
     "audiotok.extractors.catalog",
     "audiotok.codecs.catalog",
+    "audiotok.codecs.hybrid_catalog",
 )
 _loaded = False
 
