@@ -146,5 +146,11 @@ class JoinedSource:
         for utt_id in self._ids:
             yield utt_id, self.get(utt_id)
 
+    def num_frames(self) -> dict[str, int]:
+        from audiotok.feed.source import num_frames
+
+        parts = [num_frames(s) for s in self.sources]
+        return {i: aligned_length([p[i] for p in parts], self.rates) for i in self._ids}
+
     def split(self, joined: np.ndarray) -> list[np.ndarray]:
         return split_aligned(joined, [s.num_codebooks for s in self.specs], self.rates)

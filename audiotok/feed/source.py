@@ -95,6 +95,9 @@ class InMemorySource:
         for i in self._ids:
             yield i, self._codes[i]
 
+    def num_frames(self) -> dict[str, int]:
+        return {i: int(c.shape[1]) for i, c in self._codes.items()}
+
     def __len__(self) -> int:
         return len(self._ids)
 
@@ -141,6 +144,17 @@ class StoreSource:
     def __len__(self) -> int:
         return len(self.store)
 
+    def num_frames(self) -> dict[str, int]:
+        """Frames of every utterance, from the shards' ``num_frames`` column (no codes read)."""
+        import pyarrow.parquet as pq
+
+        out: dict[str, int] = {}
+        for p in self.shard_paths():
+            t = pq.read_table(p, columns=["id", "num_frames"])
+            ids = t.column("id").to_pylist()
+            out.update(zip(ids, t.column("num_frames").to_numpy().tolist(), strict=True))
+        return out
+
     def shard_paths(self) -> list[Path]:
         if self._shards is None:
             paths = getattr(self.store, "shard_paths", None)
@@ -169,6 +183,14 @@ def as_source(obj: Any) -> Any:
         f"{type(obj).__name__} is not a token source: pass a store directory, "
         "audiotok.open_tokens(dir), or an object with spec, ids(), get(id), iteration and len()"
     )
+
+
+def num_frames(source: Any) -> dict[str, int]:
+    """Frames T' of every utterance of a source (cheap where the source knows them)."""
+    fn = getattr(source, "num_frames", None)
+    if callable(fn):
+        return dict(fn())
+    return {i: int(source.get(i).shape[-1]) for i in source.ids()}
 
 
 def specs_of(source: Any) -> list[TokenSpec]:
