@@ -177,9 +177,9 @@ class HybridCodecModel(nn.Module):
 @torch.no_grad()
 def randomize_codebooks(model: HybridCodecModel, seed: int = 0) -> HybridCodecModel:
     """Fill an untrained model's codebooks (zeros until k-means) with its own residual frames
-    of 2 s of seeded noise plus a little noise, so random-weight models give varied codes."""
+    of 1 s of seeded noise plus a little noise, so random-weight models give varied codes."""
     g = torch.Generator().manual_seed(seed)
-    x = 0.1 * torch.randn(1, 1, 2 * model.cfg.sample_rate, generator=g)
+    x = 0.1 * torch.randn(1, 1, model.cfg.sample_rate, generator=g)
     emb = model.encoder(x)[0].T  # [frames, D]
     spread = emb.std(dim=0, keepdim=True) + 1e-6
     vq = model.vq
