@@ -15,6 +15,9 @@ Where we depart (and why):
   overwrites the replacement; here the replacement is written after the EMA update into both
   ``embed`` and ``embed_avg`` (with cluster size 1), so it survives. The step counter is an
   extra buffer ``unused_steps``; checkpoints without it (upstream's) load with zeros.
+- After k-means, ``embed_avg`` holds each cluster's sum (centre x count), not its centre,
+  so that ``embed_avg / cluster_size`` is the centre: upstream stores the centre with the
+  counts as cluster sizes, which shrinks every entry towards zero on the first EMA step.
 - A ``mask`` [B, T'] keeps padding frames out of the codebook statistics and the loss.
 - Under ``torch.distributed`` the counts and sums are all-reduced and initialisations and
   replacements are broadcast from rank 0, so every rank keeps the same codebooks.
@@ -128,8 +131,9 @@ class Codebook(nn.Module):
         means, counts = kmeans(x, self.size, self.kmeans_iters)
         _broadcast_(means)
         _broadcast_(counts)
+        counts = counts.clamp(min=1.0)
         self.embed.copy_(means)
-        self.embed_avg.copy_(means)
+        self.embed_avg.copy_(means * counts[:, None])  # embed = embed_avg / cluster_size
         self.cluster_size.copy_(counts)
         self.inited.fill_(1.0)
 
