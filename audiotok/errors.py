@@ -46,3 +46,7 @@ class CorruptStoreError(AudiotokError):
 
 class InvalidTokensError(AudiotokError):
     """Codes handed to a store are not [K, T'] integers within the codebook."""
+
+
+class ManifestError(AudiotokError):
+    """A manifest (.tsv / .jsonl) cannot be used as it is; the message names file and line."""
