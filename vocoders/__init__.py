@@ -1,1 +1,62 @@
-"""Unit vocoders that resynthesise audio from semantic units (audiotok.vocoders); none ship yet."""
+"""Unit vocoders: semantic units back to audio (``audiotok.vocoders``).
+
+    import audiotok.vocoders as V
+    voc = V.load("voc/")                       # folder with config.json + model.safetensors
+    wav, wav_lengths = voc.decode(units, lengths, speaker=None, durations=None)
+    V.decode_store(audiotok.open_tokens("tokens/"), voc, "wavs/")
+
+Importing this package imports no torch; models load on first use. Training lives in
+:mod:`audiotok.vocoders.train` (which imports the training kit, :mod:`audiotok.train`); the
+inference path (this package, ``decode``) never imports it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from audiotok.vocoders.config import VocoderConfig
+    from audiotok.vocoders.model import Vocoder
+
+__all__ = [
+    "Vocoder",
+    "VocoderConfig",
+    "check_tokens",
+    "decode_store",
+    "decode_unit_file",
+    "decode_units",
+    "load",
+    "read_unit_file",
+    "unit_error_rate",
+]
+
+
+def load(name_or_path: str, device: str = "cpu", allow_pickle: bool = False) -> Vocoder:
+    """A vocoder from a folder (config.json + model.safetensors) or a registry name."""
+    from audiotok.vocoders.loading import load as _load
+
+    return _load(name_or_path, device=device, allow_pickle=allow_pickle)
+
+
+def check_tokens(vocoder: Any, spec: Any, recipe: dict[str, Any] | None = None) -> None:
+    """Raise AudiotokError naming both when tokens of ``spec`` are not the vocoder's."""
+    from audiotok.vocoders.config import check_tokens as _check
+
+    _check(getattr(vocoder, "config", vocoder), spec, recipe)
+
+
+def __getattr__(name: str) -> Any:
+    import importlib
+
+    where = {
+        "Vocoder": "model",
+        "VocoderConfig": "config",
+        "decode_store": "store_decode",
+        "decode_units": "store_decode",
+        "decode_unit_file": "store_decode",
+        "read_unit_file": "units_file",
+        "unit_error_rate": "resynth",
+    }
+    if name in where:
+        return getattr(importlib.import_module(f"audiotok.vocoders.{where[name]}"), name)
+    raise AttributeError(f"module 'audiotok.vocoders' has no attribute {name!r}")

@@ -1,0 +1,122 @@
+"""Saving and loading vocoders: a folder with ``config.json`` + ``model.safetensors``.
+
+``load(name_or_path)`` takes such a folder (or its config.json), or a registry name (kind
+``vocoder``). Released vocoders are pickles: they are converted once into
+``$AUDIOTOK_HOME/<name>/audiotok/`` by ``audiotok vocoder import`` (or ``allow_pickle=True``)
+and loaded from there as safetensors afterwards.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from audiotok.errors import AudiotokError, MissingWeightsError, UnsafeCheckpointError
+from audiotok.vocoders.config import CONFIG_FILE, WEIGHTS_FILE, VocoderConfig
+
+if TYPE_CHECKING:
+    import torch
+
+    from audiotok.registry import ModelEntry
+    from audiotok.vocoders.model import Vocoder
+
+CONVERTED = "audiotok"  # subfolder of a released vocoder's cache folder
+
+
+def save(
+    vocoder: Vocoder, directory: str | Path, state: dict[str, torch.Tensor] | None = None
+) -> Path:
+    """Write ``config.json`` and ``model.safetensors`` (``state`` defaults to the vocoder's
+    own state dict, which must be free of weight-norm parametrisations)."""
+    from safetensors.torch import save_file
+
+    out = Path(directory)
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = state if state is not None else vocoder.state_dict()
+    bad = [k for k in tensors if "parametrizations" in k]
+    if bad:
+        raise ValueError(f"fold weight norm before saving (found {bad[0]})")
+    tmp = out / f".{WEIGHTS_FILE}.tmp"
+    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
+    tmp.replace(out / WEIGHTS_FILE)
+    vocoder.config.save(out)
+    return out
+
+
+def load_folder(directory: str | Path, device: str = "cpu") -> Vocoder:
+    import torch
+    from safetensors.torch import load_file
+
+    from audiotok.vocoders.model import Vocoder
+
+    d = Path(directory)
+    if d.is_file() and d.name == CONFIG_FILE:
+        d = d.parent
+    if not (d / CONFIG_FILE).is_file() or not (d / WEIGHTS_FILE).is_file():
+        raise AudiotokError(
+            f"{d} is not a vocoder folder: it needs {CONFIG_FILE} and {WEIGHTS_FILE} (train one "
+            "with `audiotok vocoder train`, or convert a released one with `audiotok vocoder "
+            "import`)"
+        )
+    config = VocoderConfig.load(d)
+    with torch.device("meta"):
+        model = Vocoder(config)
+    state = load_file(str(d / WEIGHTS_FILE), device=str(device))
+    try:
+        model.load_state_dict(state, strict=True, assign=True)
+    except RuntimeError as e:
+        raise AudiotokError(f"{d / WEIGHTS_FILE} does not match {d / CONFIG_FILE}: {e}") from None
+    return model.eval()
+
+
+def load(name_or_path: str | Path, device: str = "cpu", allow_pickle: bool = False) -> Vocoder:
+    """A vocoder from a folder (config.json + model.safetensors) or a registry name."""
+    from audiotok.tokenizer import resolve_device
+
+    device = resolve_device(device)
+    p = Path(name_or_path).expanduser()
+    if p.exists():
+        return load_folder(p, device)
+    from audiotok import registry
+
+    entry = registry.get(str(name_or_path))
+    if entry.kind != "vocoder":
+        raise AudiotokError(f"{entry.name!r} is a {entry.kind} model, not a vocoder")
+    return entry.build(device=device, allow_pickle=allow_pickle)
+
+
+def build_released(entry: ModelEntry, device: str = "cpu", allow_pickle: bool = False) -> Vocoder:
+    """Builder of registry vocoders: the converted folder, or a one-time conversion."""
+    from audiotok import weights
+    from audiotok.vocoders.importer import import_checkpoint
+
+    root = weights.model_dir(entry)
+    converted = root / CONVERTED
+    if (converted / WEIGHTS_FILE).is_file():
+        return load_folder(converted, device)
+    paths = {}
+    for wf in entry.files:
+        path = weights.expected_path(entry, wf)
+        if not path.is_file():
+            raise MissingWeightsError(weights.missing_message(entry, wf))
+        weights.verify(path, wf)
+        paths[wf.filename] = path
+    ckpt, cfg = (paths[entry.files[0].filename], paths[entry.files[1].filename])
+    extra = {p.name: p for p in paths.values()}
+    try:
+        import_checkpoint(
+            ckpt,
+            cfg,
+            converted,
+            allow_pickle=allow_pickle,
+            speakers_path=next((v for k, v in extra.items() if k.endswith("speakers.txt")), None),
+            styles_path=next((v for k, v in extra.items() if k.endswith("styles.txt")), None),
+            frame_rate=entry.frame_rate,
+            source=entry.source,
+        )
+    except UnsafeCheckpointError as e:
+        raise UnsafeCheckpointError(
+            f"{e} Once: audiotok vocoder import {ckpt} --config {cfg} -o {converted} "
+            "--allow-pickle (then it loads as safetensors)"
+        ) from None
+    return load_folder(converted, device)
