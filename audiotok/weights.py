@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import tempfile
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -32,37 +33,63 @@ def expected_path(entry: ModelEntry, wf: WeightFile) -> Path:
     return model_dir(entry) / wf.filename
 
 
-def sha256_file(path: str | Path, chunk: int = 1 << 22) -> str:
-    """sha256 of a file, remembered in a sidecar keyed by size and mtime (weights are big)."""
+def sha256_file(path: str | Path, chunk: int = 1 << 22, *, use_cache: bool = True) -> str:
+    """sha256 of a file. Weights are big, so a digest is remembered under
+    ``<cache root>/checksums/`` (never beside the file), keyed by the file's absolute path,
+    size, mtime_ns, inode and device; ``use_cache=False`` always reads the file (and
+    refreshes the cache)."""
     path = Path(path)
     st = path.stat()
-    side = path.with_name(path.name + ".sha256.json")
-    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns}
-    try:
-        cached = json.loads(side.read_text())
-        if cached.get("key") == key:
-            return str(cached["sha256"])
-    except (OSError, ValueError):
-        pass
+    key = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "ino": st.st_ino, "dev": st.st_dev}
+    record = _checksum_record(path)
+    if use_cache:
+        try:
+            cached = json.loads(record.read_text())
+            if cached.get("key") == key and cached.get("path") == str(path.resolve()):
+                return str(cached["sha256"])
+        except (OSError, ValueError, AttributeError):
+            pass
     h = hashlib.sha256()
     with open(path, "rb") as f:
         while block := f.read(chunk):
             h.update(block)
     digest = h.hexdigest()
-    with contextlib.suppress(OSError):  # read-only location: recompute next time
-        side.write_text(json.dumps({"key": key, "sha256": digest}))
+    _write_record(record, {"path": str(path.resolve()), "key": key, "sha256": digest})
     return digest
 
 
+def _checksum_record(path: Path) -> Path:
+    name = hashlib.sha1(str(path.resolve()).encode(), usedforsecurity=False).hexdigest()
+    return cache_root() / "checksums" / f"{name}.json"
+
+
+def _write_record(record: Path, data: dict) -> None:
+    """Atomic write; a cache root we may not write is fine (we recompute next time)."""
+    with contextlib.suppress(OSError):
+        record.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=record.parent, prefix=".tmp-", suffix=".json")
+        try:
+            with os.fdopen(fd, "w") as f:
+                json.dump(data, f)
+            os.replace(tmp, record)
+        except OSError:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
+
 def verify(path: Path, wf: WeightFile) -> str:
-    """Check a file against the published digest; return its full sha256."""
-    digest = sha256_file(path)
+    """Check a file against the published digest (always read in full, never from the cache);
+    return its full sha256."""
+    digest = sha256_file(path, use_cache=False)
     want = wf.sha256 or wf.sha256_prefix
     if want and not digest.startswith(want):
         raise ChecksumError(
             f"{path} has sha256 {digest[:16]}..., but {wf.filename} published by its owner has "
-            f"{want[:16]}...; the file is corrupt or a different model. Delete it and download "
-            f"it again from {wf.url or 'its source'}."
+            f"{want[:16]}...: the file is corrupt or a different model. Delete it and download "
+            f"it again from {wf.url or 'its source'}; to use weights of your own, give the file "
+            f"any other name than {wf.filename} and pass it with --weights PATH (or --model "
+            "PATH): a file with the published name is always checked against the published "
+            "checksum."
         )
     return digest
 
@@ -98,8 +125,13 @@ def resolve(
     return p, verify(p, wf)
 
 
-def download(entry: ModelEntry, wf: WeightFile, progress: bool = True) -> Path:
-    """Fetch a weights file to the cache, verify it, and move it into place atomically."""
+def download(
+    entry: ModelEntry, wf: WeightFile, progress: bool = True, timeout: float = 60.0
+) -> Path:
+    """Fetch a weights file to the cache, verify it, and move it into place atomically.
+
+    Without network: a MissingWeightsError naming the URL and where to put the file by hand.
+    """
     dest = expected_path(entry, wf)
     if dest.is_file():
         verify(dest, wf)
@@ -109,17 +141,23 @@ def download(entry: ModelEntry, wf: WeightFile, progress: bool = True) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
     try:
-        with os.fdopen(fd, "wb") as out, urllib.request.urlopen(wf.url) as resp:  # noqa: S310
-            shutil.copyfileobj(resp, out, length=1 << 22)
+        try:
+            with (
+                os.fdopen(fd, "wb") as out,
+                urllib.request.urlopen(wf.url, timeout=timeout) as resp,  # noqa: S310
+            ):
+                shutil.copyfileobj(resp, out, length=1 << 22)
+        except (TimeoutError, urllib.error.URLError, ConnectionError) as e:
+            reason = getattr(e, "reason", None) or e
+            raise MissingWeightsError(
+                f"cannot download {wf.url} ({reason}): without network, download it on another "
+                f"machine and put it at {dest}"
+            ) from None
         verify(Path(tmp), wf)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
-        Path(tmp + ".sha256.json").unlink(missing_ok=True)
         raise
-    side = Path(tmp + ".sha256.json")
-    if side.exists():
-        side.unlink()
     return dest
 
 
