@@ -3,17 +3,37 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 
+def require_matplotlib() -> None:
+    """Raise the one-line AudiotokError now (before any work) when --plot cannot be drawn."""
+    _pyplot()
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        from audiotok.errors import AudiotokError
+
+        raise AudiotokError(
+            "matplotlib not installed: pip install 'audiotok[eval]' (needed by --plot)"
+        ) from None
+    return plt
+
+
 def plot_usage(counts: np.ndarray, path: str | Path, title: str = "") -> Path:
-    """Frames per unit, units sorted by use (log scale), with the uniform share marked."""
-    import matplotlib
+    """Frames per unit, units sorted by use (log scale), with the uniform share marked.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
+    Needs matplotlib (the ``eval`` extra); without it, an AudiotokError saying what to install.
+    """
+    plt = _pyplot()
     counts = np.asarray(counts, dtype=np.int64)
     order = np.sort(counts)[::-1]
     fig, ax = plt.subplots(figsize=(8, 3.2), dpi=120)
