@@ -24,7 +24,7 @@ def builtin_codebook_path(name: str) -> Path:
 
 class SemanticTokenizer(Tokenizer):
     def __init__(self, extractor: FeatureExtractor, codebook: Codebook, name: str | None = None):
-        codebook.check_features(extractor.name, extractor.layer)
+        codebook.check_features(extractor.name, extractor.layer, extractor.weights_sha256)
         if codebook.dim != extractor.dim:
             raise ValueError(
                 f"codebook has {codebook.dim}-dim centroids, extractor {extractor.name!r} gives "
@@ -38,7 +38,7 @@ class SemanticTokenizer(Tokenizer):
         self.long_window_seconds = getattr(extractor, "long_window_seconds", None)
         self.weights_path = getattr(extractor, "weights_path", "")
         layer = extractor.layer
-        default_name = f"{extractor.name}{'' if layer is None else f'-L{layer}'}-km{codebook.k}"
+        default_name = codebook.default_name(extractor.name, layer)  # sha256 in the name
         self.spec = TokenSpec(
             kind="semantic",
             name=name or default_name,
