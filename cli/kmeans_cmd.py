@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from audiotok.cli.common import err_console, out_console
+from audiotok.kmeans.defaults import NITER, TOL
 
 kmeans_app = typer.Typer(
     help="Train, evaluate, import and export k-means codebooks (semantic units).",
@@ -23,12 +24,6 @@ ExtractorOpt = typer.Option(
 )
 
 
-def _source(path: Path, split, extractor, layer, frame_rate):
-    from audiotok.kmeans.features import open_features
-
-    return open_features(path, split=split, extractor=extractor, layer=layer, frame_rate=frame_rate)
-
-
 @kmeans_app.command("train")
 def train(
     inputs: list[Path] = typer.Argument(..., help="Features (dir or .npy), or audio with --model."),
@@ -41,9 +36,16 @@ def train(
     frame_rate: float | None = FrameRateOpt,
     max_hours: float | None = typer.Option(None, help="Audio/feature time to sample at most."),
     max_memory_gb: float = typer.Option(8.0, help="Memory the feature sample may take."),
-    backend: str = typer.Option("auto", help="auto, faiss-gpu, torch-gpu, faiss-cpu or torch."),
+    backend: str = typer.Option(
+        "auto",
+        help="auto (on CPU: the faster of torch and faiss-cpu here, measured once), faiss-gpu, "
+        "torch-gpu, faiss-cpu or torch.",
+    ),
     seed: int = typer.Option(0, help="Seed for sampling and initialisation."),
-    niter: int = typer.Option(20, help="Lloyd iterations."),
+    niter: int = typer.Option(NITER, help="Lloyd iterations at most."),
+    tol: float = typer.Option(
+        TOL, help="Stop when the relative inertia change falls below this (0: run all --niter)."
+    ),
     nredo: int = typer.Option(1, help="Restarts (seed, seed+1, ...); the lowest inertia wins."),
     init: str = typer.Option("kmeans++", help="kmeans++ or random."),
     spherical: bool = typer.Option(False, help="Cosine k-means (implies --normalize l2)."),
@@ -53,8 +55,7 @@ def train(
     """Train a codebook on a seeded sample of features that fits --max-memory-gb."""
     import logging
 
-    from audiotok.kmeans.sampling import describe_budget, frames_for, sample
-    from audiotok.kmeans.train import train as run
+    from audiotok.kmeans.runs import train_inputs
 
     log = logging.getLogger("audiotok.kmeans")  # ours only: faiss logs its loader at INFO
     if not log.handlers:
@@ -62,64 +63,38 @@ def train(
         handler.setFormatter(logging.Formatter("%(message)s"))
         log.addHandler(handler)
     log.setLevel(logging.INFO)
-    budget = max_memory_gb * 1e9
-    if model is not None:
-        from audiotok.kmeans.audio_source import load_extractor, sample_audio
-        from audiotok.tokenizer import resolve_device
-
-        ex = load_extractor(model, layer, resolve_device(device))
-        max_frames = frames_for(budget, ex.dim)
-        err_console.print(describe_budget(max_frames, ex.dim, max_memory_gb))
-        smp, info, _ = sample_audio(
-            [str(p) for p in inputs], ex, max_frames=max_frames, max_hours=max_hours, seed=seed
-        )
-    else:
-        if len(inputs) != 1:
-            raise typer.BadParameter("give one features path (or audio with --model)")
-        src = _source(inputs[0], split, extractor, layer, frame_rate)
-        info = src.info
-        max_frames = frames_for(budget, info.dim)
-        if max_hours is not None:
-            if not info.frame_rate:
-                raise typer.BadParameter("--max-hours on these features needs --frame-rate")
-            max_frames = min(max_frames, int(max_hours * 3600 * info.frame_rate))
-        err_console.print(describe_budget(max_frames, info.dim, max_memory_gb))
-        smp = sample(src, max_frames=max_frames, seed=seed)
-    err_console.print(
-        f"k-means working memory beyond the sample: about {_work_mb(k, smp.feats.shape[1]):.0f} MB"
-        + (" (l2 normalisation copies the sample)" if spherical or normalize == "l2" else "")
-    )
-    err_console.print(
-        f"sampled {len(smp.feats)} frames ({smp.nbytes / 1e9:.3g} GB) of {smp.total_frames}"
-        f"{' frames' if model is None else ' utterances'}"
-    )
-    meta = {**info.header(), "k": k}
-    cb = run(
-        smp.feats,
+    cb, drawn = train_inputs(
+        [str(p) for p in inputs],
         k,
+        model=model,
+        layer=layer,
+        extractor=extractor,
+        split=split,
+        frame_rate=frame_rate,
+        max_hours=max_hours,
+        max_memory_gb=max_memory_gb,
+        device=device,
+        seed=seed,
+        note=err_console.print,
         backend=backend,
         niter=niter,
+        tol=tol,
         nredo=nredo,
-        seed=seed,
         init=init,
         spherical=spherical,
         normalize=normalize,
-        meta=meta,
     )
     output.parent.mkdir(parents=True, exist_ok=True)
     cb.save(output)
     usage = cb.meta["usage"]
+    stop = "converged" if cb.meta["converged"] else "stopped at --niter"
     out_console.print(
         f"wrote {output}: k={cb.k}, dim={cb.dim}, backend {cb.meta['backend']}, inertia/frame "
-        f"{cb.meta['inertia'] / max(1, len(smp.feats)):.4g}, dead units "
-        f"{sum(1 for u in usage if u == 0)}, {cb.meta['train_seconds']:.1f} s"
+        f"{cb.meta['inertia'] / max(1, len(drawn.sample.feats)):.4g}, dead units "
+        f"{sum(1 for u in usage if u == 0)}, {cb.meta['iterations_run']} iterations ({stop}), "
+        f"{cb.meta['train_seconds']:.1f} s"
     )
     return 0
-
-
-def _work_mb(k: int, dim: int, chunk: int = 16384) -> float:
-    """Distances of one chunk to all centroids, centroid sums, and the chunk's copies."""
-    return (chunk * k * 4 * 2 + k * dim * 8 + chunk * dim * 4 * 2) / 1e6
 
 
 @kmeans_app.command("eval")
@@ -128,6 +103,9 @@ def evaluate(
     inputs: list[Path] = typer.Argument(..., help="Features (dir or .npy) or an audio corpus."),
     align: Path | None = typer.Option(None, help="Folder of <utterance id>.tsv phone alignments."),
     plot: Path | None = typer.Option(None, help="Write the usage histogram (PNG)."),
+    html: Path | None = typer.Option(
+        None, "--html", help="Write a self-contained HTML report (index.html, PNGs) to DIR."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print everything as JSON."),
     model: str | None = ModelOpt,
     layer: int | None = LayerOpt,
@@ -137,48 +115,34 @@ def evaluate(
     device: str = typer.Option("auto", help="Device of the extractor (audio input)."),
 ) -> int:
     """Inertia, usage, unit entropy and bitrate; with --align phone/cluster purity and PNMI."""
-    from audiotok.errors import AudiotokError
-    from audiotok.kmeans import load
-    from audiotok.kmeans.evaluate import evaluate as run
-    from audiotok.kmeans.evaluate import iter_audio, iter_source
+    from audiotok.kmeans.runs import evaluate_inputs
 
-    cb = load(codebook)
-    src = None
-    if model is None and len(inputs) == 1:
-        try:
-            src = _source(
-                inputs[0],
-                split,
-                cb.meta.get("extractor"),
-                cb.meta.get("layer"),
-                frame_rate or cb.meta.get("frame_rate"),
-            )
-        except AudiotokError:
-            if not cb.meta.get("extractor"):
-                raise
-    if src is not None:
-        cb.check_features(src.info.extractor, src.info.layer)
-        rate = frame_rate or src.info.frame_rate or cb.meta.get("frame_rate")
-        utts = iter_source(src)
-    else:
-        from audiotok.kmeans.audio_source import load_extractor
-        from audiotok.tokenizer import resolve_device
-
-        name = model or cb.meta.get("extractor")
-        lay = layer if layer is not None else cb.meta.get("layer")
-        if not name:
-            raise AudiotokError("the codebook does not name its extractor: pass --model NAME")
-        ex = load_extractor(name, lay, resolve_device(device))
-        cb.check_features(ex.name, ex.layer)
-        rate = ex.frame_rate
-        utts = iter_audio([str(p) for p in inputs], ex)
-    res = run(cb, utts, frame_rate=rate, align_dir=align, window_s=window_s)
+    run = evaluate_inputs(
+        codebook,
+        [str(p) for p in inputs],
+        align=align,
+        model=model,
+        layer=layer,
+        split=split,
+        frame_rate=frame_rate,
+        window_s=window_s,
+        device=device,
+        per_utterance=html is not None,
+    )
+    res = run.result
     if plot is not None:
         from audiotok.kmeans.plot import plot_usage
 
-        plot_usage(res["usage"], plot, title=f"{codebook.name}: {res['dead']} dead of {cb.k}")
+        plot_usage(
+            res["usage"], plot, title=f"{codebook.name}: {res['dead']} dead of {run.codebook.k}"
+        )
+    if html is not None:
+        from audiotok.kmeans.report import write_eval_report
+
+        index = write_eval_report(html, run)
+        err_console.print(f"wrote {index}")
     if as_json:
-        print(json.dumps(res))
+        print(json.dumps({k: v for k, v in res.items() if k != "per_utterance"}))
         return 0
     _print(res)
     return 0
@@ -226,6 +190,12 @@ def import_(
     cb = import_codebook(source, allow_pickle=allow_pickle, meta=meta)
     cb.save(output)
     out_console.print(f"wrote {output}: k={cb.k}, dim={cb.dim}")
+    if cb.extractor is None:
+        err_console.print(
+            "note: the codebook does not name the extractor it was trained on; pass --extractor "
+            "NAME --layer L here to record it, or give the extractor wherever the codebook is "
+            "used (--model NAME --codebook FILE)"
+        )
     return 0
 
 

@@ -51,7 +51,11 @@ def evaluate(
     frame_rate: float | None = None,
     align_dir: str | Path | None = None,
     window_s: float = 0.025,
+    per_utterance: bool = False,
 ) -> dict[str, Any]:
+    """Totals over all utterances (see the module docstring); with ``per_utterance`` also
+    ``out["per_utterance"]``: per utterance ``id``, ``frames``, ``inertia_per_frame``,
+    ``units_used`` (distinct units) and ``unit_entropy_bits`` (of its own unit histogram)."""
     import torch
 
     from audiotok.kmeans.assign import nearest
@@ -62,6 +66,7 @@ def evaluate(
     phones: dict[str, int] = {}
     joint = np.zeros((0, k), dtype=np.int64)
     utts = aligned_utts = 0
+    rows: list[dict[str, Any]] = []
     align = Path(align_dir) if align_dir else None
     if align is not None and not align.is_dir():
         raise AudiotokError(f"--align {align} is not a directory of <utterance id>.tsv files")
@@ -76,9 +81,22 @@ def evaluate(
             x = torch.nn.functional.normalize(x, dim=1)
         lab_t, dist = nearest(x, codebook.centroids, return_dist=True)
         lab = lab_t.cpu().numpy()
-        inertia += float(dist.double().sum())
-        counts += np.bincount(lab, minlength=k)
+        utt_inertia = float(dist.double().sum())
+        inertia += utt_inertia
+        utt_counts = np.bincount(lab, minlength=k)
+        counts += utt_counts
         utts += 1
+        if per_utterance:
+            u = usage_stats(utt_counts)
+            rows.append(
+                {
+                    "id": uid if uid is not None else f"rows {utts}",
+                    "frames": len(lab),
+                    "inertia_per_frame": utt_inertia / len(lab),
+                    "units_used": u["used"],
+                    "unit_entropy_bits": u["entropy_bits"],
+                }
+            )
         if align is None or uid is None:
             continue
         tsv = align / f"{uid}.tsv"
@@ -104,6 +122,8 @@ def evaluate(
         "bitrate_bps": usage["entropy_bits"] * frame_rate if frame_rate else None,
         "usage": counts.tolist(),
     }
+    if per_utterance:
+        out["per_utterance"] = rows
     if align is not None:
         if aligned_utts == 0:
             raise AudiotokError(f"no <utterance id>.tsv in {align} matches an utterance id")

@@ -1,6 +1,6 @@
 """Feature sources k-means reads from, all out of core (memory-mapped, utterance by utterance).
 
-- an audiotok feature directory written by ``audiotok extract`` (``manifest.json`` + float16
+- an audiotok feature directory written by ``audiotok extract`` (a commit record + float16
   shards, read through ``audiotok.extractors.features_store``);
 - fairseq's HuBERT dump layout: ``{split}_{rank}_{nshard}.npy`` (all frames of the shard,
   [frames, D] float32) with ``{split}_{rank}_{nshard}.len`` (one utterance length per line),
@@ -25,6 +25,18 @@ import numpy as np
 
 from audiotok.errors import AudiotokError
 
+
+def _store_records() -> tuple[str, ...]:
+    """File names of a store's commit record (``audiotok.store.record``), old name last."""
+    try:
+        from audiotok.store import record
+    except ImportError:
+        return ("manifest.json",)
+    names = [getattr(record, "RECORD", None), getattr(record, "LEGACY_RECORD", None)]
+    return tuple(dict.fromkeys(n for n in [*names, "manifest.json"] if n))
+
+
+STORE_RECORDS = _store_records()
 FAIRSEQ_SHARD = re.compile(r"^(?P<split>.+)_(?P<rank>\d+)_(?P<nshard>\d+)\.npy$")
 
 
@@ -58,6 +70,7 @@ class ArraySource:
     lens: np.ndarray  # int64 [items]
     item_ids: list[str] | None = None
     rows_are_items: bool = False  # a plain [N, D] array: sample rows, not utterances
+    audio: dict[str, Path] | None = None  # utterance id -> its audio file, where known
 
     def ids(self) -> list[str]:
         return self.item_ids or [str(i) for i in range(len(self.lens))]
@@ -79,7 +92,12 @@ def _memmap(path: Path) -> np.ndarray:
     return arr
 
 
-def _fairseq(paths: list[Path], info: dict[str, Any], ids: list[str] | None) -> ArraySource:
+def _fairseq(
+    paths: list[Path],
+    info: dict[str, Any],
+    ids: list[str] | None,
+    audio: dict[str, Path] | None = None,
+) -> ArraySource:
     arrays, array_of, lens = [], [], []
     for n, p in enumerate(paths):
         arr = _memmap(p)
@@ -100,21 +118,33 @@ def _fairseq(paths: list[Path], info: dict[str, Any], ids: list[str] | None) -> 
     if len(dims) != 1:
         raise AudiotokError(f"shards have different feature sizes {sorted(dims)}")
     return ArraySource(
-        FeatureInfo(dim=dims.pop(), **info), arrays, np.concatenate(array_of), starts, lens_a, ids
+        FeatureInfo(dim=dims.pop(), **info),
+        arrays,
+        np.concatenate(array_of),
+        starts,
+        lens_a,
+        ids,
+        audio=audio if ids is not None else None,
     )
 
 
-def _fairseq_ids(root: Path, split: str) -> list[str] | None:
+def _fairseq_ids(root: Path, split: str) -> tuple[list[str] | None, dict[str, Path] | None]:
     """Utterance ids: ``{split}_0_1.ids`` (one per line, as ``FeatureStore.export_fairseq``
-    writes) or fairseq's manifest ``{split}.tsv`` (first line: the audio root)."""
+    writes) or fairseq's manifest ``{split}.tsv`` (first line: the audio root; then
+    ``relative path<TAB>samples``), which also gives each utterance's audio file."""
     ids_file = root / f"{split}_0_1.ids"
     if ids_file.is_file():
-        return ids_file.read_text().split("\n")[:-1]
+        return ids_file.read_text().split("\n")[:-1], None
     tsv = root / f"{split}.tsv"
     if not tsv.is_file():
-        return None
-    lines = tsv.read_text().splitlines()[1:]
-    return [Path(line.split("\t")[0]).with_suffix("").as_posix() for line in lines if line]
+        return None, None
+    lines = tsv.read_text().splitlines()
+    if not lines:
+        return None, None
+    audio_root = Path(lines[0].strip())
+    rels = [line.split("\t")[0] for line in lines[1:] if line]
+    ids = [Path(r).with_suffix("").as_posix() for r in rels]
+    return ids, {i: audio_root / r for i, r in zip(ids, rels, strict=True)}
 
 
 def open_features(
@@ -134,7 +164,7 @@ def open_features(
     if not p.exists():
         raise AudiotokError(f"features {p} do not exist")
     info: dict[str, Any] = {"extractor": extractor, "layer": layer, "frame_rate": frame_rate}
-    if (p / "manifest.json").is_file() and importlib.util.find_spec(
+    if any((p / r).is_file() for r in STORE_RECORDS) and importlib.util.find_spec(
         "audiotok.extractors.features_store"
     ):
         return _store(p, layer)
@@ -163,7 +193,7 @@ def open_features(
         if len(shards) == 1:
             ((name, files),) = shards.items()
             files.sort(key=lambda f: int(FAIRSEQ_SHARD.match(f.name)["rank"]))  # type: ignore[index]
-            return _fairseq(files, info, _fairseq_ids(p, name))
+            return _fairseq(files, info, *_fairseq_ids(p, name))
         if len(shards) > 1:
             raise AudiotokError(f"{p} holds the splits {sorted(shards)}: pick one with --split")
     raise AudiotokError(
@@ -196,4 +226,29 @@ def _store(path: Path, layer: int | None) -> ArraySource:
         frame_rate=h.get("frame_rate"),
     )
     starts = np.concatenate([np.cumsum(t) - t for t in lens])
-    return ArraySource(info, arrays, np.concatenate(array_of), starts, np.concatenate(lens), ids)
+    return ArraySource(
+        info,
+        arrays,
+        np.concatenate(array_of),
+        starts,
+        np.concatenate(lens),
+        ids,
+        audio=_store_audio(store, path),
+    )
+
+
+def _store_audio(store: Any, path: Path) -> dict[str, Path] | None:
+    """id -> audio file of a feature store, from its shards' ``id<TAB>path...`` rows resolved
+    against the store's audio root (the documented layout); None where that cannot be read."""
+    root = getattr(store, "audio_root", None)
+    out: dict[str, Path] = {}
+    try:
+        for name in store.shard_names:
+            for line in (path / f"{name}.tsv").read_text().splitlines():
+                parts = line.split("\t")
+                if len(parts) >= 2 and parts[0] != "id":
+                    p = Path(parts[1])
+                    out[parts[0]] = p if p.is_absolute() or root is None else Path(root) / p
+    except (OSError, AttributeError, TypeError):
+        return None
+    return out or None

@@ -37,6 +37,33 @@ def frames_for(budget_bytes: float, dim: int) -> int:
     return int(budget_bytes // (4 * dim + 8))
 
 
+def budget(
+    max_memory_gb: float,
+    dim: int,
+    *,
+    max_hours: float | None = None,
+    frame_rate: float | None = None,
+) -> int:
+    """Frames a training sample may hold: what ``max_memory_gb`` allows (float32 features
+    plus an int64 per frame) and, with ``max_hours``, that many hours at ``frame_rate``."""
+    if not max_memory_gb > 0:
+        raise AudiotokError(f"--max-memory-gb must be positive, got {max_memory_gb}")
+    max_frames = frames_for(max_memory_gb * 1e9, dim)
+    if max_hours is not None:
+        if not frame_rate:
+            raise AudiotokError(
+                "--max-hours on features that do not give their frame rate needs --frame-rate"
+            )
+        max_frames = min(max_frames, int(max_hours * 3600 * frame_rate))
+    return max_frames
+
+
+def working_memory_mb(k: int, dim: int, chunk: int = 16384) -> float:
+    """k-means memory beyond the sample: one chunk's distances to all centroids, the
+    centroid sums, and the chunk's copies."""
+    return (chunk * k * 4 * 2 + k * dim * 8 + chunk * dim * 4 * 2) / 1e6
+
+
 def describe_budget(max_frames: int, dim: int, budget_gb: float) -> str:
     gb = max_frames * 4 * dim / 1e9
     return (
