@@ -30,7 +30,7 @@ fixed number of steps, or drop the last steps.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -40,13 +40,16 @@ from audiotok.errors import AudiotokError
 from audiotok.feed.collate import pad_collate
 from audiotok.feed.dataset import example_dict
 from audiotok.feed.encoder import FeedEncoder
-from audiotok.feed.source import BlockReader, as_source
+from audiotok.feed.source import BlockReader, SubsetSource, as_source
 
 STATE_VERSION = 1
 
 
 class TokenIterableDataset(torch.utils.data.IterableDataset):
-    """Batches (dicts of tensors) from a token source; see the module docstring."""
+    """Batches (dicts of tensors) from a token source; see the module docstring.
+
+    ``ids`` restricts the dataset to a split (read shard by shard all the same).
+    """
 
     def __init__(
         self,
@@ -61,9 +64,12 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         rank: int | None = None,
         world_size: int | None = None,
         drop_last: bool = False,
+        ids: Sequence[str] | None = None,
         **encoder_options: Any,
     ):
         self.source = as_source(source)
+        if ids is not None:
+            self.source = SubsetSource(self.source, ids)
         self.encoder = encoder or FeedEncoder.for_source(self.source, pattern, **encoder_options)
         if batch_size < 1:
             raise AudiotokError("batch_size must be at least 1")

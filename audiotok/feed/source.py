@@ -173,7 +173,7 @@ def as_source(obj: Any) -> Any:
         from audiotok import open_tokens
 
         return StoreSource(open_tokens(str(obj)))
-    if isinstance(obj, (InMemorySource, StoreSource)) or hasattr(obj, "specs"):
+    if isinstance(obj, (InMemorySource, StoreSource, SubsetSource)) or hasattr(obj, "specs"):
         return obj
     if hasattr(obj, "manifest") or hasattr(obj, "shard_paths"):  # a TokenStore
         return StoreSource(obj)
@@ -217,6 +217,58 @@ class Block:
     def __len__(self) -> int:
         return len(self.ids)
 
+    def take(self, rows: Sequence[int] | np.ndarray) -> Block:
+        """The block restricted to ``rows`` (views of the same values)."""
+        idx = np.asarray(rows, dtype=np.int64)
+        return Block(
+            [self.ids[i] for i in idx.tolist()],
+            self.values,
+            self.starts[idx],
+            self.lengths[idx],
+            self.k,
+        )
+
+
+class SubsetSource:
+    """A source restricted to some ids (a split), in the source's order."""
+
+    def __init__(self, source: Any, ids: Iterable[str]):
+        self.source = source
+        wanted = set(ids)
+        self._ids = [i for i in source.ids() if i in wanted]
+        if len(self._ids) != len(wanted):
+            unknown = sorted(wanted - set(self._ids))
+            raise AudiotokError(f"{len(unknown)} id(s) are not in the source, e.g. {unknown[0]!r}")
+        self._set = set(self._ids)
+
+    @property
+    def spec(self) -> TokenSpec:
+        return self.source.spec
+
+    def __getattr__(self, name: str) -> Any:  # specs, row_keys of a joined source
+        if name in ("specs", "row_keys", "split", "frame_rate"):
+            return getattr(self.source, name)
+        raise AttributeError(name)
+
+    def ids(self) -> list[str]:
+        return list(self._ids)
+
+    def get(self, utt_id: str) -> np.ndarray:
+        if utt_id not in self._set:
+            raise KeyError(f"no utterance {utt_id!r} in this subset")
+        return self.source.get(utt_id)
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        for i in self._ids:
+            yield i, self.source.get(i)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def num_frames(self) -> dict[str, int]:
+        frames = num_frames(self.source)
+        return {i: frames[i] for i in self._ids}
+
 
 class BlockReader:
     """Block sizes (cheap) and one block at a time (``read(i) -> Block``)."""
@@ -225,12 +277,23 @@ class BlockReader:
         self.source = source
         self.k = source.spec.num_codebooks
         self._store = source if isinstance(source, StoreSource) else None
-        if self._store is not None:
+        self._subset: list[np.ndarray] | None = None
+        self._ids: list[list[str]] | None = None
+        if isinstance(source, SubsetSource) and isinstance(source.source, StoreSource):
+            import pyarrow.parquet as pq
+
+            self._store = source.source
+            keep = source._set
+            self._subset = []
+            for p in self._store.shard_paths():
+                ids = pq.read_table(p, columns=["id"]).column("id").to_pylist()
+                self._subset.append(np.array([j for j, i in enumerate(ids) if i in keep], int))
+            self.sizes = [len(r) for r in self._subset]
+        elif self._store is not None:
             import pyarrow.parquet as pq
 
             paths = self._store.shard_paths()
             self.sizes = [pq.ParquetFile(p).metadata.num_rows for p in paths]
-            self._ids: list[list[str]] | None = None
         else:
             bs = getattr(source, "block_size", block_size)
             ids = source.ids()
@@ -242,7 +305,8 @@ class BlockReader:
 
     def read(self, i: int) -> Block:
         if self._store is not None:
-            return read_shard(self._store.shard_paths()[i], self.k)
+            block = read_shard(self._store.shard_paths()[i], self.k)
+            return block if self._subset is None else block.take(self._subset[i])
         assert self._ids is not None
         ids = self._ids[i]
         arrays = [self.source.get(u) for u in ids]

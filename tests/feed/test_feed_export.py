@@ -68,7 +68,7 @@ def test_fairseq_through_the_cli(cli_store, tmp_path, capsys):
         capsys,
     )
     assert code == 0, err
-    assert "train  9 documents" in stdout and "valid  3 documents" in stdout
+    assert "train  22 documents" in stdout and "valid  8 documents" in stdout
     index = fairseq_dictionary_load(out / "dict.txt")
     vocab = VocabSpec.load(out / "vocab.json")
     assert len(index) == 4 + vocab.vocab_size
@@ -116,7 +116,7 @@ def test_megatron_read_back_by_megatron_core(cli_store, tmp_path):
     assert s.dtype == "uint16" and s.splits["valid"]["documents"] == 2
     enc = FeedEncoder.for_source(as_source(cli_store))
     codes = store_codes(cli_store)
-    for split, n in (("train", 10), ("valid", 2)):
+    for split, n in (("train", 28), ("valid", 2)):
         ds = IndexedDataset(str(tmp_path / "mg" / f"{split}_text_document"))
         ids = (tmp_path / "mg" / f"{split}.ids").read_text().splitlines()
         assert len(ds) == n == len(ids) and ds.index.dtype == np.uint16

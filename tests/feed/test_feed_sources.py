@@ -9,7 +9,13 @@ from feed_helpers import ACU, SEM, random_items, write_store
 from audiotok.errors import AudiotokError
 from audiotok.feed.align import JoinedSource, align, split_aligned
 from audiotok.feed.encoder import FeedEncoder
-from audiotok.feed.source import BlockReader, InMemorySource, TokenSource, as_source
+from audiotok.feed.source import (
+    BlockReader,
+    InMemorySource,
+    SubsetSource,
+    TokenSource,
+    as_source,
+)
 from audiotok.spec import TokenSpec
 
 
@@ -30,6 +36,22 @@ def test_store_blocks_equal_the_store(tmp_path, spec):
         assert got[uid].shape == codes.shape and (got[uid] == codes).all()
         assert (src.get(uid) == codes).all()  # [K, T'] also for K = 1 (adapter)
     assert all(c.ndim == 2 for _, c in src)
+
+
+def test_subset_of_a_store_reads_only_its_ids(tmp_path):
+    items = random_items(ACU, 10, seed=2)
+    src = as_source(write_store(tmp_path / "s", ACU, items, shard_size=4))
+    keep = list(items)[1::3]
+    sub = SubsetSource(src, keep)
+    reader = BlockReader(sub)
+    assert sum(reader.sizes) == len(keep) == len(sub)
+    got = {}
+    for b in range(len(reader)):
+        block = reader.read(b)
+        got.update({block.ids[i]: block.codes(i) for i in range(len(block))})
+    assert list(got) == keep and all((got[i] == items[i]).all() for i in keep)
+    with pytest.raises(AudiotokError, match="not in the source"):
+        SubsetSource(src, ["nope"])
 
 
 def test_in_memory_source_and_bad_input():
