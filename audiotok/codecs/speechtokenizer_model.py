@@ -28,6 +28,8 @@ from audiotok.codecs.seanet import SEANetConfig, SEANetDecoder, SEANetEncoder
 from audiotok.errors import AudiotokError
 
 FORMAT = "audiotok-hybrid-codec"
+# the factory's rule for model folders: config.json names the function that loads them
+BUILDER = "audiotok.codecs.speechtokenizer_student:load_student"
 # keys of the released config.json that define the architecture (speechtokenizer/model.py)
 RELEASED_KEYS = (
     "n_filters",
@@ -103,12 +105,12 @@ class HybridCodecConfig:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, **asdict(self)}
+        return {"format": FORMAT, "audiotok_builder": BUILDER, **asdict(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> HybridCodecConfig:
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known - {"format"})
+        unknown = sorted(set(d) - known - {"format", "audiotok_builder"})
         if unknown:
             raise AudiotokError(f"unknown keys in the hybrid codec config: {', '.join(unknown)}")
         return cls(**{k: v for k, v in d.items() if k in known})

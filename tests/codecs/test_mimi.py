@@ -37,7 +37,6 @@ def wav(seconds: float, seed: int = 0) -> torch.Tensor:
 
 @pytest.fixture(scope="module")
 def tiny():
-    torch.set_num_threads(2)
     return audiotok.load("mimi", pretrained=False, config=TINY, seed=1)
 
 

@@ -67,7 +67,6 @@ def write_release(folder, model, config: dict, ckpt: str = "SpeechTokenizer.pt")
 
 @pytest.fixture(scope="module")
 def tiny():
-    torch.set_num_threads(2)
     return audiotok.load("speechtokenizer-hubert-avg", pretrained=False, config=SHRINK)
 
 
