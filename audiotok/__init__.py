@@ -5,8 +5,9 @@ Library use (torch is imported only when a model is built)::
     import audiotok
     tok = audiotok.load("mfcc-km100")
     units = tok.encode(wav, sample_rate)          # LongTensor [T'] (or [K, T'] for codecs)
-    for utt_id, codes in audiotok.open_tokens("tokens/"):
+    for utt_id, codes in audiotok.open_tokens("tokens/"):   # numpy [K, T'] per utterance
         ...
+    tok = audiotok.load_for_store("tokens/")      # the tokenizer that made a store
 """
 
 from __future__ import annotations
@@ -32,6 +33,13 @@ def load(name_or_path: str, **options: Any) -> Tokenizer:
     return load_tokenizer(name_or_path, **options)
 
 
+def load_for_store(directory: str, device: str = "auto", **overrides: Any) -> Tokenizer:
+    """The tokenizer that made a token store, rebuilt from the recipe in its commit record."""
+    from audiotok.factory import load_for_store as _load_for_store
+
+    return _load_for_store(directory, device=device, **overrides)
+
+
 def open_tokens(path: str) -> TokenStore:
     """Open a token store directory written by ``audiotok encode``."""
     from audiotok.store.reader import TokenStore
@@ -39,4 +47,4 @@ def open_tokens(path: str) -> TokenStore:
     return TokenStore(path)
 
 
-__all__ = ["__version__", "load", "open_tokens"]
+__all__ = ["__version__", "load", "load_for_store", "open_tokens"]

@@ -1,4 +1,9 @@
-"""``audiotok.load``: a tokenizer from a registry name or a path."""
+"""``audiotok.load`` and ``audiotok.load_for_store``: a tokenizer from a name, a path or a store.
+
+Every tokenizer built here carries ``tok.recipe`` (:class:`audiotok.recipe.TokenizerConfig`):
+the canonical model name (registry name or absolute path) and every option that changes its
+tokens, with effective values, so the same tokenizer can be rebuilt anywhere.
+"""
 
 from __future__ import annotations
 
@@ -6,80 +11,222 @@ from pathlib import Path
 from typing import Any
 
 from audiotok import registry
-from audiotok.errors import AudiotokError, UnknownModelError
+from audiotok.errors import AudiotokError, SpecMismatchError, UnknownModelError
+from audiotok.recipe import TokenizerConfig
 from audiotok.tokenizer import Tokenizer
 
 TOKENIZER_KINDS = ("semantic", "acoustic", "hybrid")
+# Files of a Hugging Face model folder: --model FILE names a folder's part, not a model.
+HF_FOLDER_FILES = (
+    "config.json",
+    "pytorch_model.bin",
+    "model.safetensors",
+    "preprocessor_config.json",
+)
 
 
 def load_tokenizer(name_or_path: str, kind: str | None = None, **options: Any) -> Tokenizer:
     """Build a tokenizer.
 
     - a tokenizer name from the registry (``mfcc-km100``, ``encodec-24khz``);
-    - an extractor name (``mfcc``, ``hubert-base-ls960``) with ``codebook=`` -> semantic;
+    - an extractor name (``mfcc``, ``hubert-base-ls960``) or a Hugging Face model folder with
+      ``codebook=`` -> semantic;
     - a codebook file (``km500.safetensors``): semantic, extractor named in its header;
     - a weights file carrying a registered file name (``encodec_24khz-d7cc33bc.th``).
     """
     if kind is not None and kind not in TOKENIZER_KINDS:
         raise AudiotokError(f"unknown --kind {kind!r}: use one of {', '.join(TOKENIZER_KINDS)}")
-    tok = _build(name_or_path, **options)
+    options = {k: v for k, v in options.items() if v is not None}
+    name, canonical, tok = _build(str(name_or_path), options)
     if kind is not None and tok.spec.kind != kind:
         raise AudiotokError(
             f"model {name_or_path!r} makes {tok.spec.kind} tokens, not {kind}; "
             f"pick a {kind} model (`audiotok models list`)"
         )
+    effective = tok.recipe_options()
+    user = {k: v for k, v in canonical.items() if k != "device"}
+    if "layers" in effective:
+        user.pop("layer", None)
+    if "n_codebooks" in effective:
+        user.pop("bandwidth", None)
+    tok.recipe = TokenizerConfig(name, {**user, **effective})
     return tok
 
 
-def _build(name_or_path: str, **options: Any) -> Tokenizer:
-    options = {k: v for k, v in options.items() if v is not None}
+def load_for_store(directory: str | Path, device: str = "auto", **overrides: Any) -> Tokenizer:
+    """The tokenizer that made a token store, rebuilt from its recipe and checked against its
+    spec (``overrides``: e.g. ``weights=`` where the recorded file is not on this machine)."""
+    from audiotok.store.reader import TokenStore
+    from audiotok.tokenizer import resolve_device
+
+    store = TokenStore(directory)
+    recipe = store.recipe
+    dev = resolve_device(device)
+    if recipe is None:
+        tok = _legacy_store_tokenizer(store, dev, overrides)
+    else:
+        try:
+            tok = recipe.build(device=dev, **overrides)
+        except AudiotokError as e:
+            raise AudiotokError(
+                f"cannot rebuild the tokenizer of {directory} ({recipe.name}): {e}"
+            ) from None
+    try:
+        store.spec.check_same(tok.spec)
+    except SpecMismatchError as e:
+        raise SpecMismatchError(
+            f"the tokenizer rebuilt for {directory} does not match its tokens: {e}. Pass the "
+            "weights/codebook the store was made with"
+        ) from None
+    return tok
+
+
+def _legacy_store_tokenizer(store: Any, device: str, overrides: dict[str, Any]) -> Tokenizer:
+    """Stores of audiotok 0.1 have no recipe: rebuild from the spec and the run record."""
+    spec = store.spec
+    options: dict[str, Any] = {"device": device}
+    recorded = store.manifest.run.get("weights") or None
+    if recorded and Path(recorded).is_file():
+        options["weights"] = recorded
+    if spec.kind != "semantic":
+        options["n_codebooks"] = spec.params.get("n_codebooks", spec.num_codebooks)
+        if "scale_row" in spec.params:
+            options["n_codebooks"] = spec.num_codebooks - 1
+    return load_tokenizer(spec.name, **{**options, **overrides})
+
+
+def _build(name_or_path: str, options: dict[str, Any]) -> tuple[str, dict[str, Any], Tokenizer]:
+    """(canonical name, canonical options, tokenizer)."""
     try:
         entry = registry.get(name_or_path)
     except UnknownModelError:
         path = Path(name_or_path).expanduser()
         if not path.exists():
             raise
-        return _from_path(path, **options)
+        return _from_path(path.resolve(), options)
     if entry.kind in TOKENIZER_KINDS:
-        return entry.build(**options)
+        return entry.name, options, entry.build(**options)
     if entry.kind == "extractor":
         from audiotok.semantic import build as build_semantic
 
-        return build_semantic(None, extractor=entry.name, **options)
+        opts = _abs_codebook(options)
+        return entry.name, opts, build_semantic(None, extractor=entry.name, **opts)
     raise AudiotokError(f"{entry.name!r} is a {entry.kind}, not a tokenizer")
 
 
-def _from_path(path: Path, **options: Any) -> Tokenizer:
-    if path.suffix == ".safetensors":
+def _abs_codebook(options: dict[str, Any]) -> dict[str, Any]:
+    cb = options.get("codebook")
+    if isinstance(cb, (str, Path)) and not str(cb).startswith("builtin:"):
+        return {**options, "codebook": str(Path(cb).expanduser().resolve())}
+    return options
+
+
+def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any], Tokenizer]:
+    from audiotok.semantic import build as build_semantic
+
+    if path.is_file() and path.suffix == ".safetensors":
         from audiotok.kmeans import load as load_codebook
 
         cb = load_codebook(path)
-        if "extractor" in cb.meta:
-            from audiotok.semantic import build as build_semantic
-
-            ex_name = str(options.get("extractor", cb.meta["extractor"]))
+        if True:  # a codebook: semantic units of the extractor its header names
+            ex_name = options.get("extractor", cb.meta.get("extractor"))
+            if not ex_name:
+                raise AudiotokError(
+                    f"codebook {path.name} does not name the extractor it was trained on; pass "
+                    f"it: --model NAME_OR_FOLDER --codebook {path.name}"
+                )
+            ex_name = str(ex_name)
             if not Path(ex_name).exists():
                 try:
                     registry.get(ex_name)
                 except UnknownModelError:
                     raise AudiotokError(
                         f"codebook {path.name} was trained on features of {ex_name!r}, which is "
-                        "not a registered model; pass it with --model PATH --codebook "
-                        f"{path.name}"
+                        "not a registered model here; pass the model folder: --model PATH "
+                        f"--codebook {path.name}"
                     ) from None
-
-            options.setdefault("extractor", cb.meta["extractor"])
-            if cb.meta.get("layer") is not None:
-                options.setdefault("layer", cb.meta["layer"])
-            return build_semantic(None, codebook=cb, **options)
-    if path.is_dir() and (path / "config.json").is_file():  # an S3M model in HF layout
-        from audiotok.semantic import build as build_semantic
-
-        return build_semantic(None, extractor=str(path), **options)
-    entry = registry.find_by_filename(path.name)
-    if entry is not None:
-        return entry.build(weights=str(path), **options)
+            opts = {**options, "codebook": str(path)}
+            if cb.meta.get("layer") is not None and "layers" not in opts:
+                opts.setdefault("layer", cb.meta["layer"])
+            opts.pop("extractor", None)
+            name = str(Path(ex_name).resolve()) if Path(ex_name).exists() else ex_name
+            return name, opts, build_semantic(None, extractor=name, codebook=cb, **_no_cb(opts))
+    if path.is_dir() and (path / "config.json").is_file():
+        hybrid = _hybrid_folder(path)
+        if hybrid is not None:
+            return str(path), options, hybrid(path, **options)
+        opts = _abs_codebook(options)
+        return str(path), opts, build_semantic(None, extractor=str(path), **opts)
+    if path.name in HF_FOLDER_FILES:
+        raise AudiotokError(
+            f"{path.name} is one file of a Hugging Face model folder; pass the folder: "
+            f"--model {path.parent} (with --layer N --codebook FILE for semantic units)"
+        )
+    matches = registry.find_all_by_filename(path.name, kinds=TOKENIZER_KINDS)
+    if len(matches) == 1:
+        entry = matches[0]
+        opts = {**options, "weights": str(path)}
+        return entry.name, opts, entry.build(**opts)
+    if len(matches) > 1:
+        names = ", ".join(e.name for e in matches)
+        raise AudiotokError(
+            f"{path.name} is the weights file of several models ({names}); name one: "
+            f"--model NAME --weights {path}"
+        )
     raise AudiotokError(
         f"cannot tell which model {path} holds; pass the model name with the file, "
         "e.g. --model encodec-24khz --weights PATH"
     )
+
+
+def _no_cb(options: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in options.items() if k != "codebook"}
+
+
+def _hybrid_folder(path: Path) -> Any:
+    """A folder written by ``audiotok hybrid train`` (its config names the builder)."""
+    import json
+
+    try:
+        cfg = json.loads((path / "config.json").read_text())
+    except (OSError, ValueError):
+        return None
+    builder = cfg.get("audiotok_builder") if isinstance(cfg, dict) else None
+    if not builder:
+        return None
+    import importlib
+
+    module, func = str(builder).split(":")
+    return getattr(importlib.import_module(module), func)
+
+
+DEFAULT_MODEL = {"semantic": "mfcc-km100", "acoustic": "encodec-24khz", "hybrid": None}
+
+
+def tokenizer_for(
+    kind: str | None,
+    model: str | None = None,
+    *,
+    codebook: str | None = None,
+    device: str = "auto",
+    **options: Any,
+) -> Tokenizer:
+    """The tokenizer a corpus command asks for: ``--kind``, ``--model`` (default per kind),
+    ``--codebook`` (alone it names the model: its header names the extractor), the rest as
+    builder options (``None`` values are left out). Fails before any work when weights are
+    missing."""
+    from audiotok.tokenizer import resolve_device
+
+    if kind is not None and kind not in TOKENIZER_KINDS:
+        raise AudiotokError(f"unknown --kind {kind!r}: use one of {', '.join(TOKENIZER_KINDS)}")
+    if model is None:
+        if codebook is not None:
+            model, codebook = codebook, None
+        else:
+            model = DEFAULT_MODEL.get(kind or "semantic")
+            if model is None:
+                raise AudiotokError(f"--kind {kind} has no default model: pass --model NAME")
+    opts = {k: v for k, v in options.items() if v is not None and v is not False}
+    if codebook is not None:
+        opts["codebook"] = codebook
+    return load_tokenizer(model, kind=kind, device=resolve_device(device), **opts)

@@ -49,7 +49,9 @@ class ModelEntry:
         module_name, func_name = self.builder.split(":")
         try:
             func = getattr(importlib.import_module(module_name), func_name)
-            return func(self, **{**self.options, **options})
+            merged = {**self.options, **options}
+            _check_options(self.name, func, merged)
+            return func(self, **merged)
         except ModuleNotFoundError as e:
             package = (e.name or "").split(".")[0]
             extra = OPTIONAL_PACKAGES.get(package)
@@ -63,6 +65,24 @@ class ModelEntry:
             ) from None
 
 
+def _check_options(name: str, func: Any, options: dict[str, Any]) -> None:
+    """A builder that does not take an option must refuse it, not swallow it."""
+    import inspect
+
+    params = inspect.signature(func).parameters
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return  # the builder checks what it forwards
+    takes = [p for p in params if p != "entry"]
+    unknown = sorted(k for k in options if k not in params)
+    if unknown:
+        from audiotok.errors import AudiotokError
+
+        raise AudiotokError(
+            f"model {name!r} does not take the option(s) {', '.join(unknown)} "
+            f"(it takes: {', '.join(takes)})"
+        )
+
+
 # Packages of optional extras, for the message when one is missing.
 OPTIONAL_PACKAGES = {"dac": "dac", "audiotools": "dac", "transformers": "s3m"}
 
@@ -73,6 +93,7 @@ _ENTRY_MODULES = (
     "audiotok.extractors.catalog",
     "audiotok.codecs.catalog",
     "audiotok.codecs.hybrid_catalog",
+    "audiotok.vocoders.catalog",
 )
 _loaded = False
 
@@ -118,10 +139,17 @@ def get(name: str) -> ModelEntry:
         ) from None
 
 
-def find_by_filename(filename: str) -> ModelEntry | None:
-    """The entry whose published weight file has this name (to recognise `--model PATH`)."""
+def find_all_by_filename(filename: str, kinds: tuple[str, ...] | None = None) -> list[ModelEntry]:
+    """Entries whose published weight file has this name (to recognise `--model PATH`)."""
     _ensure_loaded()
-    for e in _REGISTRY.values():
-        if any(f.filename == filename for f in e.files):
-            return e
-    return None
+    return [
+        e
+        for e in _REGISTRY.values()
+        if (kinds is None or e.kind in kinds) and any(f.filename == filename for f in e.files)
+    ]
+
+
+def find_by_filename(filename: str) -> ModelEntry | None:
+    """The one entry whose published weight file has this name; None if none or several."""
+    found = find_all_by_filename(filename)
+    return found[0] if len(found) == 1 else None

@@ -32,6 +32,7 @@ class SemanticTokenizer(Tokenizer):
             )
         self.extractor = extractor
         self.codebook = codebook
+        self.codebook_ref = ""  # how the codebook was named (builtin:NAME or a path)
         self.batch_exact = extractor.batch_exact
         # S3M extractors cut files longer than this into overlapping windows (see
         # audiotok.extractors.windows); the engine then sends such files one by one.
@@ -55,6 +56,15 @@ class SemanticTokenizer(Tokenizer):
 
     def num_frames(self, num_samples: int) -> int:
         return self.extractor.num_frames(num_samples)
+
+    def recipe_options(self) -> dict[str, Any]:
+        ex = self.extractor
+        opts = dict(ex.recipe_options()) if hasattr(ex, "recipe_options") else {}
+        return {
+            **opts,
+            "codebook": self.codebook_ref,
+            "codebook_sha256": self.codebook.sha256,
+        }
 
     def to(self, device: str) -> SemanticTokenizer:
         self.device = device
@@ -110,9 +120,21 @@ def build(
             "a semantic tokenizer needs a k-means codebook: pass --codebook FILE "
             "(train one with `audiotok kmeans train`)"
         )
+    ref = ""
     if isinstance(codebook, str) and codebook.startswith("builtin:"):
+        ref = codebook
         codebook = builtin_codebook_path(codebook.split(":", 1)[1])
+    elif isinstance(codebook, (str, Path)):
+        ref = str(Path(codebook).expanduser().resolve())
     cb = codebook if isinstance(codebook, Codebook) else load_codebook(codebook)
+    want_sha = extractor_options.pop("codebook_sha256", None)  # from a recipe
+    if want_sha and cb.sha256 != want_sha:
+        from audiotok.errors import SpecMismatchError
+
+        raise SpecMismatchError(
+            f"codebook {ref or 'given'} has sha256 {cb.sha256[:12]}..., the recipe was made with "
+            f"{str(want_sha)[:12]}...; pass the codebook the tokens were made with (--codebook)"
+        )
     if isinstance(extractor, str):
         if layer is not None:
             extractor_options["layers"] = [layer]
@@ -121,4 +143,6 @@ def build(
         ex = extractor
     if entry is not None and entry.kind == "semantic":
         name = name or entry.name
-    return SemanticTokenizer(ex, cb, name=name).to(device)
+    tok = SemanticTokenizer(ex, cb, name=name)
+    tok.codebook_ref = ref
+    return tok.to(device)

@@ -47,16 +47,18 @@ class TokenSpec:
     version: str = ""
     semantic_codebooks: tuple[int, ...] = ()
 
+    def __post_init__(self) -> None:
+        cbs = tuple(int(c) for c in self.semantic_codebooks)
+        if self.kind == "semantic" and not cbs:
+            cbs = (0,)  # semantic units are one semantic codebook by definition
+        object.__setattr__(self, "semantic_codebooks", cbs)
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> TokenSpec:
         known = {k: d[k] for k in cls.__dataclass_fields__ if k in d}
-        if "semantic_codebooks" in known:
-            known["semantic_codebooks"] = tuple(int(c) for c in known["semantic_codebooks"])
-        elif known.get("kind") == "semantic":  # stores written before the field existed
-            known["semantic_codebooks"] = (0,)
         return cls(**known)
 
     @property

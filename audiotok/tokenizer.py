@@ -23,6 +23,11 @@ class Tokenizer:
     # Files longer than this go one by one through encode_long (None: always encode_batch).
     long_window_seconds: float | None = None
     weights_path: str = ""  # the weights file used, recorded in the store for `decode`
+    recipe: Any = None  # audiotok.recipe.TokenizerConfig, set by audiotok.load
+
+    def recipe_options(self) -> dict[str, Any]:
+        """The effective value of every option that changes the tokens (see audiotok.recipe)."""
+        return {"weights": self.weights_path} if self.weights_path else {}
 
     # --- facts -----------------------------------------------------------------------------
     @property

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from audiotok.cli.common import err_console, out_console
+from audiotok.cli.common import describe_spec, err_console, out_console, report_error
 
 eval_app = typer.Typer(
     help="Score decoded audio against references (codec evaluation).", no_args_is_help=True
@@ -186,19 +186,19 @@ def roundtrip(
     import tempfile
 
     from audiotok import open_tokens
-    from audiotok.cli.common import describe_spec, tokenizer_from_options
-    from audiotok.codecs.store_decode import decode_rows
-    from audiotok.corpus import scan
-    from audiotok.engine import encode_corpus
+    from audiotok.codecs.store_decode import decode_rows, output_path
     from audiotok.errors import AudiotokError
+    from audiotok.factory import tokenizer_for
+    from audiotok.pipeline.api import encode_corpus, scan_inputs
+    from audiotok.pipeline.local import Events, RunOptions
 
     chosen = _metrics(metrics)
-    tok = tokenizer_from_options(
+    tok = tokenizer_for(
         None, model, weights=weights, bandwidth=bandwidth, n_codebooks=n_codebooks, device=device
     )
     if tok.spec.kind == "semantic":
         raise AudiotokError(f"{model} makes semantic units; roundtrip needs a codec")
-    items = scan([corpus])
+    items, problems = scan_inputs([corpus])
     if not items:
         raise AudiotokError(f"no audio files found in {corpus}")
     err_console.print(f"{len(items)} files; {describe_spec(tok.spec)}")
@@ -209,14 +209,14 @@ def roundtrip(
             items,
             tok,
             store,
-            num_workers=0,
+            options=RunOptions(num_workers=0),
+            events=Events(on_error=report_error),
             overwrite=True,
+            problems=problems,
             run_params={"weights": tok.weights_path},
         )
-        for e in summary.errors:
-            err_console.print(f"[red]error[/red]: {e}", soft_wrap=True)
         ts = open_tokens(str(store))
-        decode_rows(ts.rows(), tok, lambda r: decoded / f"{r['id']}.wav")
+        decode_rows(ts.rows(), tok, lambda r: output_path(decoded, r["id"]))
         rc = run_recon(
             corpus,
             decoded,

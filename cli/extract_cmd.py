@@ -6,13 +6,8 @@ from pathlib import Path
 
 import typer
 
-from audiotok.cli.common import (
-    corpus_progress,
-    default_workers,
-    err_console,
-    out_console,
-    report_error,
-)
+from audiotok.cli.common import default_workers, err_console, out_console
+from audiotok.cli.corpus_run import corpus_events, finish_line, summary_line
 
 
 def extract(
@@ -42,11 +37,15 @@ def extract(
         "safetensors (only for checkpoints you trust).",
     ),
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
-    dtype: str = typer.Option("float32", help="float32 | fp16 | bf16 (autocast; GPU only)."),
-    batch_seconds: float = typer.Option(60.0, help="Padded audio per batch, in seconds."),
-    num_workers: int = typer.Option(default_workers(), help="Decoding processes (0: inline)."),
-    shard_size: int = typer.Option(1000, help="Utterances per shard."),
-    max_duration: float = typer.Option(7200.0, help="Longer files (s) are reported, skipped."),
+    dtype: str = typer.Option(None, help="float32 | fp16 | bf16 (autocast; GPU only)."),
+    batch_seconds: float = typer.Option(60.0, min=0.001, help="Padded audio per batch (s)."),
+    num_workers: int = typer.Option(
+        default_workers(), min=0, help="Decoding processes (0: inline)."
+    ),
+    shard_size: int = typer.Option(1000, min=1, help="Utterances per shard."),
+    max_duration: float = typer.Option(
+        7200.0, min=0.001, help="Longer files (s) are reported, skipped."
+    ),
     fairseq: Path = typer.Option(
         None,
         help="Also export to fairseq's k-means layout in this folder ({split}_0_1.npy "
@@ -58,72 +57,57 @@ def extract(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
 ) -> int:
     """Extract features of every audio file of a corpus (resumes where a store exists)."""
-
-    from audiotok import extractors
-    from audiotok.corpus import scan
+    from audiotok.cli.common import check_output_dir
     from audiotok.errors import AudiotokError
-    from audiotok.extractors.extract import extract_corpus
-    from audiotok.extractors.features_store import layer_dir, open_features
-    from audiotok.tokenizer import resolve_device
+    from audiotok.extractors import extractor_for
+    from audiotok.pipeline.api import extract_corpus, scan_inputs
+    from audiotok.pipeline.local import RunOptions
+    from audiotok.store.features import layer_dir, open_features
 
-    dev = resolve_device(device)
-    options: dict = {}
-    if model != "mfcc":
-        options = {"layers": layer, "device": dev, "dtype": dtype, "allow_pickle": allow_pickle}
-        if weights:
-            options["weights"] = weights
-    elif layer is not None or weights is not None:
-        raise AudiotokError("--model mfcc has no layers or weights; drop --layer/--weights")
-    ex = extractors.load(model, **options)  # fails before any work when weights are missing
-    if model == "mfcc":
-        ex.to(dev)
-    items = scan(inputs)
-    if not items:
+    check_output_dir(output)
+    options = RunOptions(batch_seconds, num_workers, max_duration, strict)
+    options.check()
+    # fails before any work when weights are missing or an option does not apply
+    ex, recipe = extractor_for(
+        model, layers=layer, weights=weights, allow_pickle=allow_pickle, dtype=dtype,
+        device=device,
+    )  # fmt: skip
+    items, problems = scan_inputs(inputs)
+    if not items and not problems:
         raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
     layers = getattr(ex, "layers", None)
     err_console.print(
         f"{len(items)} files; {ex.name}"
         + (f" layers {list(layers)}" if layers else "")
-        + f", {ex.dim} dims, {ex.frame_rate:g} frames/s on {dev}"
+        + f", {ex.dim} dims, {ex.frame_rate:g} frames/s on {ex.device}"
     )
-
-    progress, task = corpus_progress("extracting", quiet)
     run = {
         "inputs": [str(p.resolve()) for p in inputs],
-        "device": dev,
-        "dtype": dtype,
+        "device": ex.device,
         "weights": getattr(ex, "weights_path", ""),
     }
-    with progress:
+    with corpus_events("extracting", quiet) as events:
         summary = extract_corpus(
             items,
             ex,
             output,
-            batch_seconds=batch_seconds,
-            num_workers=num_workers,
+            options=options,
+            events=events,
             overwrite=overwrite,
-            strict=strict,
             shard_size=shard_size,
-            max_duration=max_duration,
             run_params=run,
-            on_error=report_error,
-            progress=lambda s: progress.advance(task, s),
-            on_total=lambda s: progress.update(task, total=s),
+            problems=problems,
+            recipe=recipe,
+            warn=lambda m: err_console.print(f"[yellow]warning[/yellow]: {m}", soft_wrap=True),
         )
-    failed = len(summary.errors)
-    out_console.print(
-        f"wrote features of {summary.encoded} utterances ({summary.seconds:.1f} s, "
-        f"{summary.frames} frames) to {output} in {summary.wall_s:.1f} s"
-        + (f"; {summary.already_done} were already there" if summary.already_done else "")
-        + (f"; {failed} failed (listed in {output}/manifest.json)" if failed else "")
-    )
+    summary_line(summary, output, "utterances' features")
     if fairseq is not None:
         store = open_features(output)
         for la in store.layers:
             dest = fairseq if len(store.layers) == 1 else fairseq / layer_dir(la)
             npy, ln = store.export_fairseq(dest, la, split)
             out_console.print(f"fairseq layout: {npy} + {ln}")
-    return 1 if failed else 0
+    return finish_line(summary, output)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,11 +22,10 @@ import numpy as np
 import audiotok
 from audiotok import extractors
 from audiotok.corpus import scan
-from audiotok.engine import encode_corpus
-from audiotok.extractors.extract import extract_corpus
-from audiotok.extractors.features_store import open_features
 from audiotok.kmeans import train_codebook
+from audiotok.pipeline import RunOptions, encode_corpus, extract_corpus
 from audiotok.semantic import SemanticTokenizer
+from audiotok.store import open_features
 
 
 def main() -> None:
@@ -39,7 +38,8 @@ def main() -> None:
     items = scan([a.corpus])
     ex = extractors.load("mfcc")
 
-    extract_corpus(items, ex, out / "feats", num_workers=0)
+    inline = RunOptions(num_workers=0)  # decode in this process (a tiny corpus)
+    extract_corpus(items, ex, out / "feats", options=inline)
     store = open_features(out / "feats")
     feats = np.concatenate([f for _, f in store.iter()]).astype(np.float32)
     codebook = train_codebook(feats, a.k, seed=0, meta={"extractor": ex.name, "layer": ex.layer})
@@ -47,10 +47,11 @@ def main() -> None:
     print(f"trained k={a.k} on {len(feats)} frames: inertia {codebook.meta['inertia']:.4g}")
 
     tok = SemanticTokenizer(ex, audiotok.kmeans.load(out / f"km{a.k}.safetensors"))
-    summary = encode_corpus(items, tok, out / "tokens", num_workers=0)
+    summary = encode_corpus(items, tok, out / "tokens", options=inline)
     print(f"encoded {summary.encoded} utterances, {summary.frames} frames")
 
-    for utt_id, units in audiotok.open_tokens(str(out / "tokens")):
+    for utt_id, codes in audiotok.open_tokens(str(out / "tokens")):
+        units = codes[0]  # codes are [K, T']; semantic units have K = 1
         dedup = units[np.concatenate([[True], units[1:] != units[:-1]])]
         head = " ".join(map(str, dedup[:20]))
         print(f"{utt_id}: {len(units)} frames -> {len(dedup)} deduplicated units: {head} ...")

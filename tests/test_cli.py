@@ -72,7 +72,7 @@ def test_bad_corpus_exit_code_and_stderr(bad_corpus, tmp_path, capsys):
     for name in BAD:
         assert str(next(bad_corpus.glob(f"{name}.*"))) in err.replace("\n", "")
     assert f"{len(BAD)} failed" in out
-    m = json.loads((tmp_path / "t" / "manifest.json").read_text())
+    m = json.loads((tmp_path / "t" / ".manifest.json").read_text())
     assert m["num_utterances"] == len(VALID) and {e["id"] for e in m["errors"]} == BAD
     code, _, err = run(
         ["encode", bad_corpus, "-o", tmp_path / "s", "--strict", "-q", "--num-workers", "0"], capsys
@@ -84,7 +84,7 @@ def test_bad_corpus_exit_code_and_stderr(bad_corpus, tmp_path, capsys):
     "args, message",
     [
         (["encode", "/nonexistent/corpus", "-o", "{tmp}/o"], "does not exist"),
-        (["encode", "{corpus}", "-o", "{tmp}/afile"], "is not a directory"),
+        (["encode", "{corpus}", "-o", "{tmp}/afile"], "is not a folder"),
         (["encode", "{corpus}", "-o", "{tmp}/o", "--kind", "lexical"], "unknown --kind"),
         (["encode", "{corpus}", "-o", "{tmp}/o", "--model", "hubert-tiny-nope"], "unknown model"),
         (["info", "{tmp}"], "not a token store"),
@@ -109,7 +109,7 @@ def test_kill_and_resume_gives_the_uninterrupted_store(tmp_path, make_wav):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    manifest = tmp_path / "k" / "manifest.json"
+    manifest = tmp_path / "k" / ".manifest.json"
     deadline = time.time() + 60
     while time.time() < deadline:
         try:

@@ -91,6 +91,11 @@ class Codec(Tokenizer):
         super().to(device)
         return self
 
+    def recipe_options(self) -> dict[str, Any]:
+        opts = super().recipe_options()
+        n_q = getattr(self, "n_q", None)
+        return {**opts, "n_codebooks": int(n_q)} if n_q is not None else opts
+
     def num_frames(self, num_samples: int) -> int:
         return math.ceil(num_samples / self.hop_length)
 

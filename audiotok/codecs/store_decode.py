@@ -6,6 +6,43 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from audiotok.errors import AudiotokError
+
+
+def codec_for_store(
+    store: Any, *, model: str | None = None, weights: str | None = None, device: str = "auto"
+) -> Any:
+    """The codec that made a store's tokens (rebuilt from its recipe, checked by sha256)."""
+    from audiotok.factory import load_for_store, load_tokenizer
+    from audiotok.tokenizer import resolve_device
+
+    spec = store.spec
+    if spec.kind == "semantic":
+        raise AudiotokError(
+            f"{store.dir} holds semantic units of {spec.name}; they need a unit vocoder: "
+            "pass --vocoder DIR_OR_NAME"
+        )
+    overrides = {"weights": weights} if weights else {}
+    if model is None:
+        return load_for_store(store.dir, device=device, **overrides)
+    tok = load_tokenizer(model, device=resolve_device(device), **overrides)
+    if tok.spec.weights_sha256 != spec.weights_sha256:
+        raise AudiotokError(
+            f"{store.dir} was made with weights sha256 {spec.weights_sha256[:12]}..., "
+            f"{model} has {tok.spec.weights_sha256[:12]}...; pass the same weights (--weights)"
+        )
+    return tok
+
+
+def output_path(out_dir: Path, utt_id: str, suffix: str = ".wav") -> Path:
+    """``out_dir/<id>.wav``, refusing ids that would leave ``out_dir`` (``../``, absolute)."""
+    rel = Path(utt_id + suffix)
+    if rel.is_absolute() or ".." in rel.parts or "\\" in utt_id or "\x00" in utt_id:
+        raise AudiotokError(
+            f"utterance id {utt_id!r} is not a safe relative path; it cannot name an output file"
+        )
+    return out_dir / rel
+
 
 def decode_rows(
     rows: Iterable[dict[str, Any]],
@@ -43,7 +80,7 @@ def decode_rows(
         lengths = torch.tensor([r["num_frames"] for r in batch])
         codes = torch.zeros(len(batch), k, int(lengths.max()), dtype=torch.long)
         for b, r in enumerate(batch):
-            codes[b, :, : lengths[b]] = torch.as_tensor(r["codes"]).reshape(k, -1)
+            codes[b, :, : lengths[b]] = _long(r["codes"]).reshape(k, -1)
         with torch.inference_mode():
             wav, wav_lengths = codec.decode_batch(codes.to(codec.device), lengths)
         for b, r in enumerate(batch):
@@ -53,13 +90,20 @@ def decode_rows(
     for chunk in _chunks(rows, sort_rows):
         for row in sorted(chunk, key=lambda r: r["num_frames"]):
             if row["num_frames"] > long_limit:
-                write(row, codec.decode(torch.as_tensor(row["codes"]).reshape(k, -1)))
+                write(row, codec.decode(_long(row["codes"]).reshape(k, -1)))
                 continue
             if batch and (len(batch) + 1) * row["num_frames"] > batch_frames:
                 flush()
             batch.append(row)
         flush()
     return n
+
+
+def _long(codes: Any) -> Any:
+    import numpy as np
+    import torch
+
+    return torch.from_numpy(np.asarray(codes, dtype=np.int64))
 
 
 def _chunks(rows: Iterable[dict[str, Any]], size: int):

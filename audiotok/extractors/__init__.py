@@ -31,4 +31,32 @@ def load(name: str, **options: Any) -> FeatureExtractor:
     return entry.build(**options)
 
 
-__all__ = ["FeatureExtractor", "load"]
+def extractor_for(
+    model: str,
+    *,
+    layers: Any = None,
+    weights: str | None = None,
+    allow_pickle: bool = False,
+    dtype: str | None = None,
+    device: str = "auto",
+) -> tuple[FeatureExtractor, Any]:
+    """The extractor a corpus command asks for, and its recipe (``ExtractorConfig``).
+
+    Options a model does not take are refused by its builder (MFCC takes none), so the CLI
+    never decides by the model's name what applies."""
+    from audiotok.recipe import ExtractorConfig
+    from audiotok.tokenizer import resolve_device
+
+    options: dict[str, Any] = {"layers": layers, "weights": weights, "dtype": dtype}
+    if allow_pickle:
+        options["allow_pickle"] = True
+    options = {k: v for k, v in options.items() if v is not None}
+    p = Path(model).expanduser()
+    name = str(p.resolve()) if p.exists() else model
+    ex = load(name, **options).to(resolve_device(device))
+    effective = ex.recipe_options() if hasattr(ex, "recipe_options") else {}
+    user = {k: v for k, v in options.items() if k not in ("layers",)}
+    return ex, ExtractorConfig(name, {**user, **effective})
+
+
+__all__ = ["FeatureExtractor", "extractor_for", "load"]

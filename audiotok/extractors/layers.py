@@ -10,8 +10,10 @@ large-lv60, XLS-R, WavLM large) is the one place where the backends disagree: th
 applies a final LayerNorm after its last layer. fairseq's ``output_layer=L``, torchaudio's
 intermediate outputs and transformers >= 5's ``hidden_states[L]`` stop before it; transformers
 4's ``hidden_states[L]`` and every version's ``last_hidden_state`` include it. audiotok
-follows HF's model output and includes it (``final_layer_norm=True``, the default); pass
-``final_layer_norm=False`` to get fairseq's features. Layers below L never get it.
+follows DESIGN.md's convention: layer L is the output of transformer layer L without the final
+layer norm, as fairseq's ``output_layer=L`` and transformers 5's ``hidden_states[L]``
+(``final_layer_norm=False``, the default); ``final_layer_norm=True`` gives the normed
+``last_hidden_state``. Layers below L never get it.
 """
 
 from __future__ import annotations
@@ -70,8 +72,21 @@ class LayerCombiner(nn.Module):
             if weights is None or len(weights) != num:
                 raise AudiotokError(f"combine='weighted' needs {num} layer_weights")
             self.register_buffer("weights", torch.tensor([float(w) for w in weights]))
-        elif mode == "learned":
-            self.logits = nn.Parameter(torch.zeros(num))
+        elif mode == "learned":  # layer_weights, when given, are the logits (a saved recipe)
+            init = (
+                torch.zeros(num) if weights is None else torch.tensor([float(w) for w in weights])
+            )
+            if init.numel() != num:
+                raise AudiotokError(f"combine='learned' needs {num} layer_weights (logits)")
+            self.logits = nn.Parameter(init)
+
+    def values(self) -> list[float] | None:
+        """What a recipe records: the fixed weights, the learned logits, None for mean."""
+        if self.mode == "weighted":
+            return [float(w) for w in self.weights]
+        if self.mode == "learned":
+            return [float(w) for w in self.logits.detach().cpu()]
+        return None
 
     def forward(self, feats: Sequence[torch.Tensor]) -> torch.Tensor:
         x = torch.stack(list(feats), dim=0)  # [L, B, T, D]

@@ -61,10 +61,24 @@ def load_s3m(
         model, used, sha = _from_cache(entry)
         wpath = str(used)
     ex_name = name or (entry.name if entry is not None else Path(str(weights)).stem)
+    _check_extractor_options(ex_name, options)
     ex = S3MExtractor(
         model, name=ex_name, layers=layers, weights_sha256=sha, weights_path=wpath, **options
     )
     return ex.to(device)
+
+
+def _check_extractor_options(name: str, options: dict[str, Any]) -> None:
+    import inspect
+
+    takes = set(inspect.signature(S3MExtractor.__init__).parameters) - {"self", "model", "name"}
+    takes -= {"weights_sha256", "weights_path"}
+    unknown = sorted(set(options) - takes)
+    if unknown:
+        raise AudiotokError(
+            f"{name} does not take the option(s) {', '.join(unknown)} "
+            f"(it takes layers, weights, {', '.join(sorted(takes))})"
+        )
 
 
 def _sha(path: Path | None) -> str:

@@ -33,6 +33,9 @@ class MFCCExtractor(FeatureExtractor):
     def num_frames(self, num_samples: int) -> int:
         return 0 if num_samples < WIN else (num_samples - WIN) // HOP + 1
 
+    def recipe_options(self) -> dict[str, object]:
+        return {}
+
     def __call__(
         self, wav: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -59,5 +62,13 @@ class MFCCExtractor(FeatureExtractor):
         return out, frame_lengths
 
 
-def build(entry=None, **_: object) -> MFCCExtractor:
+def build(entry=None, **options: object) -> MFCCExtractor:
+    """MFCCs have no layers, weights or other options: any option is a mistake to report."""
+    if options:
+        from audiotok.errors import AudiotokError
+
+        raise AudiotokError(
+            f"mfcc features take no options (got {', '.join(sorted(options))}); "
+            "drop --layer/--weights/--dtype for --model mfcc"
+        )
     return MFCCExtractor()

@@ -51,7 +51,7 @@ class S3MExtractor(FeatureExtractor):
         combine: str = "mean",
         layer_weights: Sequence[float] | None = None,
         normalize_waveform: bool | None = None,
-        final_layer_norm: bool = True,
+        final_layer_norm: bool = False,
         dtype: str = "float32",
         window_seconds: float = 40.0,
         context_seconds: float = 10.0,
@@ -148,6 +148,26 @@ class S3MExtractor(FeatureExtractor):
         for k, s in self.convs:
             n = conv_out_length(n, k, s)
         return n
+
+    def recipe_options(self) -> dict[str, Any]:
+        """Every option that changes the features, with its effective value."""
+        on_gpu = str(self.device).startswith("cuda")
+        dtype = {torch.float32: "float32", torch.float16: "float16", torch.bfloat16: "bfloat16"}
+        opts: dict[str, Any] = {
+            "layers": list(self.layers),
+            "normalize_waveform": self.normalize,
+            "final_layer_norm": self.final_layer_norm,
+            # autocast runs only on a GPU: on the CPU every dtype computes in float32
+            "dtype": dtype[self.dtype] if on_gpu else "float32",
+            "window_seconds": self.window_seconds,
+            "context_seconds": self.context_seconds,
+        }
+        if self.combiner is not None:
+            opts["combine"] = self.combiner.mode
+            opts["layer_weights"] = self.combiner.values()
+        if self.weights_path:
+            opts["weights"] = self.weights_path
+        return opts
 
     def describe_layers(self) -> str:
         if self.combiner is None:

@@ -1,6 +1,21 @@
-"""The token store: Parquet shards + manifest.json (see docs/architecture.md)."""
+"""The sharded-store layer and its two payloads (see docs/architecture.md).
 
+- token stores: :class:`TokenWriter` (alias ``StoreWriter``) and :class:`TokenStore`
+  (``audiotok.open_tokens``);
+- feature stores: :class:`FeatureWriter` and :class:`FeatureStore` (``open_features``).
+"""
+
+from audiotok.store.features import FeatureStore, FeatureWriter, open_features
 from audiotok.store.reader import TokenStore
-from audiotok.store.writer import StoreWriter
+from audiotok.store.tokens import TokenWriter
 
-__all__ = ["StoreWriter", "TokenStore"]
+StoreWriter = TokenWriter
+
+__all__ = [
+    "FeatureStore",
+    "FeatureWriter",
+    "StoreWriter",
+    "TokenStore",
+    "TokenWriter",
+    "open_features",
+]

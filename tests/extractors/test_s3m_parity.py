@@ -36,16 +36,18 @@ def test_hf_folder_round_trip_equals_hidden_states(family, tmp_path):
     feats, fl = ex.extract_layers(wav, torch.tensor([3001]))
     out = _ref_hidden(ref, wav, ex.normalize)
     assert fl.tolist() == [out.hidden_states[0].shape[1]] == [ex.num_frames(3001)]
-    for n in (0, 1, 2):
-        want = out.hidden_states[n][0]
-        if n == 2 and ex.pre_ln:  # the documented pre-LN last-layer case: HF's model output
-            want = out.last_hidden_state[0]
-        torch.testing.assert_close(feats[n][0], want, atol=2e-5, rtol=1e-4)
+    for n in (0, 1, 2):  # layer n is transformers 5's hidden_states[n], the last one included
+        torch.testing.assert_close(feats[n][0], out.hidden_states[n][0], atol=2e-5, rtol=1e-4)
+    if ex.pre_ln:  # the option: the normed model output of pre-LN models
+        normed = extractors.load(str(tmp_path / "m"), layers=[2], final_layer_norm=True)
+        f2, _ = normed.extract_layers(wav, torch.tensor([3001]))
+        torch.testing.assert_close(f2[2][0], out.last_hidden_state[0], atol=2e-5, rtol=1e-4)
+        assert (f2[2][0] - feats[2][0]).abs().max() > 1e-2
 
 
-def test_pre_ln_last_layer_without_final_norm_is_fairseqs():
-    a = tiny("hubert-layer-preln", layers=[2])
-    b = tiny("hubert-layer-preln", layers=[2], final_layer_norm=False)
+def test_pre_ln_last_layer_norm_is_an_option():
+    a = tiny("hubert-layer-preln", layers=[2], final_layer_norm=True)
+    b = tiny("hubert-layer-preln", layers=[2])  # the default: fairseq's output_layer=L
     wav = torch.randn(1, 2000)
     fa, _ = a(wav, torch.tensor([2000]))
     fb, _ = b(wav, torch.tensor([2000]))

@@ -5,7 +5,9 @@ import torch
 import audiotok
 from audiotok import audio
 from audiotok.corpus import scan
-from audiotok.engine import Planned, encode_corpus, plan_batches
+from audiotok.pipeline.api import encode_corpus as _encode
+from audiotok.pipeline.local import Events, RunOptions
+from audiotok.pipeline.plan import Planned, make_batches
 
 from audio_fixtures import BAD, VALID
 
@@ -15,16 +17,22 @@ def _alone(tok, path):
     return tok.encode(data.T, sr).numpy()  # [channels, T]: downmix + resample in encode()
 
 
+def encode_corpus(items, tok, out, *, batch_seconds=60.0, num_workers=0, on_error=None, **kw):
+    opts = RunOptions(batch_seconds=batch_seconds, num_workers=num_workers, **kw)
+    return _encode(items, tok, out, options=opts, events=Events(on_error=on_error))
+
+
+def _units(store_dir):
+    return {k: v[0] for k, v in audiotok.open_tokens(str(store_dir))}  # K = 1: [1, T'] -> [T']
+
+
 def test_tokens_do_not_depend_on_batching(small_corpus, tmp_path):
     tok = audiotok.load("mfcc-km100")
     items = scan([small_corpus])
     big = encode_corpus(items, tok, tmp_path / "one_batch", batch_seconds=1000, num_workers=0)
     small = encode_corpus(items, tok, tmp_path / "tiny", batch_seconds=0.5, num_workers=2)
     assert big.encoded == small.encoded == 6
-    a, b = (
-        dict(audiotok.open_tokens(str(tmp_path / "one_batch"))),
-        dict(audiotok.open_tokens(str(tmp_path / "tiny"))),
-    )
+    a, b = _units(tmp_path / "one_batch"), _units(tmp_path / "tiny")
     for it in items:
         ref = _alone(tok, it.path)
         np.testing.assert_array_equal(a[it.id], ref)
@@ -38,10 +46,10 @@ def test_plan_batches_respects_the_budget_and_equal_lengths():
     from audiotok.corpus import AudioItem
 
     ps = [Planned(AudioItem(f"u{i}", "", ""), n) for i, n in enumerate([5, 9, 5, 3, 9, 9, 20])]
-    batches = plan_batches(ps, 20, equal_lengths_only=False)
+    batches = make_batches(ps, 20, equal_lengths_only=False)
     assert all(len(b) * max(p.num_samples for p in b) <= 20 or len(b) == 1 for b in batches)
     assert sorted(p.item.id for b in batches for p in b) == sorted(p.item.id for p in ps)
-    eq = plan_batches(ps, 100, equal_lengths_only=True)
+    eq = make_batches(ps, 100, equal_lengths_only=True)
     assert all(len({p.num_samples for p in b}) == 1 for b in eq)
     assert [len(b) for b in eq] == [1, 2, 3, 1]
 
@@ -60,7 +68,7 @@ def test_bad_inputs_are_reported_and_the_rest_encoded(bad_corpus, tmp_path):
     ts = audiotok.open_tokens(str(tmp_path / "t"))
     assert {e["id"] for e in ts.errors} == BAD
     assert all(e["path"].startswith(e["id"]) and e["reason"] for e in ts.errors)
-    got = dict(ts)
+    got = _units(tmp_path / "t")
     for name in VALID:
         path = next(bad_corpus.glob(f"{name}.*"))
         np.testing.assert_array_equal(got[name], _alone(tok, str(path)))
@@ -79,10 +87,9 @@ def test_long_files_go_through_encode_long(small_corpus, tmp_path):
     tok.long_window_seconds = 2.0
     encode_corpus(scan([small_corpus]), tok, tmp_path / "t", num_workers=0)
     assert len(calls) == 2 and all(n > 32000 for n in calls)  # the 2.3 s and 3.1 s files
+    got = _units(tmp_path / "t")
     for it in scan([small_corpus]):
-        np.testing.assert_array_equal(
-            dict(audiotok.open_tokens(str(tmp_path / "t")))[it.id], _alone(tok, it.path)
-        )
+        np.testing.assert_array_equal(got[it.id], _alone(tok, it.path))
 
 
 def test_library_encode_accepts_numpy_and_torch():

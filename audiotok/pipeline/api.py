@@ -1,0 +1,183 @@
+"""What the corpus commands call: ``encode``, ``extract`` and features straight from audio.
+
+Each function scans the inputs (unreadable folders and broken links are failures like bad
+files), opens the store (lock, resume, verify), runs the local engine, and closes the store
+so that an interruption leaves it resumable.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from audiotok.corpus import AudioItem
+from audiotok.errors import AudiotokError
+from audiotok.pipeline.batch import FeatureBatchFn, TokenBatchFn
+from audiotok.pipeline.local import Events, RunOptions, RunSummary, run
+from audiotok.pipeline.sinks import CallbackSink, FeatureSink, TokenSink
+
+Problem = tuple[AudioItem, str]  # an input that cannot be listed, and why
+
+
+def scan_inputs(inputs: Sequence[str | os.PathLike]) -> tuple[list[AudioItem], list[Problem]]:
+    """(items, problems): problems are inputs that cannot be listed (an unreadable folder, a
+    link loop), recorded as failures by the run like bad files."""
+    from audiotok import corpus
+
+    if hasattr(corpus, "scan_with_problems"):
+        items, found = corpus.scan_with_problems(inputs)
+    else:  # before the corpus scan reported its problems
+        items, found = corpus.scan(inputs), []
+    return items, [(AudioItem(_problem_id(p), str(p), ""), reason) for p, reason in found]
+
+
+def _problem_id(path: str) -> str:
+    return "!" + Path(path).as_posix().lstrip("/")
+
+
+def audio_root(items: Sequence[AudioItem]) -> str | None:
+    """The deepest folder holding every item: rows' paths are stored relative to it."""
+    if not items:
+        return None
+    parents = {os.path.dirname(it.path) for it in items}
+    return os.path.commonpath(sorted(parents))
+
+
+def _run_with_problems(items, problems, batch_fn, sink, options, events) -> RunSummary:
+    summary = RunSummary()
+    ev = events or Events()
+    for item, reason in problems:
+        sink.fail(item, reason)
+        summary.failed += 1
+        if ev.on_error:
+            ev.on_error(item, reason)
+    if problems and options is not None and options.strict:
+        from audiotok.pipeline.local import StrictStop
+
+        raise StrictStop("--strict: stopped at the first input that failed (above)")
+    return run(items, batch_fn, sink, options, events, summary)
+
+
+def encode_corpus(
+    items: Sequence[AudioItem],
+    tokenizer: Any,
+    out_dir: str | Path,
+    *,
+    options: RunOptions | None = None,
+    events: Events | None = None,
+    overwrite: bool = False,
+    shard_size: int = 1000,
+    shard_bytes: int = 256 << 20,
+    run_params: dict[str, Any] | None = None,
+    problems: Sequence[Problem] = (),
+    warn: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Encode ``items`` into the token store ``out_dir`` (resumes where a store exists)."""
+    from audiotok.store.tokens import TokenWriter
+
+    writer = TokenWriter(
+        out_dir,
+        tokenizer.spec,
+        recipe=getattr(tokenizer, "recipe", None),
+        overwrite=overwrite,
+        shard_size=shard_size,
+        shard_bytes=shard_bytes,
+        run=run_params,
+        audio_root=audio_root(items),
+        warn=warn,
+    )
+    try:
+        s = _run_with_problems(
+            items, problems, TokenBatchFn(tokenizer), TokenSink(writer, tokenizer.sample_rate),
+            options, events,
+        )  # fmt: skip
+    finally:
+        writer.close()
+    s.out_dir = str(out_dir)
+    s.errors = writer.record.errors
+    s.repaired_shards = writer.repaired
+    return s
+
+
+def extract_corpus(
+    items: Sequence[AudioItem],
+    extractor: Any,
+    out_dir: str | Path,
+    *,
+    options: RunOptions | None = None,
+    events: Events | None = None,
+    overwrite: bool = False,
+    shard_size: int = 1000,
+    run_params: dict[str, Any] | None = None,
+    problems: Sequence[Problem] = (),
+    recipe: Any = None,
+    warn: Callable[[str], None] | None = None,
+) -> RunSummary:
+    """Extract features of ``items`` into the feature store ``out_dir`` (resumes)."""
+    from audiotok.store.features import FeatureWriter
+
+    fn = FeatureBatchFn(extractor)
+    header = {
+        "extractor": extractor.name,
+        "layers": fn.layers,
+        "dim": int(extractor.dim),
+        "frame_rate": float(extractor.frame_rate),
+        "sample_rate": int(extractor.sample_rate),
+        "weights_sha256": extractor.weights_sha256,
+    }
+    writer = FeatureWriter(
+        out_dir,
+        header,
+        recipe=recipe,
+        overwrite=overwrite,
+        shard_size=shard_size,
+        run=run_params,
+        audio_root=audio_root(items),
+        warn=warn,
+    )
+    try:
+        s = _run_with_problems(items, problems, fn, FeatureSink(writer, fn.layers), options, events)
+    finally:
+        writer.close()
+    s.out_dir = str(out_dir)
+    s.errors = writer.record.errors
+    s.repaired_shards = writer.repaired
+    return s
+
+
+def features_from_audio(
+    items: Sequence[AudioItem],
+    extractor: Any,
+    consume: Callable[[AudioItem, np.ndarray], None],
+    *,
+    options: RunOptions | None = None,
+    events: Events | None = None,
+) -> tuple[RunSummary, list[dict[str, str]]]:
+    """Features ``[T', D]`` (the extractor's combined output, float32) of each readable item,
+    handed to ``consume(item, feats)`` in batch order; returns the summary and the failures."""
+    import torch
+
+    fn = FeatureBatchFn(extractor)
+    combine = getattr(extractor, "combine", None)
+
+    def put(item: AudioItem, _: int, feats: np.ndarray) -> None:
+        if len(fn.layers) == 1 or combine is None:
+            consume(item, feats[0])
+            return
+        with torch.inference_mode():
+            per = {la: torch.from_numpy(feats[j])[None] for j, la in enumerate(fn.layers)}
+            consume(item, combine(per)[0].float().numpy())
+
+    sink = CallbackSink(put)
+    s = run(items, fn, sink, options, events)
+    s.errors = sink.errors
+    return s, sink.errors
+
+
+def check_output_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        raise AudiotokError(f"output {out} exists and is not a directory")

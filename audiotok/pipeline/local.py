@@ -1,0 +1,233 @@
+"""The local engine: plan -> load (worker processes) -> batch function -> sink, on one machine.
+
+One failure policy for every corpus command: a file that cannot be probed, decoded, is too
+short to give a frame, or makes the model fail is handed to ``sink.fail(item, reason)`` (the
+store records it by id with its path and reason; the caller's ``on_error`` prints it) and
+counted; the run goes on. ``strict`` stops at the first failure. Ctrl-C stops the workers at
+once (never waiting on them), leaves the store resumable, and a second Ctrl-C exits at once.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from audiotok.corpus import AudioItem
+from audiotok.errors import AudiotokError
+from audiotok.pipeline.load import Loaded, WorkerPool, load_batches
+from audiotok.pipeline.plan import Planned, make_batches, probe_chunk
+
+PROBE_CHUNK = 256
+
+
+class Sink(Protocol):
+    done_ids: set[str]
+
+    def put(self, item: AudioItem, num_samples: int, array: np.ndarray) -> None: ...
+
+    def fail(self, item: AudioItem, reason: str) -> None: ...
+
+
+class BatchFn(Protocol):
+    @property
+    def sample_rate(self) -> int: ...
+
+    @property
+    def batch_exact(self) -> bool: ...
+
+    def num_frames(self, num_samples: int) -> int: ...
+
+    def __call__(self, waves: Sequence[np.ndarray]) -> list[np.ndarray]: ...
+
+
+@dataclass
+class Events:
+    """Callbacks for the caller (the CLI's progress and error lines); all optional."""
+
+    on_error: Callable[[AudioItem, str], None] | None = None
+    on_total: Callable[[float, int], None] | None = None  # audio seconds, files
+    on_progress: Callable[[float, int], None] | None = None  # audio seconds, files done
+
+
+@dataclass
+class RunOptions:
+    batch_seconds: float = 60.0
+    num_workers: int = 2
+    max_duration: float | None = None
+    strict: bool = False
+    spill_seconds: float = 600.0  # longer files travel from workers as memory-mapped files
+
+    def check(self) -> None:
+        if not self.batch_seconds > 0:
+            raise AudiotokError(f"--batch-seconds must be > 0, got {self.batch_seconds:g}")
+        if self.num_workers < 0:
+            raise AudiotokError(f"--num-workers must be >= 0, got {self.num_workers}")
+        if self.max_duration is not None and not self.max_duration > 0:
+            raise AudiotokError(f"--max-duration must be > 0, got {self.max_duration:g}")
+
+
+@dataclass
+class RunSummary:
+    out_dir: str = ""
+    encoded: int = 0
+    already_done: int = 0
+    failed: int = 0  # files that failed in this run
+    seconds: float = 0.0
+    frames: int = 0
+    errors: list[dict[str, str]] = field(default_factory=list)  # the store's, after the run
+    wall_s: float = 0.0
+    repaired_shards: list[str] = field(default_factory=list)
+
+
+class StrictStop(AudiotokError):
+    """--strict: the first failure ends the run (what was done before it is kept)."""
+
+
+def run(
+    items: Sequence[AudioItem],
+    batch_fn: BatchFn,
+    sink: Sink,
+    options: RunOptions | None = None,
+    events: Events | None = None,
+    summary: RunSummary | None = None,
+) -> RunSummary:
+    """Push ``items`` (minus ``sink.done_ids``) through ``batch_fn`` into ``sink``."""
+    opts = options or RunOptions()
+    opts.check()
+    ev = events or Events()
+    s = summary or RunSummary()
+    t0 = time.perf_counter()
+    todo = [it for it in items if it.id not in sink.done_ids]
+    s.already_done += len(items) - len(todo)
+    sr = batch_fn.sample_rate
+
+    def fail(item: AudioItem, reason: str) -> None:
+        s.failed += 1
+        sink.fail(item, reason)
+        if ev.on_error:
+            ev.on_error(item, reason)
+        if opts.strict:
+            raise StrictStop(
+                "--strict: stopped at the first file that failed (above); what was done "
+                "before it is kept, rerun to resume"
+            )
+
+    pool = WorkerPool(opts.num_workers) if opts.num_workers > 0 and todo else None
+    spill_tmp = tempfile.TemporaryDirectory(prefix="audiotok-spill-") if todo else None
+    aborted = True
+    try:
+        planned = _plan(todo, sr, opts, pool, fail)
+        if ev.on_total:
+            ev.on_total(sum(p.num_samples for p in planned) / sr, len(planned))
+        long_samples = getattr(batch_fn, "long_samples", None)
+        batches = make_batches(
+            planned, int(opts.batch_seconds * sr), not batch_fn.batch_exact, long_samples
+        )
+        loaded = load_batches(
+            batches,
+            sample_rate=sr,
+            num_workers=opts.num_workers,
+            max_duration=opts.max_duration,
+            spill_samples=int(opts.spill_seconds * sr),
+            spill_dir=Path(spill_tmp.name) if spill_tmp else None,
+            pool=pool,
+        )
+        for batch in loaded:
+            _process(batch, batch_fn, sink, s, fail, ev)
+        aborted = False
+    except KeyboardInterrupt:
+        # a second Ctrl-C while we clean up ends the process at once
+        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+        raise
+    finally:
+        if pool is not None:
+            pool.close(abort=aborted)
+        if spill_tmp is not None:
+            spill_tmp.cleanup()
+        s.wall_s += time.perf_counter() - t0
+    return s
+
+
+def _plan(
+    todo: Sequence[AudioItem],
+    sr: int,
+    opts: RunOptions,
+    pool: WorkerPool | None,
+    fail: Callable[[AudioItem, str], None],
+) -> list[Planned]:
+    chunks = [todo[i : i + PROBE_CHUNK] for i in range(0, len(todo), PROBE_CHUNK)]
+    jobs = ((list(c), sr, opts.max_duration) for c in chunks)
+    results = (
+        pool.imap(probe_chunk, jobs, depth=4 * pool.n)
+        if pool is not None
+        else (probe_chunk(*j) for j in jobs)
+    )
+    planned: list[Planned] = []
+    for chunk, res in zip(chunks, results, strict=True):
+        for item, p in zip(chunk, res, strict=True):
+            if isinstance(p, str):
+                fail(item, p)
+            else:
+                planned.append(p)
+    return planned
+
+
+def _process(
+    batch: list[Loaded],
+    batch_fn: BatchFn,
+    sink: Sink,
+    s: RunSummary,
+    fail: Callable[[AudioItem, str], None],
+    ev: Events,
+) -> None:
+    sr = batch_fn.sample_rate
+    good: list[tuple[AudioItem, np.ndarray]] = []
+    for ld in batch:
+        item = ld.planned.item
+        if ld.reason is not None:
+            fail(item, ld.reason)
+            continue
+        wav = ld.array()
+        if batch_fn.num_frames(len(wav)) <= 0:
+            fail(item, f"too short: {len(wav) / sr * 1000:.1f} ms gives no frame")
+            continue
+        good.append((item, wav))
+    if not good:
+        return
+    outs = _call(batch_fn, good, fail)
+    for (item, wav), arr in outs:
+        sink.put(item, len(wav), arr)
+        s.encoded += 1
+        s.seconds += len(wav) / sr
+        s.frames += int(arr.shape[-1] if arr.ndim == 2 else arr.shape[-2])
+    if ev.on_progress:
+        ev.on_progress(sum(len(w) for _, w in good) / sr, len(batch))
+
+
+def _call(
+    batch_fn: BatchFn,
+    good: list[tuple[AudioItem, np.ndarray]],
+    fail: Callable[[AudioItem, str], None],
+) -> list[tuple[tuple[AudioItem, np.ndarray], np.ndarray]]:
+    """Run the batch; if the model fails on it, retry the files one by one and report the
+    ones that fail alone (the model's error is their reason)."""
+    try:
+        return list(zip(good, batch_fn([w for _, w in good]), strict=True))
+    except (KeyboardInterrupt, AudiotokError):
+        raise
+    except Exception as e:  # noqa: BLE001 - the model's failure on some input
+        if len(good) == 1:
+            fail(good[0][0], f"the model failed on this file ({type(e).__name__}: {e})")
+            return []
+    out = []
+    for g in good:
+        out.extend(_call(batch_fn, [g], fail))
+    return out

@@ -1,0 +1,75 @@
+"""One writer per store: an exclusive lock held for the writer's lifetime.
+
+The lock is ``fcntl.flock`` on ``<store>/.lock``, which the kernel releases when the process
+ends however it ends (``kill -9`` included), so a lock is never stale. The file holds who
+took it (pid, host, start time, command) for the message a second writer gets. ``flock`` is
+per machine on some network file systems: two hosts writing one store over NFS are not
+stopped by it (``--shard i/N`` into separate stores plus ``audiotok merge`` is the way there).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sys
+import time
+from pathlib import Path
+
+from audiotok.errors import StoreLockedError
+
+LOCK_NAME = ".lock"
+
+
+class StoreLock:
+    def __init__(self, directory: Path):
+        self.path = directory / LOCK_NAME
+        self._fd: int | None = None
+
+    def acquire(self) -> StoreLock:
+        import fcntl
+
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = _read_holder(fd)
+            os.close(fd)
+            raise StoreLockedError(
+                f"{self.path.parent} is being written by another audiotok process "
+                f"({holder}); wait for it to finish or stop it, then rerun"
+            ) from None
+        info = {
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "since": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "command": " ".join(sys.argv[:6])[:200],
+        }
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, json.dumps(info).encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is None:
+            return
+        import fcntl
+
+        try:
+            os.ftruncate(self._fd, 0)
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    @property
+    def held(self) -> bool:
+        return self._fd is not None
+
+
+def _read_holder(fd: int) -> str:
+    try:
+        info = json.loads(os.pread(fd, 4096, 0) or b"{}")
+        return f"pid {info['pid']} on host {info['host']} since {info['since']}"
+    except (OSError, ValueError, KeyError, TypeError):
+        return "holder unknown"
