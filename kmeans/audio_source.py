@@ -4,18 +4,18 @@
 Utterances are visited in a seeded random order across the whole corpus; each one's frame
 count comes from its header (no decoding), and it is taken whole while both budgets hold.
 The buffer for the features is allocated once at the sampled size, never past the budget.
-Unreadable files are skipped and counted.
+Features are computed by the pipeline core; files that fail are reported by path and reason.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
-from audiotok.errors import AudioError, AudiotokError
+from audiotok.errors import AudiotokError
 from audiotok.kmeans.features import FeatureInfo
 from audiotok.kmeans.sampling import Sample
 
@@ -29,53 +29,67 @@ def sample_audio(
     max_frames: int,
     max_hours: float | None = None,
     seed: int = 0,
+    num_workers: int = 0,
+    on_error: Callable[[str, str], None] | None = None,
 ) -> tuple[Sample, FeatureInfo, list[str]]:
-    """Features of a seeded sample of the corpus: (sample, feature info, ids taken)."""
-    import torch
+    """Features of a seeded sample of the corpus: (sample, feature info, ids taken).
 
-    from audiotok import audio, corpus
+    The choice uses header lengths only (probes); the features come from the pipeline core
+    (its workers, batches and failure policy). A file that fails is reported through
+    ``on_error(path, reason)`` (default: a warning in the log) and left out of the sample.
+    """
+    from audiotok.pipeline.api import features_from_audio, scan_inputs
+    from audiotok.pipeline.local import RunOptions
+    from audiotok.pipeline.plan import probe
 
-    items = corpus.scan(inputs)
+    items, problems = scan_inputs(list(inputs))
+    report = on_error or (lambda path, why: log.warning("skipped %s: %s", path, why))
+    for item, why in problems:
+        report(item.path, why)
     if not items:
         raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
     sr = extractor.sample_rate
     max_samples = None if max_hours is None else int(max_hours * 3600 * sr)
     order = np.random.default_rng(seed).permutation(len(items))
-    chosen: list[tuple[int, int, int]] = []  # (item, samples at sr, frames)
-    frames = samples = bad = 0
+    chosen: dict[str, tuple[int, int]] = {}  # id -> (item index, planned frames)
+    frames = samples = 0
     for i in order.tolist():
-        try:
-            info = audio.probe(items[i].path)
-        except AudioError:
-            bad += 1
+        p = probe(items[i], sr, None)
+        if isinstance(p, str):
+            report(items[i].path, p)
             continue
-        n = audio.resampled_length(info.num_frames, info.sample_rate, sr)
-        t = extractor.num_frames(n)
+        t = extractor.num_frames(p.num_samples)
         if t == 0 or frames + t > max_frames:
             continue
-        if max_samples is not None and samples + n > max_samples:
+        if max_samples is not None and samples + p.num_samples > max_samples:
             continue
-        chosen.append((i, n, t))
+        chosen[items[i].id] = (i, t)
         frames += t
-        samples += n
-    chosen.sort()
+        samples += p.num_samples
+    picked = sorted(chosen.values())
+    offsets, pos = {}, 0
+    for i, t in picked:
+        offsets[items[i].id] = pos
+        pos += t
     out = np.empty((frames, extractor.dim), dtype=np.float32)
-    pos, ids = 0, []
-    for i, _, t in chosen:
-        try:
-            wav = torch.from_numpy(audio.read(items[i].path, sr)).to(extractor.device)
-        except AudioError as e:
-            log.warning("skipped %s", e)
-            bad += 1
-            continue
-        with torch.inference_mode():
-            f, lens = extractor(wav.unsqueeze(0), torch.tensor([len(wav)]))
-        f = f[0, : min(int(lens[0]), t)].float().cpu().numpy()
-        out[pos : pos + len(f)] = f
-        pos += len(f)
-        ids.append(items[i].id)
-    if bad:
-        log.warning("%d unreadable file(s) skipped", bad)
+    got: dict[str, int] = {}
+    for item, f in features_from_audio(
+        [items[i] for i, _ in picked],
+        extractor,
+        options=RunOptions(num_workers=num_workers),
+        on_fail=lambda it, why: report(it.path, why),
+    ):
+        _, t = chosen[item.id]
+        n = min(len(f), t)  # compressed headers give estimates: never past the slot
+        out[offsets[item.id] : offsets[item.id] + n] = f[:n]
+        got[item.id] = n
+    # pack the utterances that came through, in corpus order (no gaps from failures)
+    keep = [items[i].id for i, _ in picked if items[i].id in got]
+    dst = 0
+    for uid in keep:
+        src, n = offsets[uid], got[uid]
+        out[dst : dst + n] = out[src : src + n]
+        dst += n
     info = FeatureInfo(
         dim=int(extractor.dim),
         extractor=extractor.name,
@@ -83,7 +97,8 @@ def sample_audio(
         extractor_sha256=extractor.weights_sha256,
         frame_rate=float(extractor.frame_rate),
     )
-    return Sample(out[:pos], [i for i, _, _ in chosen], len(items)), info, ids
+    taken = [i for i, _ in picked if items[i].id in got]
+    return Sample(out[:dst], taken, len(items)), info, keep
 
 
 def load_extractor(model: str, layer: int | None, device: str = "cpu") -> Any:

@@ -5,7 +5,7 @@ and PNMI (``metrics``). Utterances are read one at a time; plain arrays in row b
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -28,20 +28,33 @@ def iter_source(source: Any) -> Iterator[tuple[str | None, np.ndarray]]:
         yield uid, source.read(i)
 
 
-def iter_audio(inputs: list[str], extractor: Any) -> Iterator[tuple[str | None, np.ndarray]]:
-    import torch
+def iter_audio(
+    inputs: list[str],
+    extractor: Any,
+    *,
+    num_workers: int = 0,
+    on_error: Callable[[str, str], None] | None = None,
+) -> Iterator[tuple[str | None, np.ndarray]]:
+    """(id, features) of each readable file, through the pipeline core; a file that fails is
+    reported by ``on_error(path, reason)`` (default: a warning in the log), never dropped
+    silently."""
+    import logging
 
-    from audiotok import audio, corpus
-    from audiotok.errors import AudioError
+    from audiotok.pipeline.api import features_from_audio, scan_inputs
+    from audiotok.pipeline.local import RunOptions
 
-    for item in corpus.scan(inputs):
-        try:
-            wav = torch.from_numpy(audio.read(item.path, extractor.sample_rate))
-        except AudioError:
-            continue
-        with torch.inference_mode():
-            f, lens = extractor(wav.unsqueeze(0).to(extractor.device), torch.tensor([len(wav)]))
-        yield item.id, f[0, : int(lens[0])].float().cpu().numpy()
+    log = logging.getLogger("audiotok.kmeans")
+    report = on_error or (lambda path, why: log.warning("skipped %s: %s", path, why))
+    items, problems = scan_inputs(inputs)
+    for item, why in problems:
+        report(item.path, why)
+    for item, feats in features_from_audio(
+        items,
+        extractor,
+        options=RunOptions(num_workers=num_workers),
+        on_fail=lambda it, why: report(it.path, why),
+    ):
+        yield item.id, feats
 
 
 def evaluate(

@@ -8,7 +8,7 @@ so that an interruption leaves it resumable.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ from audiotok.corpus import AudioItem
 from audiotok.errors import AudiotokError
 from audiotok.pipeline.batch import FeatureBatchFn, TokenBatchFn
 from audiotok.pipeline.local import Events, RunOptions, RunSummary, run
-from audiotok.pipeline.sinks import CallbackSink, FeatureSink, TokenSink
+from audiotok.pipeline.sinks import FeatureSink, TokenSink
 
 Problem = tuple[AudioItem, str]  # an input that cannot be listed, and why
 
@@ -152,30 +152,27 @@ def extract_corpus(
 def features_from_audio(
     items: Sequence[AudioItem],
     extractor: Any,
-    consume: Callable[[AudioItem, np.ndarray], None],
     *,
     options: RunOptions | None = None,
     events: Events | None = None,
-) -> tuple[RunSummary, list[dict[str, str]]]:
-    """Features ``[T', D]`` (the extractor's combined output, float32) of each readable item,
-    handed to ``consume(item, feats)`` in batch order; returns the summary and the failures."""
+    on_fail: Callable[[AudioItem, str], None] | None = None,
+) -> Iterator[tuple[AudioItem, np.ndarray]]:
+    """``(item, feats [T', D] float32)`` for each readable item, in batch order: the
+    extractor's output (several layers combined as the extractor combines them). Failures go
+    to ``on_fail`` (and ``events.on_error``) with their reasons, as for every corpus command."""
     import torch
+
+    from audiotok.pipeline.local import stream
 
     fn = FeatureBatchFn(extractor)
     combine = getattr(extractor, "combine", None)
-
-    def put(item: AudioItem, _: int, feats: np.ndarray) -> None:
+    for item, _, feats in stream(items, fn, on_fail or (lambda i, r: None), options, events):
         if len(fn.layers) == 1 or combine is None:
-            consume(item, feats[0])
-            return
+            yield item, feats[0]
+            continue
         with torch.inference_mode():
             per = {la: torch.from_numpy(feats[j])[None] for j, la in enumerate(fn.layers)}
-            consume(item, combine(per)[0].float().numpy())
-
-    sink = CallbackSink(put)
-    s = run(items, fn, sink, options, events)
-    s.errors = sink.errors
-    return s, sink.errors
+            yield item, combine(per)[0].float().numpy()
 
 
 def check_output_dir(out: Path) -> None:

@@ -9,11 +9,12 @@ once (never waiting on them), leaves the store resumable, and a second Ctrl-C ex
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -100,18 +101,34 @@ def run(
     summary: RunSummary | None = None,
 ) -> RunSummary:
     """Push ``items`` (minus ``sink.done_ids``) through ``batch_fn`` into ``sink``."""
+    s = summary or RunSummary()
+    todo = [it for it in items if it.id not in sink.done_ids]
+    s.already_done += len(items) - len(todo)
+    for item, n, arr in stream(todo, batch_fn, sink.fail, options, events, s):
+        sink.put(item, n, arr)
+    return s
+
+
+def stream(
+    items: Sequence[AudioItem],
+    batch_fn: BatchFn,
+    on_fail: Callable[[AudioItem, str], None],
+    options: RunOptions | None = None,
+    events: Events | None = None,
+    summary: RunSummary | None = None,
+) -> Iterator[tuple[AudioItem, int, np.ndarray]]:
+    """``(item, num_samples, array)`` for each item that goes through, in batch order;
+    failures go to ``on_fail`` (and ``events.on_error``) and are counted in ``summary``."""
     opts = options or RunOptions()
     opts.check()
     ev = events or Events()
-    s = summary or RunSummary()
+    s = summary if summary is not None else RunSummary()
     t0 = time.perf_counter()
-    todo = [it for it in items if it.id not in sink.done_ids]
-    s.already_done += len(items) - len(todo)
     sr = batch_fn.sample_rate
 
     def fail(item: AudioItem, reason: str) -> None:
         s.failed += 1
-        sink.fail(item, reason)
+        on_fail(item, reason)
         if ev.on_error:
             ev.on_error(item, reason)
         if opts.strict:
@@ -120,11 +137,11 @@ def run(
                 "before it is kept, rerun to resume"
             )
 
-    pool = WorkerPool(opts.num_workers) if opts.num_workers > 0 and todo else None
-    spill_tmp = tempfile.TemporaryDirectory(prefix="audiotok-spill-") if todo else None
+    pool = WorkerPool(opts.num_workers) if opts.num_workers > 0 and items else None
+    spill_tmp = tempfile.TemporaryDirectory(prefix="audiotok-spill-") if items else None
     aborted = True
     try:
-        planned = _plan(todo, sr, opts, pool, fail)
+        planned = _plan(items, sr, opts, pool, fail)
         if ev.on_total:
             ev.on_total(sum(p.num_samples for p in planned) / sr, len(planned))
         long_samples = getattr(batch_fn, "long_samples", None)
@@ -141,11 +158,12 @@ def run(
             pool=pool,
         )
         for batch in loaded:
-            _process(batch, batch_fn, sink, s, fail, ev)
+            yield from _process(batch, batch_fn, s, fail, ev)
         aborted = False
     except KeyboardInterrupt:
         # a second Ctrl-C while we clean up ends the process at once
-        signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+        with contextlib.suppress(ValueError):  # not the main thread
+            signal.signal(signal.SIGINT, lambda *_: os._exit(130))
         raise
     finally:
         if pool is not None:
@@ -153,7 +171,6 @@ def run(
         if spill_tmp is not None:
             spill_tmp.cleanup()
         s.wall_s += time.perf_counter() - t0
-    return s
 
 
 def _plan(
@@ -183,11 +200,10 @@ def _plan(
 def _process(
     batch: list[Loaded],
     batch_fn: BatchFn,
-    sink: Sink,
     s: RunSummary,
     fail: Callable[[AudioItem, str], None],
     ev: Events,
-) -> None:
+) -> Iterator[tuple[AudioItem, int, np.ndarray]]:
     sr = batch_fn.sample_rate
     good: list[tuple[AudioItem, np.ndarray]] = []
     for ld in batch:
@@ -204,7 +220,7 @@ def _process(
         return
     outs = _call(batch_fn, good, fail)
     for (item, wav), arr in outs:
-        sink.put(item, len(wav), arr)
+        yield item, len(wav), arr
         s.encoded += 1
         s.seconds += len(wav) / sr
         s.frames += int(arr.shape[-1] if arr.ndim == 2 else arr.shape[-2])
