@@ -20,7 +20,7 @@ import numpy as np
 from audiotok.feed.dedup import dedup as dedup_runs
 from audiotok.feed.dedup import expand
 from audiotok.feed.patterns import FLAT, ROWS, SPLIT, Pattern, get_pattern
-from audiotok.feed.source import specs_of
+from audiotok.feed.source import Block, specs_of
 from audiotok.feed.vocab import VocabError, VocabSpec
 
 
@@ -144,6 +144,47 @@ class FeedEncoder:
         ids = self.vocab.to_ids(c, self.stream_idx)
         x = self.pattern.apply(ids, self.delays, self._empty)
         return Encoded(self._frame(x), durations, frames)
+
+    def encode_block(self, block: Block, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Flat patterns: documents ``docs`` of a block, in that order -> (their token
+        sequences back to back in the vocabulary's dtype, int64 lengths). Equals concatenating
+        ``encode`` per document; flatten without dedup takes the fast path (one ufunc call per
+        document, the range check once per block)."""
+        if not self.flat:
+            raise VocabError(f"pattern {self.pattern.name} does not give one flat sequence")
+        if self.pattern.name != "flatten" or self.dedup or not len(docs):
+            seqs = [self.encode(block.codes(int(i))).tokens for i in docs]
+            lengths = np.array([len(x) for x in seqs], dtype=np.int64)
+            dtype = self.vocab.np_dtype
+            return (np.concatenate(seqs).astype(dtype) if seqs else np.zeros(0, dtype)), lengths
+        r, k = len(self.rows), block.k
+        whole = self.rows == list(range(k))
+        rows = np.asarray(self.rows, dtype=np.int64)
+        frames = block.lengths[docs]
+        body = frames * r  # tokens of each document's body
+        heads = [t for t in (self._bos, self._begin) if t is not None]
+        tails = [t for t in (self._end, self._eos) if t is not None]
+        lengths = body + len(heads) + len(tails)
+        dtype = self.vocab.np_dtype
+        out = np.empty(int(lengths.sum()), dtype=dtype)
+        out_start = np.cumsum(lengths) - lengths
+        sizes = np.array([self.vocab.streams[i].size for i in self.stream_idx], dtype=np.int64)
+        offsets = np.array([self.vocab.streams[i].offset for i in self.stream_idx], dtype=dtype)
+        values = block.values
+        if values.size and (int(values.max()) >= sizes.min() or int(values.min()) < 0):
+            for i in docs.tolist():  # some code may be out of range: check document by document
+                self.vocab.to_ids(block.codes(i)[rows], self.stream_idx)
+        starts = block.starts  # codes are in range (checked above): the cast below is exact
+        for i, p, t in zip(docs.tolist(), (out_start + len(heads)).tolist(), frames.tolist(),
+                           strict=True):  # fmt: skip
+            src = values[starts[i] : starts[i] + k * t].reshape(k, t)
+            dst = out[p : p + r * t].reshape(t, r)
+            np.add((src if whole else src[rows]).T, offsets, out=dst, casting="unsafe")
+        for h, tok in enumerate(heads):
+            out[out_start + h] = tok
+        for e, tok in enumerate(tails):
+            out[out_start + len(heads) + body + e] = tok
+        return out, lengths
 
     def decode(self, tokens: Any, durations: np.ndarray | None = None) -> np.ndarray:
         """Inverse of ``encode``: raw codes [R, T'] of the fed streams (vocabulary order)."""

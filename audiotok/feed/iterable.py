@@ -40,7 +40,7 @@ from audiotok.errors import AudiotokError
 from audiotok.feed.collate import pad_collate
 from audiotok.feed.dataset import example_dict
 from audiotok.feed.encoder import FeedEncoder
-from audiotok.feed.source import BlockReader, SubsetSource, as_source
+from audiotok.feed.source import Block, BlockReader, SubsetSource, as_source
 
 STATE_VERSION = 1
 
@@ -148,8 +148,11 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
             self._reader = BlockReader(self.source)
         return self._reader
 
-    def slot_documents(self, slot: int, slots: int, start: int = 0) -> Iterator[tuple[int, Any]]:
-        """(position in the slot, (id, codes)) of slot ``slot`` of ``slots``, from ``start``."""
+    def slot_blocks(
+        self, slot: int, slots: int, start: int = 0
+    ) -> Iterator[tuple[int, Block, np.ndarray]]:
+        """The documents of slot ``slot`` of ``slots`` from its ``start``-th on, block by block:
+        (position in the slot of the first, the block, the block's rows in order)."""
         reader = self._blocks()
         sizes = reader.sizes
         total = sum(sizes)
@@ -168,12 +171,16 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
                     inner = np.random.default_rng([self.seed, self.epoch, b]).permutation(size)
                 else:
                     inner = np.arange(size)
-                for g in range(a, e):
-                    i = int(inner[g - at])
-                    yield g - lo, (block.ids[i], block.codes(i))
+                yield a - lo, block, inner[a - at : e - at]
             at += size
             if at >= hi:
                 break
+
+    def slot_documents(self, slot: int, slots: int, start: int = 0) -> Iterator[tuple[int, Any]]:
+        """(position in the slot, (id, codes)) of slot ``slot`` of ``slots``, from ``start``."""
+        for first, block, rows in self.slot_blocks(slot, slots, start):
+            for n, i in enumerate(rows.tolist()):
+                yield first + n, (block.ids[i], block.codes(i))
 
     # --- iteration -----------------------------------------------------------------------
     def __iter__(self) -> Iterator[dict[str, Any]]:
@@ -217,69 +224,107 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         self, slot: int, slots: int, doc: int, offset: int
     ) -> Iterator[tuple[dict, tuple[int, int]]]:
         assert self.context_length is not None
-        length, per_batch = self.context_length, self.batch_size
-        need = per_batch * length + 1
-        pieces: list[tuple[np.ndarray, int, int]] = []  # tokens, document, offset in it
-        n = 0
-        for pos, (_, codes) in self.slot_documents(slot, slots, doc):
-            tokens = self.encoder.encode(codes).tokens
-            start = offset if pos == doc else 0
-            if start:
-                tokens = tokens[start:]
-            pieces.append((tokens, pos, start))
-            n += len(tokens)
-            while n >= need:
-                batch, pieces, n, where = _emit(pieces, per_batch, length, self.encoder.pad_id)
-                yield batch, where
-        while n >= 2:
-            contexts = min(per_batch, -(-(n - 1) // length))
-            if self.drop_last and n - 1 < per_batch * length:
+        packer = Packer(self.context_length, self.batch_size, self.encoder.pad_id)
+        for first, block, rows in self.slot_blocks(slot, slots, doc):
+            tokens, lengths = self.encoder.encode_block(block, rows)
+            skip = offset if first == doc else 0  # resume inside a document
+            packer.add(tokens[skip:], lengths, first + np.arange(len(rows)), skip)
+            while packer.full():
+                yield packer.emit(self.batch_size)
+        while packer.available() >= 2:
+            if self.drop_last and packer.available() - 1 < packer.need - 1:
                 return
-            batch, pieces, n, where = _emit(pieces, contexts, length, self.encoder.pad_id)
-            yield batch, where
+            contexts = min(self.batch_size, -(-(packer.available() - 1) // packer.length))
+            yield packer.emit(contexts)
 
 
-Piece = tuple[np.ndarray, int, int]  # tokens, position of their document in the slot, offset
+class Packer:
+    """One token stream (documents back to back) cut into contexts of ``length`` + 1 tokens
+    with a stride of ``length``. Holds one buffer, the documents it spans and a cursor."""
 
+    def __init__(self, length: int, batch: int, pad: int):
+        self.length, self.pad = length, pad
+        self.need = batch * length + 1
+        self.buf: np.ndarray = np.zeros(0, np.int64)  # tokens in the vocabulary's dtype
+        self.ends = np.zeros(0, np.int64)  # end of each buffered document in buf
+        self.pos = np.zeros(0, np.int64)  # its position in the slot
+        self.first_offset = 0  # buf[0]'s offset inside the first buffered document
+        self.cursor = 0
 
-def _emit(
-    pieces: list[Piece], contexts: int, length: int, pad: int
-) -> tuple[dict[str, Any], list[Piece], int, tuple[int, int]]:
-    """``contexts`` contexts of ``length`` from the front of the stream. Returns the batch, the
-    pieces left (from the last label on: it is the next context's first input), their token
-    count, and where the stream continues (document, offset)."""
-    lens = np.array([len(p[0]) for p in pieces], dtype=np.int64)
-    n = int(lens.sum())
-    buf = np.concatenate([p[0] for p in pieces]).astype(np.int64, copy=False)
-    piece_of = np.repeat(np.arange(len(pieces)), lens)
-    starts = np.concatenate([[0], np.cumsum(lens)[:-1]]).astype(np.int64)
-    total = contexts * length
-    real = min(total, n - 1)  # input positions that have a next token
-    x = np.full(total, pad, dtype=np.int64)
-    x[:real] = buf[:real]
-    labels = np.full(total, -100, dtype=np.int64)
-    labels[:real] = buf[1 : real + 1]
-    docs = np.full(total, -1, dtype=np.int64)
-    docs[:real] = piece_of[:real]
-    pos = np.zeros(total, dtype=np.int64)
-    offsets = np.array([p[2] for p in pieces], dtype=np.int64)
-    pos[:real] = np.arange(real) - starts[piece_of[:real]] + offsets[piece_of[:real]]
-    grid = docs.reshape(contexts, length)
-    docs = np.where(grid >= 0, grid - grid[:, :1], -1)
-    batch: dict[str, Any] = {
-        "input_ids": torch.from_numpy(x.reshape(contexts, length)),
-        "labels": torch.from_numpy(labels.reshape(contexts, length)),
-        "doc_ids": torch.from_numpy(docs),
-        "position_ids": torch.from_numpy(pos.reshape(contexts, length)),
-        "attention_mask": torch.from_numpy((docs >= 0).astype(np.int64)),
-    }
-    if total < n:  # the stream goes on from token `total`
-        p = int(piece_of[total])
-        cut = total - int(starts[p])
-        tokens, docpos, off = pieces[p]
-        rest = [(tokens[cut:], docpos, off + cut), *pieces[p + 1 :]]
-        return batch, rest, n - total, (docpos, off + cut)
-    return batch, [], 0, (pieces[-1][1] + 1, 0)
+    def available(self) -> int:
+        return len(self.buf) - self.cursor
+
+    def full(self) -> bool:
+        return self.available() >= self.need
+
+    def add(self, tokens: np.ndarray, lengths: np.ndarray, pos: np.ndarray, skip: int) -> None:
+        """Documents ``pos`` (``lengths`` tokens each, the first one ``skip`` tokens short)."""
+        lengths = lengths.copy()
+        if len(lengths):
+            lengths[0] -= skip
+        if self.available() == 0:
+            self.buf, self.first_offset = tokens, skip
+            self.ends, self.pos, self.cursor = np.cumsum(lengths), pos, 0
+            return
+        d = int(np.searchsorted(self.ends, self.cursor, side="right"))  # document at the cursor
+        start = int(self.ends[d - 1]) if d else 0
+        into = self.cursor - start + (self.first_offset if d == 0 else 0)
+        kept_ends = self.ends[d:] - self.cursor
+        self.buf = np.concatenate([self.buf[self.cursor :], tokens])
+        self.ends = np.concatenate([kept_ends, kept_ends[-1] + np.cumsum(lengths)])
+        self.pos = np.concatenate([self.pos[d:], pos])
+        self.first_offset, self.cursor = into, 0
+
+    def where(self) -> tuple[int, int]:
+        """(document, offset) where the stream continues."""
+        if self.cursor >= len(self.buf):
+            return (int(self.pos[-1]) + 1 if len(self.pos) else 0), 0
+        d = int(np.searchsorted(self.ends, self.cursor, side="right"))
+        start = int(self.ends[d - 1]) if d else 0
+        return int(self.pos[d]), self.cursor - start + (self.first_offset if d == 0 else 0)
+
+    def emit(self, contexts: int) -> tuple[dict[str, Any], tuple[int, int]]:
+        """``contexts`` contexts from the cursor (the last may be padded); advances the cursor
+        to the last label, which is the next context's first input."""
+        length, c = self.length, self.cursor
+        total = contexts * length
+        real = min(total, self.available() - 1)  # input positions that have a next token
+        # the documents the window [c, c + real) crosses, and where each piece starts
+        lo = int(np.searchsorted(self.ends, c, side="right"))
+        hi = int(np.searchsorted(self.ends, c + real - 1, side="right")) if real else lo - 1
+        bounds = np.clip(np.concatenate([[c], self.ends[lo:hi], [c + real]]), c, c + real)
+        spans = np.diff(bounds)
+        doc_start = np.concatenate([[0], self.ends[:-1]])[lo : hi + 1]
+        doc_start = doc_start - np.where(np.arange(lo, hi + 1) == 0, self.first_offset, 0)
+        if real == total:  # a full batch (all but the stream's last)
+            x = self.buf[c : c + total].astype(np.int64)
+            labels = self.buf[c + 1 : c + total + 1].astype(np.int64)
+            pos = np.arange(c, c + total) - np.repeat(doc_start, spans)
+            docs = np.repeat(np.arange(hi - lo + 1, dtype=np.int64), spans)
+            mask = np.ones(total, dtype=np.int64)
+        else:
+            x = np.full(total, self.pad, dtype=np.int64)
+            x[:real] = self.buf[c : c + real]
+            labels = np.full(total, -100, dtype=np.int64)
+            labels[:real] = self.buf[c + 1 : c + real + 1]
+            pos = np.zeros(total, dtype=np.int64)
+            pos[:real] = np.arange(c, c + real) - np.repeat(doc_start, spans)
+            docs = np.full(total, -1, dtype=np.int64)
+            docs[:real] = np.repeat(np.arange(hi - lo + 1, dtype=np.int64), spans)
+            mask = (docs >= 0).astype(np.int64)
+        grid = docs.reshape(contexts, length)
+        doc_ids = (
+            np.where(grid >= 0, grid - grid[:, :1], -1) if real < total else grid - grid[:, :1]
+        )
+        batch: dict[str, Any] = {
+            "input_ids": torch.from_numpy(x.reshape(contexts, length)),
+            "labels": torch.from_numpy(labels.reshape(contexts, length)),
+            "doc_ids": torch.from_numpy(doc_ids),
+            "position_ids": torch.from_numpy(pos.reshape(contexts, length)),
+            "attention_mask": torch.from_numpy(mask.reshape(contexts, length)),
+        }
+        self.cursor = min(c + total, len(self.buf))
+        return batch, self.where()
 
 
 class StatefulLoader:

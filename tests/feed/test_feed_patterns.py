@@ -151,3 +151,28 @@ def test_patterns_refuse_what_they_cannot_do():
     other = VocabSpec.build([TokenSpec("acoustic", "enc", 24000, 75.0, 3, 32)])
     with pytest.raises(VocabError, match="codebook_size"):
         FeedEncoder.for_source(Src(), vocab=other)
+
+
+@pytest.mark.parametrize("options", [{}, {"bos": True, "markers": True}, {"dedup": True}])
+def test_block_encoding_equals_encoding_each_document(options):
+    from audiotok.feed.source import InMemorySource, _block_from_arrays
+
+    spec = SEM if options.get("dedup") else ACU
+    rng = np.random.default_rng(5)
+    arrays = [rng.integers(0, spec.codebook_size, (spec.num_codebooks, t)) for t in (0, 3, 1, 8)]
+    block = _block_from_arrays([f"u{i}" for i in range(4)], arrays, spec.num_codebooks)
+    src = InMemorySource(spec, {f"u{i}": a for i, a in enumerate(arrays)})
+    vocab = None
+    if spec is ACU:  # feed codebooks 2 and 0 only, in that order
+        vocab = VocabSpec.build([ACU], codebooks=[[2, 0]], markers=options.get("markers", False))
+    enc = FeedEncoder.for_source(src, "flatten", vocab=vocab, **options)
+    order = np.array([3, 0, 2, 1])
+    tokens, lengths = enc.encode_block(block, order)
+    each = [enc.encode(arrays[i]).tokens for i in order]
+    assert lengths.tolist() == [len(x) for x in each]
+    assert tokens.tolist() == np.concatenate(each).tolist()
+    bad = _block_from_arrays(
+        ["x"], [np.full((spec.num_codebooks, 2), spec.codebook_size)], spec.num_codebooks
+    )
+    with pytest.raises(VocabError, match="'x'|outside"):
+        enc.encode_block(bad, np.array([0]))
