@@ -128,7 +128,6 @@ class EncodecCodec(Codec):
         self.model = model
         self.hop_length = int(model.encoder.hop_length)
         self.n_q = n_codebooks
-        self.batch_exact = True  # as_if_alone; tested
         self.long_window_seconds = 3 * WINDOW_SECONDS
         self.window = int(WINDOW_SECONDS * model.sample_rate) // self.hop_length * self.hop_length
         self.decode_window_frames = self.window // self.hop_length
@@ -144,6 +143,14 @@ class EncodecCodec(Codec):
             params={"bandwidth_kbps": bandwidth},
             version=__version__,
         )
+
+    @property  # type: ignore[override]
+    def batch_exact(self) -> bool:
+        """Exact on the CPU, where items run one by one at their own length. The padded path
+        (GPUs) matched about 97 % of codes in tests: kernels chosen by shape round ~1e-7
+        differently and an RVQ stage flips at near ties; there the engine batches only files
+        of equal length (no padding)."""
+        return str(self.device).startswith("cpu")
 
     def to(self, device: str) -> EncodecCodec:
         self.device = device

@@ -62,7 +62,16 @@ def from_hf_dir(path: str | Path):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a bar per model load is noise in a corpus run
-    return AutoModel.from_pretrained(str(p), local_files_only=True).eval()
+    try:
+        return AutoModel.from_pretrained(str(p), local_files_only=True).eval()
+    except (OSError, ValueError, RuntimeError, __import__("pickle").UnpicklingError) as e:
+        from audiotok.errors import UnsafeCheckpointError
+
+        raise UnsafeCheckpointError(
+            f"{p} is not a loadable Hugging Face model folder ({type(e).__name__}: "
+            f"{str(e).splitlines()[0][:160]}); check that the weights file matches its name "
+            "(pytorch_model.bin is a torch file, model.safetensors a safetensors file)"
+        ) from None
 
 
 def is_torchaudio_state(state: dict) -> bool:

@@ -11,7 +11,9 @@ LENGTHS = (1.05, 0.41, 0.117)  # seconds; none a multiple of any hop
 
 
 @pytest.mark.parametrize("name", BACKENDS)
-def test_batched_codes_equal_codes_alone(codecs, name):
+def test_the_cpu_batch_contract_codes_equal_codes_alone(codecs, name):
+    """The contract on the CPU (items run one by one at their own length); the padded path a
+    GPU runs is tested below through the unwrapped methods."""
     c = codecs[name]
     xs = [noise(s, c.sample_rate, seed=i) for i, s in enumerate(LENGTHS)]
     batch, lengths = padded(xs)
@@ -23,15 +25,24 @@ def test_batched_codes_equal_codes_alone(codecs, name):
 
 
 @pytest.mark.parametrize("name", BACKENDS)
-def test_batched_decode_equals_decode_alone(codecs, name):
+@pytest.mark.parametrize("path", ["cpu-contract", "padded"])
+def test_batched_decode_equals_decode_alone(codecs, name, path):
+    """Decoding a padded batch of codes gives each utterance's audio alone, through the CPU
+    contract and through the padded path the GPU runs (the unwrapped method)."""
     c = codecs[name]
+    decode = (
+        c.decode_batch
+        if path == "cpu-contract"
+        else (lambda codes, lengths: type(c).decode_batch.__wrapped__(c, codes, lengths))
+    )
     xs = [noise(s, c.sample_rate, seed=i) for i, s in enumerate(LENGTHS)]
     alone = [c.encode_batch(x.view(1, 1, -1), torch.tensor([len(x)]))[0] for x in xs]
     lengths = torch.tensor([a.shape[-1] for a in alone])
     codes = torch.zeros(len(xs), c.num_codebooks, int(lengths.max()), dtype=torch.long)
     for b, a in enumerate(alone):
         codes[b, :, : a.shape[-1]] = a[0]
-    wav, wav_lengths = c.decode_batch(codes, lengths)
+    with torch.inference_mode():
+        wav, wav_lengths = decode(codes, lengths)
     for b, a in enumerate(alone):
         ref, n = c.decode_batch(a, torch.tensor([a.shape[-1]]))
         assert int(wav_lengths[b]) == int(n[0])
@@ -73,3 +84,16 @@ def test_the_padded_batch_path_equals_codes_alone(codecs, name):
         assert same >= 0.97 * total
     else:
         assert same == total
+
+
+def test_encodec_24khz_promises_exact_batches_only_where_it_keeps_them(codecs):
+    """Its padded path matches ~97 % of codes, so off the CPU (where items run one by one) it
+    does not claim batch_exact, and the engine batches only files of equal length for it."""
+    c = codecs["encodec-24khz"]
+    assert c.batch_exact  # on the CPU: item by item, exact
+    c.device = "cuda"  # what .to("cuda") sets (no GPU needed to read the promise)
+    try:
+        assert not c.batch_exact
+    finally:
+        c.device = "cpu"
+    assert all(codecs[n].batch_exact for n in BACKENDS if n != "encodec-24khz")

@@ -36,7 +36,9 @@ def test_cache_folder_loads_and_checks_sha(tmp_path, monkeypatch):
     (tmp_path / "wavlm-base-plus" / "model.safetensors").rename(
         tmp_path / "wavlm-base-plus" / "pytorch_model.bin"
     )  # the registry names pytorch_model.bin; no published sha256 for this one
-    with pytest.raises(Exception):  # noqa: B017 - a safetensors file is no torch pickle
+    from audiotok.errors import UnsafeCheckpointError
+
+    with pytest.raises(UnsafeCheckpointError):  # a safetensors file is no torch pickle
         extractors.load("wavlm-base-plus", layers=[1])
     d = tmp_path / "hubert-base-ls960"
     hf_models.random_model(src.model.config).save_pretrained(d)
@@ -238,21 +240,23 @@ def test_extract_cli_mfcc_and_usage_errors(tmp_path):
     with pytest.raises(SystemExit) as e:
         main(["extract", str(corpus), "-o", str(tmp_path / "g"), "--layer", "3", "-q"])
     assert e.value.code == 2
-    with pytest.raises(SystemExit) as e:  # other layers into the same store: refused
-        main(
-            [
-                "extract",
-                str(corpus),
-                "-o",
-                str(tmp_path / "f"),
-                "--model",
-                "hubert-base-ls960",
-                "--layer",
-                "6",
-                "-q",
-            ]
-        )
     assert e.value.code == 2
+    # the same store with features of another model: refused, naming what differs (a real
+    # model folder, so the refusal cannot come from missing weights)
+    src = tiny("hubert-group")
+    from audiotok.extractors import hf_models
+
+    hf_models.random_model(src.model.config).save_pretrained(tmp_path / "m")
+    args = ["extract", str(corpus), "--model", str(tmp_path / "m"), "--num-workers", "0", "-q"]
+    with pytest.raises(SystemExit) as e:
+        main([*args, "-o", str(tmp_path / "h"), "--layer", "1"])
+    assert e.value.code == 1  # the corpus has one bad file
+    with pytest.raises(SystemExit) as e:
+        main([*args, "-o", str(tmp_path / "h"), "--layer", "2"])
+    assert e.value.code == 2
+    with pytest.raises(SystemExit) as e:
+        main([*args, "-o", str(tmp_path / "f"), "--layer", "1"])
+    assert e.value.code == 2  # an mfcc store is not hubert's
 
 
 def test_overwrite_removes_only_the_feature_store(tmp_path):
