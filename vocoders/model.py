@@ -140,6 +140,9 @@ class Vocoder(nn.Module):
         style: Any = None,
     ) -> torch.Tensor:
         """units [B, T'] -> wav [B, 1, T' * hop]; ``lengths`` masks padding (None: all valid)."""
+        if lengths is not None:  # padding may hold anything (-1, a pad id): embed unit 0 there
+            valid = torch.arange(units.shape[1], device=units.device)[None] < lengths[:, None]
+            units = units.masked_fill(~valid.to(units.device), 0)
         x = self.unit_embed(units).transpose(1, 2)  # [B, C, T']
         parts = [x] + [
             e[:, :, None].expand(-1, -1, x.shape[-1])
@@ -155,7 +158,7 @@ class Vocoder(nn.Module):
                 "or train one with a duration predictor"
             )
         mask = torch.arange(units.shape[1], device=units.device)[None] < lengths[:, None]
-        return self.duration(self.unit_embed(units), mask)
+        return self.duration(self.unit_embed(units.masked_fill(~mask, 0)), mask)
 
     def predict_durations(self, units: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Deduplicated units [B, N] -> durations in frames [B, N] (>= 1; 0 past lengths)."""

@@ -208,7 +208,8 @@ class GanTrainer:
         self.scaler.step(self.opt_g)
         self.scaler.update()
         self.sched_g.step()
-        self.sched_d.step()
+        if adversarial:
+            self.sched_d.step()
         out.update({f"loss_{k}": float(v.detach()) for k, v in losses.items()})
         out["loss_g"] = float(total.detach())
         out["lr"] = float(self.sched_g.get_last_lr()[0])
@@ -237,7 +238,11 @@ class GanTrainer:
             self.Gw = DDP(self.G, device_ids=ids)
             self.Dw = DDP(self.D, device_ids=ids)
         log = MetricsLog(self.out, cfg.tensorboard) if info.is_main else None
-        summary: dict[str, Any] = {"start_step": start, "steps": max(start, cfg.steps)}
+        summary: dict[str, Any] = {
+            "start_step": start,
+            "steps": max(start, cfg.steps),
+            "world_size": info.world_size,
+        }
         eval_every = cfg.eval_every or cfg.checkpoint_every
 
         def evaluate(step: int) -> None:
