@@ -42,7 +42,14 @@ def export(
     ),
     overwrite: bool = typer.Option(False, help="Replace an earlier export in the output."),
 ) -> int:
-    """Write LM training files from token stores (offsets, pattern and splits applied here)."""
+    """Write LM training files from token stores (offsets, pattern and splits applied here).
+
+    fairseq: binarize with `fairseq-preprocess --only-source --srcdict dict.txt`; without
+    --srcdict fairseq sorts its own dictionary by count, which permutes the unit ids.
+
+    megatron: --data-path <out>/train_text_document. nanogpt: train.bin / val.bin (uint16),
+    meta.pkl + meta.json. hf: datasets.load_from_disk(<out>). webdataset: <split>-*.tar.
+    """
     from audiotok.feed.exporters import export as run
 
     summary = run(

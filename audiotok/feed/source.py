@@ -158,7 +158,7 @@ class StoreSource:
     def shard_paths(self) -> list[Path]:
         if self._shards is None:
             paths = getattr(self.store, "shard_paths", None)
-            if paths is None:  # the contract's layout: shard-NNNNNN.parquet in the directory
+            if paths is None:  # the contract's layout: shard-NNNNNN.parquet in the folder
                 paths = sorted(self.dir.glob("shard-*.parquet"))
             self._shards = [Path(p) for p in paths]
         return self._shards
@@ -175,7 +175,7 @@ def as_source(obj: Any) -> Any:
         return StoreSource(open_tokens(str(obj)))
     if isinstance(obj, (InMemorySource, StoreSource, SubsetSource)) or hasattr(obj, "specs"):
         return obj
-    if hasattr(obj, "manifest") or hasattr(obj, "shard_paths"):  # a TokenStore
+    if hasattr(obj, "shard_paths") or (hasattr(obj, "dir") and hasattr(obj, "spec")):  # a store
         return StoreSource(obj)
     if isinstance(obj, TokenSource):
         return obj
@@ -279,6 +279,8 @@ class BlockReader:
         self._store = source if isinstance(source, StoreSource) else None
         self._subset: list[np.ndarray] | None = None
         self._ids: list[list[str]] | None = None
+        if self._store is not None and not self._store.shard_paths() and len(self._store):
+            self._store = None  # no Parquet shards where we expect them: read through get()
         if isinstance(source, SubsetSource) and isinstance(source.source, StoreSource):
             import pyarrow.parquet as pq
 

@@ -194,3 +194,17 @@ def test_resume_in_process_without_a_loader():
     ds2.load_state_dict(ds.state_dict())
     assert head + [b["ids"] for b in ds2] == full
     assert [b["ids"] for b in ds2] == full  # a finished pass starts the epoch again
+
+
+def test_order_follows_seed_and_epoch():
+    src, _ = idx_source(n=30, block_size=4)
+
+    def order(seed, epoch, shuffle=True):
+        ds = TokenIterableDataset(src, batch_size=30, seed=seed, shuffle=shuffle)
+        ds.set_epoch(epoch)
+        return next(iter(ds))["ids"]
+
+    assert order(0, 0) == order(0, 0)
+    assert order(0, 0) != order(0, 1) and order(0, 0) != order(1, 0)
+    assert sorted(order(0, 1)) == sorted(order(1, 0))
+    assert order(0, 5, shuffle=False) == [f"d{i:03d}" for i in range(30)]
