@@ -44,11 +44,11 @@ def export(
 ) -> int:
     """Write LM training files from token stores (offsets, pattern and splits applied here).
 
-    fairseq: binarize with `fairseq-preprocess --only-source --srcdict dict.txt`; without
-    --srcdict fairseq sorts its own dictionary by count, which permutes the unit ids.
-
-    megatron: --data-path <out>/train_text_document. nanogpt: train.bin / val.bin (uint16),
-    meta.pkl + meta.json. hf: datasets.load_from_disk(<out>). webdataset: <split>-*.tar.
+    fairseq: fairseq-preprocess --only-source --srcdict dict.txt (without
+    --srcdict, fairseq sorts its dictionary by count and permutes the unit ids).
+    megatron: --data-path <out>/train_text_document.
+    nanogpt: train.bin / val.bin (uint16), meta.pkl + meta.json.
+    hf: datasets.load_from_disk(<out>). webdataset: <split>-NNNNNN.tar shards.
     """
     from audiotok.feed.exporters import export as run
 
