@@ -46,6 +46,10 @@ def test_map_style_dataset_on_a_cli_store(cli_store):
     short = int(np.argmin([n0, n3]))
     assert (batch["input_ids"][short, min(n0, n3) :] == pad).all()
     assert batch["ids"] == [ds[0]["id"], ds[3]["id"]]
+    sampler = LengthBucketSampler(ds.lengths(), max_tokens=600, seed=1)
+    loader = torch.utils.data.DataLoader(ds, batch_sampler=sampler, collate_fn=ds.collate)
+    ids = [i for b in loader for i in b["ids"]]
+    assert sorted(ids) == sorted(ds.ids)
 
 
 def test_length_bucket_sampler():
@@ -112,6 +116,11 @@ def test_packing_refuses_row_patterns():
     ds = TokenIterableDataset(src, pattern="delay", batch_size=2)  # padded batches instead
     b = next(iter(ds))
     assert b["input_ids"].ndim == 3 and b["input_ids"].shape[:2] == (2, 4)
+    v = TokenDataset(src, pattern="valle", layout="separate")
+    b = v.collate([v[0], v[1], v[2]])
+    frames = [v[i]["nar"].shape[1] for i in range(3)]
+    assert b["nar"].shape == (3, 3, max(frames)) and b["nar_mask"].sum(1).tolist() == frames
+    assert b["ar_mask"].sum(1).tolist() == [f + 1 for f in frames]  # + VALL-E's AR EOS
 
 
 @pytest.mark.parametrize("packed", [False, True])
