@@ -86,6 +86,9 @@ def train(
         0.05, "--valid-fraction", help="Fraction of utterances held out (at most --valid-max)."
     ),
     valid_max: int = typer.Option(16, "--valid-max", help="Most held-out utterances."),
+    max_minutes: float = typer.Option(
+        None, "--max-minutes", help="Stop after this much training time (resumable)."
+    ),
     num_workers: int = typer.Option(2, "--num-workers", help="Data loader processes."),
     tensorboard: bool = typer.Option(
         None,
@@ -124,6 +127,7 @@ def train(
         valid_fraction=valid_fraction,
         valid_max=valid_max,
         num_workers=num_workers,
+        max_minutes=max_minutes,
         progress=not quiet,
         tensorboard=tensorboard,
     )

@@ -157,13 +157,14 @@ class Vocoder(nn.Module):
                 "this vocoder has no duration predictor: decode full-rate units (no --dedup), "
                 "or train one with a duration predictor"
             )
+        units, lengths = units.long().to(self.device), lengths.to(self.device)
         mask = torch.arange(units.shape[1], device=units.device)[None] < lengths[:, None]
         return self.duration(self.unit_embed(units.masked_fill(~mask, 0)), mask)
 
     def predict_durations(self, units: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
         """Deduplicated units [B, N] -> durations in frames [B, N] (>= 1; 0 past lengths)."""
         d = to_durations(self.predict_log_durations(units, lengths))
-        valid = torch.arange(units.shape[1], device=units.device)[None] < lengths[:, None]
+        valid = torch.arange(units.shape[1], device=d.device)[None] < lengths.to(d.device)[:, None]
         return d * valid
 
     @torch.inference_mode()

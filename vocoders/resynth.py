@@ -11,6 +11,7 @@ compares the frame-rate sequences.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -52,3 +53,29 @@ def unit_error_rate(
     if len(r) == 0:
         raise ValueError("unit error rate is undefined for an empty reference")
     return edit_distance(r, h) / len(r)
+
+
+def score_resynthesis(
+    ref: np.ndarray,
+    ref_sr: int,
+    wav: np.ndarray,
+    sr: int,
+    ref_units: Sequence[int] | np.ndarray,
+    tokenizer: Any,
+    metrics: Sequence[str] | None = None,
+) -> tuple[dict[str, float], dict[str, str]]:
+    """(scores, errors) of one resynthesised utterance: the reconstruction metrics of
+    ``eval recon`` (:func:`audiotok.metrics.recon.score_signals`) plus ``uer`` (deduplicated)
+    and ``uer_frames`` (frame rate): ``wav`` re-tokenized with ``tokenizer`` (the tokenizer
+    that made ``ref_units``) against ``ref_units``."""
+    from audiotok.metrics import METRICS
+    from audiotok.metrics.recon import score_signals
+
+    scores, errors = score_signals(ref, ref_sr, wav, sr, tuple(metrics or METRICS))
+    hyp = np.asarray(tokenizer.encode(wav, sr)).reshape(-1)
+    try:
+        scores["uer"] = unit_error_rate(ref_units, hyp, dedup_units=True)
+        scores["uer_frames"] = unit_error_rate(ref_units, hyp, dedup_units=False)
+    except ValueError as e:
+        errors["uer"] = str(e)
+    return scores, errors

@@ -72,6 +72,7 @@ def train_vocoder(
     mel_weight: float = 45.0,
     dur_weight: float = 1.0,
     num_workers: int = 0,
+    max_minutes: float | None = None,
     progress: bool = True,
     tensorboard: bool | None = None,
 ) -> dict[str, Any]:
@@ -82,6 +83,8 @@ def train_vocoder(
     samples at 16 kHz of speech-resynthesis). ``model``: :class:`VocoderConfig` fields (channel
     widths, kernels, ``duration_predictor``...); the rates, unit count and speakers come from
     the store. ``speakers``: ``none`` or ``from-path-prefix`` (first folder of the id).
+    ``max_minutes``: stop after this much training time (evaluating and checkpointing), for
+    fixed-budget runs and job time limits; ``--resume`` continues towards ``steps``.
     """
     import torch
 
@@ -191,6 +194,7 @@ def train_vocoder(
         checkpoint_every=checkpoint_every,
         log_every=log_every,
         eval_every=eval_every,
+        max_minutes=max_minutes,
         progress=progress,
         tensorboard=tensorboard,
     )

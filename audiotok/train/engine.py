@@ -57,6 +57,7 @@ class TrainConfig:
     keep_checkpoints: int = 3
     log_every: int = 50
     eval_every: int = 0  # 0: at every checkpoint
+    max_minutes: float | None = None  # stop (evaluate, checkpoint) after this much training time
     progress: bool = True
     tensorboard: bool | None = None  # None: when the tensorboard package is importable
 
@@ -215,6 +216,18 @@ class GanTrainer:
         out["lr"] = float(self.sched_g.get_last_lr()[0])
         return out
 
+    def _out_of_time(self, started: float) -> bool:
+        """True once ``max_minutes`` have passed (all ranks agree: rank 0's clock decides)."""
+        if self.cfg.max_minutes is None:
+            return False
+        flag = torch.tensor(float(time.monotonic() - started > 60 * self.cfg.max_minutes))
+        if self.info.enabled:
+            import torch.distributed as td
+
+            flag = flag.to(self.device)
+            td.broadcast(flag, src=0)
+        return bool(flag)
+
     # --- the run -------------------------------------------------------------------------------
     def run(self, resume: bool = False) -> dict[str, Any]:
         from audiotok.train.logs import MetricsLog, Progress
@@ -260,6 +273,7 @@ class GanTrainer:
         batches = self.task.batches(start, info)
         sums: dict[str, float] = {}
         count, t0 = 0, time.monotonic()
+        started = t0
         self.G.train()
         self.D.train()
         try:
@@ -269,7 +283,8 @@ class GanTrainer:
                     sums[k] = sums.get(k, 0.0) + v
                 count += 1
                 s = step + 1
-                if s % cfg.log_every == 0 or s == cfg.steps:
+                last = s == cfg.steps or self._out_of_time(started)
+                if s % cfg.log_every == 0 or last:
                     means = {f"train/{k}": v / count for k, v in sums.items()}
                     means["train/steps_per_s"] = count / max(1e-9, time.monotonic() - t0)
                     if log is not None:
@@ -279,11 +294,14 @@ class GanTrainer:
                     sums, count, t0 = {}, 0, time.monotonic()
                 else:
                     progress.update(s)
-                if s % eval_every == 0 or s == cfg.steps:
+                if s % eval_every == 0 or last:
                     evaluate(s)
-                if s % cfg.checkpoint_every == 0 or s == cfg.steps:
+                if s % cfg.checkpoint_every == 0 or last:
                     self._save(s)
                     dist.barrier(info)
+                summary["steps"] = s
+                if last:
+                    break
         finally:
             progress.close()
             if log is not None:
