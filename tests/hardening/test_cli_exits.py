@@ -192,6 +192,8 @@ def test_a_real_sigint_prints_how_to_resume(attempt):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # as from a terminal: a shell's background job (CI) would hand down SIGINT ignored
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
     try:
         assert p.stdout is not None and p.stdout.readline().strip() == "ready"
