@@ -1,9 +1,10 @@
 """Reading a token store: ``audiotok.open_tokens(dir)``.
 
 Iteration yields ``(id, codes)`` where ``codes`` is always ``[K, T']`` (uint16, or uint32
-past 65,536 entries): a read-only numpy view into the shard's Arrow buffer, no per-row Python
-lists. ``get(id)`` is O(1) through an id -> (shard, row) index built on first use; the
-decoded columns of the last few shards are kept. Only shards the commit record lists are read.
+past 65,536 entries): a read-only view into the shard's flat codes (``.codes/shard-N.npy``,
+memory-mapped; no Parquet decoding, no per-row Python lists). ``get(id)`` is O(1) through an
+id -> (shard, row) index built on first use. Shards of audiotok 0.1 stores have no flat copy:
+they are decoded from Parquet (by row group for ``get``). Only committed shards are read.
 """
 
 from __future__ import annotations
@@ -33,25 +34,75 @@ class ShardCodes:
     values: np.ndarray  # uint16/uint32 [total K * T']
     k: int
 
+    def __post_init__(self) -> None:
+        # plain ndarray views (a memmap subclass costs microseconds per slice) and Python ints
+        # for the bounds: per-row overhead stays well under a microsecond
+        self.values = self.values.view(np.ndarray)
+        self._bounds = list(zip(self.starts.tolist(), self.ends.tolist(), strict=True))
+
     def __len__(self) -> int:
         return len(self.ids)
 
     def codes(self, i: int) -> np.ndarray:
-        return self.values[self.starts[i] : self.ends[i]].reshape(self.k, -1)
+        a, b = self._bounds[i]
+        return self.values[a:b].reshape(self.k, -1)
+
+    def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        v, k = self.values, self.k
+        for utt_id, (a, b) in zip(self.ids, self._bounds, strict=True):
+            yield utt_id, v[a:b].reshape(k, -1)
 
     def lengths(self) -> np.ndarray:
         """Frames per row."""
         return (self.ends - self.starts) // self.k
 
 
-def shard_codes(path: Path, k: int) -> ShardCodes:
+def _broken(path: Path, e: Exception) -> CorruptStoreError:
+    return CorruptStoreError(
+        f"{path} cannot be read ({str(e)[:120]}); `audiotok info --check {path.parent}` "
+        "names the broken shards, and rerunning the encode command re-encodes them"
+    )
+
+
+def shard_codes(path: Path, k: int, row_group: int | None = None) -> ShardCodes:
+    """The codes of a shard file, or of one of its row groups."""
     try:
-        t = pq.read_table(path, columns=["id", "codes"], memory_map=True)
+        if row_group is None:
+            t = pq.read_table(path, columns=["id", "codes"], memory_map=True)
+        else:
+            t = pq.ParquetFile(path, memory_map=True).read_row_group(
+                row_group, columns=["id", "codes"]
+            )
     except (OSError, pa.ArrowException) as e:
-        raise CorruptStoreError(
-            f"{path} cannot be read ({str(e)[:120]}); `audiotok info --check {path.parent}` "
-            "names the broken shards, and rerunning the encode command re-encodes them"
-        ) from None
+        raise _broken(path, e) from None
+    return _codes_of(t, k)
+
+
+def row_groups(path: Path) -> list[int]:
+    """Rows per row group of a shard file."""
+    try:
+        md = pq.ParquetFile(path).metadata
+    except (OSError, pa.ArrowException) as e:
+        raise _broken(path, e) from None
+    return [md.row_group(i).num_rows for i in range(md.num_row_groups)]
+
+
+def flat_codes(path: Path, flat: Path, k: int) -> ShardCodes:
+    """A shard through its flat copy: ids and frame counts from Parquet (plain columns, fast),
+    codes memory-mapped from the ``.npy`` (no decoding, no copy)."""
+    try:
+        t = pq.read_table(path, columns=["id", "num_frames"], memory_map=True)
+        values = np.load(flat, mmap_mode="r")
+    except (OSError, ValueError, pa.ArrowException) as e:
+        raise _broken(path, e) from None
+    n = t.column("num_frames").to_numpy().astype(np.int64) * k
+    ends = np.cumsum(n)
+    if len(ends) and ends[-1] != len(values):
+        raise _broken(flat, ValueError("the flat codes do not match the shard's frame counts"))
+    return ShardCodes(t.column("id").to_pylist(), ends - n, ends, values, k)
+
+
+def _codes_of(t: pa.Table, k: int) -> ShardCodes:
     arr = t.column("codes").combine_chunks()
     ids = [str(x) for x in t.column("id").to_pylist()]
     if k == 1:
@@ -85,7 +136,8 @@ class TokenStore:
         self.spec = TokenSpec.from_dict(rec.data["spec"])
         self._root = Path(audio_root) if audio_root else None
         self._index: dict[str, tuple[int, int]] | None = None
-        self._cache: OrderedDict[int, ShardCodes] = OrderedDict()
+        self._cache: OrderedDict[tuple[int, int], ShardCodes] = OrderedDict()
+        self._groups: dict[int, list[int]] = {}
 
     # --- facts -----------------------------------------------------------------------------
     @property
@@ -105,6 +157,16 @@ class TokenStore:
     def shard_paths(self) -> list[Path]:
         return [self.dir / s["file"] for s in self.manifest.shards]
 
+    def shard_codes(self, i: int) -> ShardCodes:
+        """All codes of shard ``i``: memory-mapped from its flat copy where it has one (format
+        2), decoded from Parquet otherwise (stores of audiotok 0.1)."""
+        entry = self.manifest.shards[i]
+        flat = next((f for f in entry.get("files", {}) if f.endswith(".npy")), None)
+        k = self.spec.num_codebooks
+        if flat is not None:
+            return flat_codes(self.dir / entry["file"], self.dir / flat, k)
+        return shard_codes(self.dir / entry["file"], k)
+
     @property
     def audio_root(self) -> Path | None:
         if self._root is not None:
@@ -122,25 +184,42 @@ class TokenStore:
         return f"TokenStore({str(self.dir)!r}, {self.spec.name}, {len(self)} utterances)"
 
     # --- codes -----------------------------------------------------------------------------
-    def shard(self, i: int) -> ShardCodes:
-        """The codes of shard ``i`` (the last few are cached)."""
-        if i in self._cache:
-            self._cache.move_to_end(i)
-            return self._cache[i]
-        sc = shard_codes(self.shard_paths[i], self.spec.num_codebooks)
-        self._cache[i] = sc
-        while len(self._cache) > 4:
-            self._cache.popitem(last=False)
-        return sc
+    def _has_flat(self, shard: int) -> bool:
+        return any(f.endswith(".npy") for f in self.manifest.shards[shard].get("files", {}))
+
+    def locate(self, shard: int, row: int) -> tuple[ShardCodes, int]:
+        """The codes holding row ``row`` of a shard, and the row's place in them: the whole
+        shard memory-mapped where it has a flat copy, else the one decoded row group (stores of
+        audiotok 0.1). The last few dozen are kept."""
+        if self._has_flat(shard):
+            key, r = (shard, -1), row
+        else:
+            sizes = self._groups.setdefault(shard, row_groups(self.shard_paths[shard]))
+            g = 0
+            while row >= sizes[g]:
+                row -= sizes[g]
+                g += 1
+            key, r = (shard, g), row
+        sc = self._cache.get(key)
+        if sc is None:
+            if key[1] == -1:
+                sc = self.shard_codes(shard)
+            else:
+                sc = shard_codes(self.shard_paths[shard], self.spec.num_codebooks, key[1])
+            self._cache[key] = sc
+            while len(self._cache) > 32:
+                self._cache.popitem(last=False)
+        else:
+            self._cache.move_to_end(key)
+        return sc, r
 
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
         for i in range(len(self.shard_paths)):
-            sc = shard_codes(self.shard_paths[i], self.spec.num_codebooks)
-            for r, utt_id in enumerate(sc.ids):
-                yield utt_id, sc.codes(r)
+            yield from self.shard_codes(i)
 
     @property
     def index(self) -> dict[str, tuple[int, int]]:
+        """id -> (shard, row)."""
         if self._index is None:
             idx: dict[str, tuple[int, int]] = {}
             for s, path in enumerate(self.shard_paths):
@@ -154,18 +233,17 @@ class TokenStore:
         return list(self.index)
 
     def get(self, utt_id: str) -> np.ndarray:
-        """The codes ``[K, T']`` of one utterance."""
+        """The codes ``[K, T']`` of one utterance (a memory-mapped slice)."""
         try:
             s, r = self.index[utt_id]
         except KeyError:
             raise KeyError(f"no utterance {utt_id!r} in {self.dir}") from None
-        return self.shard(s).codes(r)
+        sc, i = self.locate(s, r)
+        return sc.codes(i)
 
     # --- rows ------------------------------------------------------------------------------
     def audio_path(self, utt_id: str) -> Path:
-        s, r = self.index[utt_id]
-        path = pq.read_table(self.shard_paths[s], columns=["path"]).column("path")[r].as_py()
-        return self._resolve(path)
+        return self.row(utt_id)["audio_path"]
 
     def _resolve(self, path: str) -> Path:
         p = Path(path)
@@ -181,7 +259,7 @@ class TokenStore:
         """Every row: id, path (as stored), audio_path (absolute), duration_s, num_frames,
         codes ``[K, T']``."""
         for i, path in enumerate(self.shard_paths):
-            sc = shard_codes(path, self.spec.num_codebooks)
+            sc = self.shard_codes(i)
             meta = pq.read_table(path, columns=["path", "duration_s", "num_frames"]).to_pydict()
             for r, utt_id in enumerate(sc.ids):
                 yield {
@@ -195,16 +273,16 @@ class TokenStore:
                 }
 
     def row(self, utt_id: str) -> dict[str, Any]:
-        s, r = self.index[utt_id]
-        path = self.shard_paths[s]
-        meta = pq.read_table(path, columns=["path", "duration_s", "num_frames"]).slice(r, 1)
+        """One row: id, path, audio_path, duration_s, num_frames, codes ``[K, T']``."""
+        try:
+            s, r = self.index[utt_id]
+        except KeyError:
+            raise KeyError(f"no utterance {utt_id!r} in {self.dir}") from None
+        cols = ["path", "duration_s", "num_frames"]
+        meta = pq.read_table(self.shard_paths[s], columns=cols, memory_map=True).slice(r, 1)
         d = meta.to_pylist()[0]
-        return {
-            "id": utt_id,
-            **d,
-            "audio_path": self._resolve(d["path"]),
-            "codes": self.shard(s).codes(r),
-        }
+        sc, i = self.locate(s, r)
+        return {"id": utt_id, **d, "audio_path": self._resolve(d["path"]), "codes": sc.codes(i)}
 
     def to_table(self) -> pa.Table:
         tables = [pq.read_table(p) for p in self.shard_paths]

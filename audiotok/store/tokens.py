@@ -29,7 +29,8 @@ from audiotok.store import record as R
 from audiotok.store.files import audio_path_in_row, commit_tmp, fsync_dir, new_tmp
 from audiotok.store.layer import ShardedWriter
 
-SHARD_RE = re.compile(r"^shard-(\d{6})\.parquet$")
+SHARD_RE = re.compile(r"^shard-(\d{6})\.(parquet|npy)$")
+CODES_DIR = ".codes"  # flat uint16/uint32 copies of the shards' codes, memory-mapped by readers
 INT32_MAX = (1 << 31) - 1
 META_SPEC = b"audiotok.spec"
 META_RECIPE = b"audiotok.recipe"
@@ -103,6 +104,7 @@ class TokenWriter(ShardedWriter):
 
     FORMAT = R.TOKENS
     SHARD_RE = SHARD_RE
+    DATA_DIR_RE = re.compile(r"^\.codes$")
 
     def __init__(
         self,
@@ -187,15 +189,36 @@ class TokenWriter(ShardedWriter):
         )
         name = f"shard-{self.next_shard_index():06d}.parquet"
         self._write_table(table, name)
+        flat = self._write_flat([r[3] for r in rows], name)
         self.add_shard(
             {
                 "file": name,
-                "files": [name],
+                "files": [name, flat],
                 "num_utterances": len(rows),
                 "duration_s": round(sum(r[2] for r in rows), 6),
                 "num_frames": int(sum(r[3].shape[-1] for r in rows)),
             }
         )
+
+    def _write_flat(self, codes: list[np.ndarray], parquet_name: str) -> str:
+        """The shard's codes once more, flat (each utterance's ``[K, T']`` in C order, in row
+        order) in a ``.npy`` that readers memory-map: iteration and ``get`` then cost no
+        Parquet decoding. Parquet stays the interchange format; tokens are small next to
+        the audio they come from, so the second copy is cheap."""
+        rel = f"{CODES_DIR}/{parquet_name.replace('.parquet', '.npy')}"
+        final = self.dir / rel
+        final.parent.mkdir(exist_ok=True)
+        tmp = new_tmp(final)
+        flat = np.concatenate([c.reshape(-1) for c in codes]) if codes else np.zeros(0)
+        try:
+            with open(tmp, "wb") as f:
+                np.save(f, flat.astype(code_dtype(self.spec.codebook_size), copy=False))
+            commit_tmp(tmp, final)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        fsync_dir(final.parent)
+        return rel
 
     def _file_metadata(self) -> dict[bytes, bytes]:
         recipe = self.recipe.to_dict() if self.recipe else None
@@ -229,6 +252,13 @@ class TokenWriter(ShardedWriter):
     ) -> None:
         name = f"shard-{self.next_shard_index():06d}.parquet"
         src_file = src / entry["file"]
+        files = [name]
+        flat_src = [f for f in entry.get("files", {}) if f.startswith(f"{CODES_DIR}/")]
+        for f in flat_src:  # the flat copy does not depend on the audio root
+            rel = f"{CODES_DIR}/{name.replace('.parquet', '.npy')}"
+            (self.dir / CODES_DIR).mkdir(exist_ok=True)
+            _place(src / f, self.dir / rel, move)
+            files.append(rel)
         if (src_record.audio_root or None) == (self.record.audio_root or None):
             _place(src_file, self.dir / name, move)
         else:  # rows' paths are relative to the other root: rewrite them against ours
@@ -245,7 +275,7 @@ class TokenWriter(ShardedWriter):
         self.add_shard(
             {
                 "file": name,
-                "files": [name],
+                "files": files,
                 "num_utterances": entry["num_utterances"],
                 "duration_s": entry.get("duration_s", 0.0),
                 "num_frames": entry.get("num_frames", 0),

@@ -56,8 +56,8 @@ def test_files_respect_the_umask(tmp_path):
         _store(tmp_path / "s")
     finally:
         os.umask(old)
-    for p in (tmp_path / "s").iterdir():
-        assert p.stat().st_mode & 0o777 == 0o644, p.name
+    for p in (tmp_path / "s").rglob("*"):
+        assert p.stat().st_mode & 0o777 == (0o755 if p.is_dir() else 0o644), p.name
 
 
 @pytest.mark.parametrize(

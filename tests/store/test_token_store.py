@@ -201,3 +201,20 @@ def test_paths_resolve_from_the_record(tmp_path):
     assert {r["id"]: r["audio_path"] for r in ts.rows()}["a"] == root / "spk" / "a.wav"
     moved = TokenStore(tmp_path / "s", audio_root=tmp_path / "moved")
     assert moved.audio_path("a") == tmp_path / "moved" / "spk" / "a.wav"
+
+
+def test_the_flat_copy_equals_the_parquet_codes_and_is_verified(tmp_path):
+    data = {f"u{i}": _codes(4, 7 + i, i) for i in range(5)}
+    w = StoreWriter(tmp_path, ACU, shard_size=2)
+    for uid, c in data.items():
+        w.add(uid, f"{uid}.wav", 1.0, c)
+    w.close()
+    ts = TokenStore(tmp_path)
+    rows = ts.to_table().to_pylist()  # what pandas/DuckDB users see
+    for r in rows:
+        np.testing.assert_array_equal(np.array(r["codes"]), ts.get(r["id"]))
+    flat = next((tmp_path / ".codes").glob("shard-000001.npy"))
+    arr = np.load(flat)
+    arr[0] ^= 1
+    np.save(flat, arr)
+    assert [e["file"] for e, _ in ts.verify()] == ["shard-000001.parquet"]

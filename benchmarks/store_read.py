@@ -1,0 +1,108 @@
+"""Reading a token store: zero-copy [K, T'] iteration vs rows through ``to_pylist``.
+
+    python benchmarks/store_read.py [--utterances 20000] [--frames 500] [--k 1 8]
+
+Writes a synthetic store per K (random codes, uint16) in a temporary folder, then times, in
+one run, with the same consumer (utterances packed 256 at a time into one array, as a data
+loader does, so every code is read): (a) ``for id, codes in audiotok.open_tokens(dir)`` and
+(b) the old way, ``pq.ParquetFile.iter_batches`` + ``to_pylist`` + ``np.asarray`` per row.
+Also times ``store.get`` on random ids (the index). Prints tokens/s (wall and per CPU-second
+of this process) and the ratios.
+Targets (issue 9): >= 20x and >= 50 M tokens/s on CPU.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow.parquet as pq
+
+import audiotok
+from audiotok.spec import TokenSpec
+from audiotok.store import StoreWriter
+
+
+def build(d: Path, k: int, n: int, frames: int) -> int:
+    spec = TokenSpec("acoustic" if k > 1 else "semantic", "synthetic", 16000, 50.0, k, 1024)
+    rng = np.random.default_rng(0)
+    w = StoreWriter(d, spec, shard_size=5000)
+    total = 0
+    for i in range(n):
+        t = int(frames * rng.uniform(0.5, 1.5))
+        w.add(f"spk{i % 50}/u{i:07d}", f"u{i}.wav", t / 50, rng.integers(0, 1024, (k, t)))
+        total += k * t
+    w.close()
+    return total
+
+
+PACK = 256  # utterances per packed block: what a data loader does with what it reads
+
+
+def read_new(d: Path) -> int:
+    s, buf = 0, []
+    for _, codes in audiotok.open_tokens(str(d)):
+        buf.append(codes)
+        if len(buf) == PACK:
+            s += np.concatenate(buf, axis=1).size  # every code read once, into one block
+            buf = []
+    return s + (np.concatenate(buf, axis=1).size if buf else 0)
+
+
+def read_rows(d: Path, k: int) -> int:
+    s, buf = 0, []
+    for path in audiotok.open_tokens(str(d)).shard_paths:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=256):
+            for row in batch.to_pylist():
+                buf.append(np.asarray(row["codes"], dtype=np.int64).reshape(k, -1))
+                if len(buf) == PACK:
+                    s += np.concatenate(buf, axis=1).size
+                    buf = []
+    return s + (np.concatenate(buf, axis=1).size if buf else 0)
+
+
+def timed(fn, *args):
+    """((wall seconds, CPU seconds of this process), result): CPU time is what a shared,
+    loaded machine distorts least."""
+    w, c = time.perf_counter(), time.process_time()
+    out = fn(*args)
+    return (time.perf_counter() - w, time.process_time() - c), out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--utterances", type=int, default=20000)
+    ap.add_argument("--frames", type=int, default=500)
+    ap.add_argument("--k", type=int, nargs="+", default=[1, 8])
+    a = ap.parse_args()
+    for k in a.k:
+        with tempfile.TemporaryDirectory() as tmp:
+            d = Path(tmp) / "store"
+            total = build(d, k, a.utterances, a.frames)
+            read_new(d)  # warm the page cache for both readers
+            (w_new, c_new), n_new = timed(read_new, d)
+            (w_old, c_old), n_old = timed(read_rows, d, k)
+            assert n_new == n_old == total
+            store = audiotok.open_tokens(str(d))
+            (w_idx, _), ids = timed(store.ids)
+            pick = np.random.default_rng(1).choice(len(ids), 2000)
+            (w_first, _), _ = timed(lambda: [store.get(ids[i]) for i in pick])
+            (w_get, _), _ = timed(lambda: [store.get(ids[i]) for i in pick])
+            print(
+                f"K={k}: {a.utterances} utterances, {total / 1e6:.1f} M tokens\n"
+                f"  iteration      {total / w_new / 1e6:7.1f} M tokens/s wall, "
+                f"{total / c_new / 1e6:7.1f} per CPU-second\n"
+                f"  to_pylist rows {total / w_old / 1e6:7.2f} M tokens/s wall, "
+                f"{total / c_old / 1e6:7.2f} per CPU-second\n"
+                f"  ratio          {w_old / w_new:.1f}x wall, {c_old / c_new:.1f}x CPU\n"
+                f"  index of {len(ids)} ids built in {w_idx:.2f} s; get() on random ids "
+                f"{w_first / len(pick) * 1e6:.0f} us each as shards open, then "
+                f"{w_get / len(pick) * 1e6:.1f} us"
+            )
+
+
+if __name__ == "__main__":
+    main()
