@@ -64,6 +64,10 @@ def read_rows(d: Path, k: int) -> int:
     return s + (np.concatenate(buf, axis=1).size if buf else 0)
 
 
+def get_all(store, ids, pick) -> list:
+    return [store.get(ids[i]) for i in pick]
+
+
 def timed(fn, *args):
     """((wall seconds, CPU seconds of this process), result): CPU time is what a shared,
     loaded machine distorts least."""
@@ -89,8 +93,8 @@ def main() -> None:
             store = audiotok.open_tokens(str(d))
             (w_idx, _), ids = timed(store.ids)
             pick = np.random.default_rng(1).choice(len(ids), 2000)
-            (w_first, _), _ = timed(lambda: [store.get(ids[i]) for i in pick])
-            (w_get, _), _ = timed(lambda: [store.get(ids[i]) for i in pick])
+            (w_first, _), _ = timed(get_all, store, ids, pick)
+            (w_get, _), _ = timed(get_all, store, ids, pick)
             print(
                 f"K={k}: {a.utterances} utterances, {total / 1e6:.1f} M tokens\n"
                 f"  iteration      {total / w_new / 1e6:7.1f} M tokens/s wall, "
