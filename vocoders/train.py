@@ -132,10 +132,12 @@ def train_vocoder(
     options = json.loads(json.dumps(options))  # tuples -> lists, as train.json stores them
     _check_resume(out, options, resume, info.is_main)
 
-    index = (
-        build_index(store, out / "data", spec.sample_rate, hop, speakers) if info.is_main else None
-    )
-    dist.init(info, torch.device(dist.device_for(info, resolve_device(device))))
+    # rank 0 decodes the audio into the cache while the others wait at the barrier (30 min by
+    # default: for very large corpora build the cache first with steps=0 in one process)
+    dist.init(info, dist.device_for(info, resolve_device(device)))
+    index = None
+    if info.is_main:
+        index = build_index(store, out / "data", spec.sample_rate, hop, speakers)
     dist.barrier(info)
     if index is None:
         index = build_index(store, out / "data", spec.sample_rate, hop, speakers)

@@ -1,0 +1,127 @@
+"""Decode throughput: audiotok's batched vocoder decode vs a one-utterance-at-a-time loop.
+
+The loop is textlesslib's way (``CodeHiFiGANVocoder.forward``: one utterance per call, the
+generator run with autograd on and ``.detach()`` after, weight norm removed as ours is); the
+audiotok path is ``audiotok.vocoders.decode_units`` (length-sorted padded batches, masked
+padding, inference mode). Same vocoder weights, same units, both write 16-bit wavs; one run
+of each, the ratio printed. Units: mfcc-km100 units of the LJSpeech subset in
+``/work/shared/data`` (encoded here) when present, else random units of LJSpeech-like lengths.
+
+    python benchmarks/vocoder_decode.py --seconds 60 --channels 512
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+DATA = Path("/work/shared/data/ljspeech_coqui_subset")
+
+
+def units_to_decode(seconds: float, work: Path) -> tuple[list, str]:
+    import numpy as np
+
+    if (DATA / "wavs").is_dir():
+        import audiotok
+        from audiotok.cli.app import main as cli
+
+        tokens = work / "tokens"
+        try:
+            cli(["encode", str(DATA / "wavs"), "-o", str(tokens), "--num-workers", "0", "-q"])
+        except SystemExit as e:
+            if e.code:
+                raise
+        items, total = [], 0.0
+        for utt, codes in audiotok.open_tokens(str(tokens)):
+            u = np.asarray(codes).reshape(-1).astype(np.int64)
+            if total + len(u) / 100 > seconds:
+                continue
+            items.append((utt, u))
+            total += len(u) / 100
+        return items, f"mfcc-km100 units of {len(items)} LJSpeech files"
+    rng = np.random.default_rng(0)
+    items, total = [], 0.0
+    while total < seconds:
+        n = int(rng.integers(150, 1000))
+        items.append((f"rand{len(items):03d}", rng.integers(0, 100, n)))
+        total += n / 100
+    return items, f"{len(items)} random unit sequences"
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--seconds", type=float, default=60.0, help="audio to decode per path")
+    ap.add_argument("--channels", type=int, default=512, help="generator channels (V1: 512)")
+    ap.add_argument("--vocoder", default=None, help="a trained vocoder folder instead")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--batch-frames", type=int, default=6000)
+    args = ap.parse_args()
+
+    import numpy as np
+    import torch
+
+    from audiotok import audio
+    from audiotok.vocoders import decode_units, load
+    from audiotok.vocoders.config import VocoderConfig
+    from audiotok.vocoders.model import Vocoder
+
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # random weights give denormal activations; trained ones do not
+    work = Path(tempfile.mkdtemp(prefix="vocoder_decode_"))
+    items, what = units_to_decode(args.seconds, work)
+    if args.vocoder:
+        voc = load(args.vocoder)
+    else:
+        torch.manual_seed(0)
+        config = VocoderConfig(
+            num_units=100, frame_rate=100, upsample_initial_channel=args.channels
+        )
+        voc = Vocoder(config).eval()
+        with torch.no_grad():  # x8: audible output (HiFi-GAN's init is near silent), same speed
+            for name, p in voc.named_parameters():
+                if name.startswith("generator.") and p.dim() > 1:
+                    p.mul_(8.0)
+    seconds = sum(len(u) for _, u in items) / voc.frame_rate
+
+    t0 = time.perf_counter()
+    for utt, u in items:  # textlesslib: vocoder(code) per utterance, autograd on, .detach()
+        wav = voc(torch.from_numpy(u)[None]).detach().squeeze()
+        audio.write(str(work / "loop" / f"{utt}.wav"), wav.numpy(), voc.sample_rate)
+    t_loop = time.perf_counter() - t0
+
+    t0 = time.perf_counter()
+    n = decode_units(
+        items, voc, lambda utt: work / "batched" / f"{utt}.wav", batch_frames=args.batch_frames
+    )
+    t_batch = time.perf_counter() - t0
+    assert n == len(items)
+
+    worst = 0.0
+    for utt, _ in items:
+        a, b = (
+            audio.read(str(work / "loop" / f"{utt}.wav")),
+            audio.read(str(work / "batched" / f"{utt}.wav")),
+        )
+        worst = max(worst, float(np.abs(a - b).max()))
+    print(
+        f"{what}, {seconds:.1f} s of audio at {voc.sample_rate} Hz; vocoder "
+        f"{voc.config.upsample_initial_channel} channels; {args.threads} thread(s), CPU"
+    )
+    print(
+        f"one at a time (textlesslib style): {t_loop:7.1f} s  ({seconds / t_loop:6.2f} x real time)"
+    )
+    print(
+        f"audiotok batched decode:           {t_batch:7.1f} s  "
+        f"({seconds / t_batch:6.2f} x real time)"
+    )
+    print(
+        f"speed-up: {t_loop / t_batch:.2f}x; largest sample difference between the two: {worst:.2e}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
