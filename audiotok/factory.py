@@ -200,7 +200,11 @@ def _hybrid_folder(path: Path) -> Any:
     return getattr(importlib.import_module(module), func)
 
 
-DEFAULT_MODEL = {"semantic": "mfcc-km100", "acoustic": "encodec-24khz", "hybrid": None}
+DEFAULT_MODEL = {
+    "semantic": "mfcc-km100",
+    "acoustic": "encodec-24khz",
+    "hybrid": "speechtokenizer-hubert-avg",
+}
 
 
 def tokenizer_for(

@@ -19,7 +19,8 @@ def encode(
     model: str = typer.Option(
         None,
         help="Registry name or path (default: mfcc-km100 for semantic, encodec-24khz "
-        "for acoustic). `audiotok models list` shows the names.",
+        "for acoustic, speechtokenizer-hubert-avg for hybrid). `audiotok models list` shows "
+        "the names.",
     ),
     weights: str = typer.Option(None, help="Local weights file for --model (offline use)."),
     codebook: str = typer.Option(None, help="k-means codebook (.safetensors) for semantic."),

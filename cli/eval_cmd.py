@@ -229,5 +229,38 @@ def roundtrip(
     return max(rc, 1 if summary.errors else 0)
 
 
+@eval_app.command("codebooks")
+def codebooks(
+    tokens: Path = typer.Argument(..., help="Token store (any K: EnCodec, DAC, hybrid, units)."),
+    align: Path = typer.Option(
+        ..., "--align", help="Folder of <utterance id>.tsv phone alignments (start, end, phone)."
+    ),
+    max_prefix: int = typer.Option(
+        None, min=1, help="Probe prefixes up to this many codebooks (default: all)."
+    ),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    plot: Path = typer.Option(None, "--plot", help="Write the PNMI plot (PNG) here."),
+) -> int:
+    """Which codebooks carry phonetic content: PNMI, phone purity and unit entropy of each
+    codebook alone and of each prefix of codebooks taken jointly."""
+    from audiotok.errors import AudiotokError
+    from audiotok.metrics.codebooks import format_table, plot_codebooks, probe_store
+
+    if not align.is_dir():
+        raise AudiotokError(f"--align {align} is not a folder of <utterance id>.tsv files")
+    if plot is not None:
+        _require({"plot": "matplotlib"}, ("plot",))
+    result = probe_store(tokens, align, max_prefix=max_prefix)
+    if plot is not None:
+        plot_codebooks(result, plot, title=f"{result['name']}: PNMI per codebook")
+    if as_json:
+        out_console.print_json(json.dumps(result))
+    else:
+        out_console.print(format_table(result), highlight=False, soft_wrap=True)
+        if plot is not None:
+            out_console.print(f"plot: {plot}")
+    return 0
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(eval_app, name="eval")
