@@ -41,10 +41,7 @@ class TokenSource(Protocol):
 def as_codes(codes: Any, num_codebooks: int) -> np.ndarray:
     """Any codes value -> a [K, T'] integer array; a [T'] vector is K = 1."""
     c = np.asarray(codes)
-    # ADAPTER(store before issue 9): the old TokenStore yields int64 [T'] for K = 1 and its
-    # get() returns a row dict. Remove this np.atleast_2d (and the dict case in StoreSource.get)
-    # once every store yields [K, T'].
-    c = np.atleast_2d(c) if c.ndim == 1 else c
+    c = np.atleast_2d(c) if c.ndim == 1 else c  # in-memory sources may give [T'] for K = 1
     if c.ndim != 2 or c.shape[0] != num_codebooks:
         raise AudiotokError(f"codes must be [K={num_codebooks}, T'], got shape {c.shape}")
     if c.dtype.kind not in "iu":
@@ -131,10 +128,7 @@ class StoreSource:
         return list(self.store.ids())
 
     def get(self, utt_id: str) -> np.ndarray:
-        c = self.store.get(utt_id)
-        if isinstance(c, dict):  # ADAPTER(store before issue 9): get() returned a row dict
-            c = c["codes"]
-        return as_codes(c, self.spec.num_codebooks)
+        return as_codes(self.store.get(utt_id), self.spec.num_codebooks)
 
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
         k = self.spec.num_codebooks
