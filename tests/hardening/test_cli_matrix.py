@@ -20,6 +20,7 @@ import pytest
 import soundfile as sf
 
 import audiotok
+from audiotok.errors import AudiotokError
 
 from audio_fixtures import BAD, speechlike
 
@@ -194,8 +195,8 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
 
 def test_a_full_disk_is_one_line_and_the_store_resumes_to_the_same_codes(tmp_path, tok):
     disk = tmp_path / "disk"
-    if not _mount_tmpfs(disk, "16k"):
-        pytest.skip("a real full disk needs root and a 16 kB tmpfs mount (ENOSPC is also "
+    if not _mount_tmpfs(disk, "32k"):
+        pytest.skip("a real full disk needs root and a 32 kB tmpfs mount (ENOSPC is also "
                     "covered by tests/hardening/test_cli_exits.py)")  # fmt: skip
     try:
         corpus = tmp_path / "c"
@@ -208,10 +209,16 @@ def test_a_full_disk_is_one_line_and_the_store_resumes_to_the_same_codes(tmp_pat
         assert "Traceback" not in r.stderr
         (line,) = [ln for ln in lines(r.stderr) if ln.startswith("error")]
         assert "No space left on device" in line and "resume" in line
+        try:
+            committed = len(audiotok.open_tokens(str(out)))
+        except AudiotokError:  # nothing committed before the disk filled
+            committed = 0
+        assert committed < 6
         subprocess.run(["mount", "-o", "remount,size=4m", str(disk)], check=True)
         r = encode(corpus, out=out, extra=("--shard-size", "1"))
         assert r.returncode == 0, r.stderr
-        assert "were already there" in r.stdout  # resumed, not started again
+        assert f"wrote {6 - committed} utterances" in r.stdout  # resumed, not started again
+        assert (f"; {committed} were already there" in r.stdout) == (committed > 0)
         codes = store_codes(out)
         assert sorted(codes) == [f"u{i}" for i in range(6)]
         for i in range(6):
