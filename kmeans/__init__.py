@@ -5,10 +5,13 @@
     cb.save("km500.safetensors"); cb = kmeans.load("km500.safetensors")
     units = cb.assign(feats)                      # exactly the brute-force nearest centroid
 
-Modules: ``codebook`` (file format), ``assign`` (exact assignment), ``backends`` and
-``train`` (faiss / torch Lloyd), ``features`` and ``sampling`` (out-of-core input),
-``audio_source`` (features straight from audio), ``metrics`` and ``evaluate`` (usage,
-entropy, PNMI), ``io`` (npy / faiss / km.bin), ``plot``.
+Modules: ``codebook`` (file format, identity, feature checks), ``assign`` (exact
+assignment), ``lloyd`` (Lloyd loops and their stopping rule), ``backends`` (backend choice,
+k-means++ init), ``autoselect`` (``--backend auto`` on CPU, measured), ``train``,
+``features`` and ``sampling`` (out-of-core input, memory budget), ``audio_source`` (features
+straight from audio), ``sources`` (features or audio: what k-means reads), ``runs`` (train and
+evaluate as library calls), ``metrics`` and ``evaluate`` (usage, entropy, PNMI), ``report``
+(``kmeans eval --html``), ``io`` (npy / faiss / km.bin), ``plot``.
 """
 
 from __future__ import annotations

@@ -75,6 +75,11 @@ def test_a_codebook_without_its_extractor_says_how_to_give_it(tmp_path, capsys):
         cb.require_extractor(out.name)
     msg = str(e.value)
     assert "'None'" not in msg and "does not name the extractor" in msg and "--model" in msg
+    import audiotok  # loading it as a tokenizer says the same, not "features of 'None'"
+
+    with pytest.raises(AudiotokError) as e:
+        audiotok.load(str(out))
+    assert "'None'" not in str(e.value) and "does not name the extractor" in str(e.value)
 
 
 def test_kmeans_eval_shows_a_broken_feature_dump_error(tmp_path, capsys):
