@@ -76,6 +76,7 @@ def write_eval_report(out_dir: str | Path, run: EvalRun) -> Path:
         "input": f"{run.source.kind}",
     }
     recipe.update({f"trained: {k}": cb.meta[k] for k in TRAINING_KEYS if k in cb.meta})
+    recipe = {k: v for k, v in recipe.items() if v is not None}
     rate = res.get("frame_rate")
     notes = []
     if files and not any("ref_wav_path" in f for f in files):

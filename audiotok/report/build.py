@@ -2,7 +2,8 @@
 
 Layout::
 
-    DIR/index.html     summary, examples, per-file table, unit usage, PNMI, recipe, version
+    DIR/index.html     version and bitrate, summary, recipe, examples, per-file table, unit
+                       usage, PNMI, extra tables
     DIR/img/*.png      spectrograms (reference | decoded), usage histograms, PNMI plot
     DIR/audio/*.wav    reference and decoded audio of the examples (16-bit PCM; a wav/flac/
                        ogg/mp3 shorter than ``max_audio_seconds`` is copied as it is)
@@ -93,6 +94,8 @@ def write_report(
     parts += [f'<p class="note">{H.esc(n)}</p>' for n in notes]
     if summary:
         parts += ['<h2 id="summary">Summary</h2>', H.summary_table(summary)]
+    if recipe:
+        parts += ['<h2 id="recipe">Tokenizer recipe</h2>', H.definition_list(recipe)]
     examples = pick_examples(rows, sample_metric, higher_is_better)
     anchors: dict[str, str] = {}
     if examples:
@@ -119,8 +122,6 @@ def write_report(
         parts += ['<h2 id="pnmi">PNMI</h2>', _pnmi(pnmi, img, out)]
     for heading, trows in (extra_tables or {}).items():
         parts += [f"<h2>{H.esc(heading)}</h2>", H.table(list(trows))]
-    if recipe:
-        parts += ['<h2 id="recipe">Tokenizer recipe</h2>', H.definition_list(recipe)]
     index = out / "index.html"
     body = "\n".join(parts)
     index.write_text(H.page(title, body).replace("<head>", _generator_tag(), 1), "utf-8")

@@ -93,6 +93,9 @@ def usage_histogram(counts: Sequence[int] | np.ndarray, path: Path, *, title: st
     ax.bar(np.arange(len(order)), np.maximum(order, 0.5), width=1.0, color="#3b6ea5")
     ax.axhline(n / max(len(c), 1), color="#c0392b", lw=1, label="uniform share")
     ax.set_yscale("log")
+    ax.set_ylim(bottom=0.4)  # dead units are drawn at 0.5; used ones start from there
+    ax.set_xlim(-0.5, max(len(c), 1) - 0.5)
+    ax.xaxis.get_major_locator().set_params(integer=True)
     ax.set_xlabel("unit (sorted by frames)")
     ax.set_ylabel("frames")
     ax.set_title(

@@ -26,7 +26,7 @@ thead th{background:#f2f5f8;position:sticky;top:0}
 table.sortable thead th{cursor:pointer;user-select:none}
 table.sortable thead th[aria-sort=ascending]::after{content:" \\25B2"}
 table.sortable thead th[aria-sort=descending]::after{content:" \\25BC"}
-tr.example td{background:#fff8e1}
+tr.example td{background:#fff8e1}table.kv td{text-align:left}
 .scroll{max-height:520px;overflow:auto;display:inline-block;max-width:100%}
 pre{background:#f6f8fa;padding:8px 10px;overflow:auto;border:1px solid #dde3ea}
 .example-card{border:1px solid #dde3ea;padding:8px 12px;margin:10px 0}
@@ -153,7 +153,7 @@ def summary_table(summary: Mapping[str, Any]) -> str:
 
 def definition_list(d: Mapping[str, Any]) -> str:
     items = "".join(f"<tr><th>{esc(k)}</th><td>{esc(fmt(v))}</td></tr>" for k, v in d.items())
-    return f"<table>{items}</table>"
+    return f'<table class="kv">{items}</table>'
 
 
 def page(title: str, body: str) -> str:

@@ -177,6 +177,7 @@ class Browser:
         screenshot: Path | None = None,
         expression: str = "document.title",
         settle_s: float = 0.5,
+        full_page: bool = False,
     ) -> PageResult:
         """Open ``page`` in a new tab, wait for its load event (+ ``settle_s``), evaluate
         ``expression`` in it, optionally take a screenshot, and close the tab."""
@@ -206,7 +207,18 @@ class Browser:
             res.errors.append(f"evaluate: {out['exceptionDetails'].get('text')}")
         res.value = out.get("result", {}).get("value")
         if screenshot is not None:
-            shot = pipe.call("Page.captureScreenshot", {"format": "png"}, session=session)
+            params: dict[str, Any] = {"format": "png"}
+            if full_page:  # the whole document, not just the window
+                size = pipe.call("Page.getLayoutMetrics", session=session)["cssContentSize"]
+                params["captureBeyondViewport"] = True
+                params["clip"] = {
+                    "x": 0,
+                    "y": 0,
+                    "width": size["width"],
+                    "height": size["height"],
+                    "scale": 1,
+                }
+            shot = pipe.call("Page.captureScreenshot", params, session=session)
             screenshot.write_bytes(base64.b64decode(shot["data"]))
         pipe.drain(0.1)
         events = [e for e in pipe.events if e.get("sessionId") == session]
