@@ -5,6 +5,12 @@ flight and flushes shards as it goes. The corpus is real speech from ../shared/d
 present (LJ Speech, LibriVox and spoken digits cut into ~3 s files at their own rates),
 otherwise synthetic speech-like audio.
 
+It also measures what one decode worker costs: the peak RSS of a process that decodes and
+resamples every file of the corpus to 16 kHz the way audiotok's workers do now (soundfile +
+soxr, ``audiotok.pipeline.load.load_batch``; no torch) against the way they did before (the
+same read, resampled with torchaudio's sinc resampler, which imports torch in every worker),
+each in a fresh process.
+
 usage: python benchmarks/encode_memory.py [--files 200] [--seconds 3] [-- extra encode args]
 """
 
@@ -118,7 +124,58 @@ def run_encode(corpus: Path, out: Path, extra: list[str]) -> tuple[float, int, i
     return wall, peak["main"], peak["tree"]
 
 
+def worker_child(kind: str, corpus: str) -> None:
+    """Decode every file as one worker would; print peak RSS (MiB) and whether torch loaded."""
+    files = sorted(Path(corpus).rglob("*.wav"))
+    t0 = time.perf_counter()
+    if kind == "soxr":
+        from audiotok.corpus import AudioItem
+        from audiotok.pipeline.load import load_batch
+        from audiotok.pipeline.plan import Planned
+
+        batch = [Planned(AudioItem(f.stem, str(f), f.name), 0) for f in files]
+        out = load_batch(batch, 16000, None, None, None)
+        assert all(o.reason is None for o in out)
+    else:
+        import torch
+        import torchaudio.functional as AF
+
+        for f in files:
+            x, sr = sf.read(f, dtype="float32", always_2d=True)
+            if sr != 16000:
+                AF.resample(torch.from_numpy(x.mean(1)), sr, 16000)
+    wall = time.perf_counter() - t0
+    hwm = next(
+        int(line.split()[1]) / 1024
+        for line in Path("/proc/self/status").read_text().splitlines()
+        if line.startswith("VmHWM:")
+    )
+    print(f"{hwm:.0f} {int('torch' in sys.modules)} {wall:.2f}")
+
+
+def measure_workers(corpus: Path, workers: int) -> None:
+    rows = {}
+    for kind in ("torch", "soxr"):
+        r = subprocess.run(
+            [sys.executable, __file__, "--worker-child", kind, str(corpus)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        mib, torch_loaded, wall = r.stdout.split()
+        rows[kind] = (float(mib), torch_loaded == "1", float(wall))
+    print(f"one decode worker over the corpus (peak RSS), {workers} worker(s) by default:")
+    for kind, label in (("torch", "before: torchaudio resample"), ("soxr", "now: soxr, no torch")):
+        mib, tl, wall = rows[kind]
+        print(
+            f"  {label:28} {mib:7.0f} MiB per worker, {workers * mib:7.0f} MiB for {workers}; "
+            f"torch imported: {tl}; {wall:.1f} s"
+        )
+    print(f"  per-worker memory now / before: {rows['soxr'][0] / rows['torch'][0]:.2f}x")
+
+
 def main() -> None:
+    if len(sys.argv) == 4 and sys.argv[1] == "--worker-child":
+        worker_child(sys.argv[2], sys.argv[3])
+        return
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=3.0, help="mean file length")
@@ -133,6 +190,9 @@ def main() -> None:
             wall, main_kb, tree_kb = run_encode(corpus, t / f"tok_{name}", a.extra)
             n = len(list(corpus.rglob("*.wav")))
             rows.append((name, n, secs, wall, main_kb / 1024, tree_kb / 1024))
+        from audiotok.cli.common import default_workers
+
+        measure_workers(t / "c1", default_workers())
     src = "real speech (../shared/data)" if real_speech() else "synthetic speech-like audio"
     print(f"audiotok encode (default tokenizer mfcc-km100), {src}, {os.cpu_count()} cores")
     print(
