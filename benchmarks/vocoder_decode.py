@@ -1,11 +1,13 @@
-"""Decode throughput: audiotok's batched vocoder decode vs a one-utterance-at-a-time loop.
+"""Decode throughput: audiotok's vocoder decode vs a one-utterance-at-a-time loop.
 
 The loop is textlesslib's way (``CodeHiFiGANVocoder.forward``: one utterance per call, the
 generator run with autograd on and ``.detach()`` after, weight norm removed as ours is); the
-audiotok path is ``audiotok.vocoders.decode_units`` (length-sorted padded batches, masked
-padding, inference mode). Same vocoder weights, same units, both write 16-bit wavs; one run
-of each, the ratio printed. Units: mfcc-km100 units of the LJSpeech subset in
-``/work/shared/data`` (encoded here) when present, else random units of LJSpeech-like lengths.
+audiotok path is ``audiotok.vocoders.decode_units`` (inference mode; length-sorted padded
+batches with masked padding on a GPU, one utterance at a time at its own length on the CPU,
+where batching measured slower); ``--force-batches`` runs padded batches on the CPU too.
+Same vocoder weights, same units, both write 16-bit wavs; one run of each, the ratio printed.
+Units: mfcc-km100 units of the LJSpeech subset in ``/work/shared/data`` (encoded here) when
+present, else random units of LJSpeech-like lengths.
 
     python benchmarks/vocoder_decode.py --seconds 60 --channels 512
 """
@@ -58,6 +60,7 @@ def main() -> int:
     ap.add_argument("--vocoder", default=None, help="a trained vocoder folder instead")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch-frames", type=int, default=6000)
+    ap.add_argument("--force-batches", action="store_true", help="padded batches on the CPU")
     args = ap.parse_args()
 
     import numpy as np
@@ -94,7 +97,11 @@ def main() -> int:
 
     t0 = time.perf_counter()
     n = decode_units(
-        items, voc, lambda utt: work / "batched" / f"{utt}.wav", batch_frames=args.batch_frames
+        items,
+        voc,
+        lambda utt: work / "batched" / f"{utt}.wav",
+        batch_frames=args.batch_frames,
+        batched=True if args.force_batches else None,
     )
     t_batch = time.perf_counter() - t0
     assert n == len(items)
@@ -111,10 +118,12 @@ def main() -> int:
         f"{voc.config.upsample_initial_channel} channels; {args.threads} thread(s), CPU"
     )
     print(
-        f"one at a time (textlesslib style): {t_loop:7.1f} s  ({seconds / t_loop:6.2f} x real time)"
+        f"{'one at a time (textlesslib style)':<34} {t_loop:7.1f} s  "
+        f"({seconds / t_loop:6.2f} x real time)"
     )
+    mode = "padded batches" if args.force_batches else "one by one, inference mode"
     print(
-        f"audiotok batched decode:           {t_batch:7.1f} s  "
+        f"{'audiotok decode (' + mode + ')':<34} {t_batch:7.1f} s  "
         f"({seconds / t_batch:6.2f} x real time)"
     )
     print(
