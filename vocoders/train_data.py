@@ -33,22 +33,12 @@ CACHE_VERSION = 1
 
 
 def _audio_path(store: Any, row: dict[str, Any]) -> Path:
-    """The source audio of a store row. Stores of the pipeline core give ``audio_path``;
-    older ones give ``path`` relative to the corpus root, resolved against the run's inputs.
-    (Fallback for the old store: delete once every store has ``audio_path``.)"""
-    if row.get("audio_path"):
-        return Path(row["audio_path"])
-    rel = row["path"]
-    for root in store.manifest.run.get("inputs", []):
-        root_p = Path(root)
-        if root_p.is_dir() and (root_p / rel).is_file():
-            return root_p / rel
-        if root_p.is_file() and root_p.name == Path(rel).name:
-            return root_p
-    raise AudiotokError(
-        f"cannot find the audio of {row['id']!r} ({rel}) under the store's inputs "
-        f"{store.manifest.run.get('inputs')}: move the corpus back or re-encode"
-    )
+    """The source audio of a store row (``audio_path``: the reader resolves it through the
+    store's record, for stores of every version)."""
+    path = row.get("audio_path")
+    if not path:
+        raise AudiotokError(f"{store.dir} gives no audio path for {row['id']!r}: re-encode it")
+    return Path(path)
 
 
 def _split_key(seed: int, utt: str) -> float:
