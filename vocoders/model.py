@@ -65,6 +65,13 @@ class Vocoder(nn.Module):
     def device(self) -> torch.device:
         return self.unit_embed.weight.device
 
+    def check_tokens(self, spec: Any, recipe: dict[str, Any] | None = None) -> None:
+        """Raise AudiotokError naming both when tokens of ``spec`` (a TokenSpec; ``recipe`` the
+        store's recipe dict) are not the tokens this vocoder was trained on."""
+        from audiotok.vocoders.config import check_tokens
+
+        check_tokens(self.config, spec, recipe)
+
     # --- inputs ----------------------------------------------------------------------------
     def _check_units(self, units: torch.Tensor, lengths: torch.Tensor) -> None:
         if units.numel() == 0:

@@ -71,6 +71,7 @@ def test_tokens_of_another_codebook_are_refused(store_vocoder):
 
     store, voc, _ = store_vocoder
     check_tokens(voc, store.spec)  # its own tokens pass
+    voc.check_tokens(store.spec, store.recipe.to_dict() if store.recipe else None)
     other = VocoderConfig(num_units=100, frame_rate=100, codebook_sha256="ab" * 32)
     sha = store.spec.params["codebook_sha256"]
     with pytest.raises(AudiotokError, match=rf"{sha[:12]}.*abababababab") as e:
