@@ -70,7 +70,10 @@ def test_training_lowers_held_out_mel_distance(unit_store, tmp_path):
     voc = load(str(out))  # the exported inference vocoder: folded weights, the store's facts
     assert voc.config.codebook_sha256 and voc.config.tokens["name"] == "mfcc-km100"
     assert voc.hop_length == 160 and voc.config.duration_predictor
-    index = build_index(open_tokens(str(unit_store)), out / "data", 16000, 160, "none")
+    store = open_tokens(str(unit_store))
+    assert voc.config.tokenizer == store.recipe.to_dict()
+    voc.check_tokens(store.spec, store.recipe.to_dict())  # its own store: recipe and spec agree
+    index = build_index(store, out / "data", 16000, 160, "none")
     _, valid = index.split(0, COMMON["valid_fraction"], 16)
     rng = np.random.default_rng(0)
     true, shuffled = [], []
