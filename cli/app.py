@@ -83,6 +83,7 @@ COMMAND_MODULES = (
     "eval_cmd",
     "export_cmd",
     "vocoder_cmd",
+    "merge_cmd",
 )
 for _name in COMMAND_MODULES:
     importlib.import_module(f"audiotok.cli.{_name}").register(app)

@@ -43,7 +43,10 @@ def encode(
         60.0, min=0.001, help="Padded audio per batch, in seconds."
     ),
     num_workers: int = typer.Option(
-        default_workers(), min=0, help="Decoding processes (0: in the main process)."
+        default_workers(),
+        min=0,
+        help="Decoding processes (0: in the main process); --engine ray: decode tasks per "
+        "actor (0: the actors decode).",
     ),
     shard_size: int = typer.Option(1000, min=1, help="Utterances per Parquet shard (at most)."),
     shard_mb: float = typer.Option(
@@ -55,23 +58,55 @@ def encode(
     overwrite: bool = typer.Option(False, help="Start the store again instead of resuming."),
     strict: bool = typer.Option(False, help="Stop at the first file that fails."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    engine: str = typer.Option(
+        "local", help="local (this machine) | ray (a Ray cluster; docs/scale.md)."
+    ),
+    address: str = typer.Option(
+        None,
+        help="--engine ray: the cluster to join (auto, or ray://HOST:10001); default: "
+        "start a Ray on this machine.",
+    ),
+    actors: int = typer.Option(
+        None,
+        min=1,
+        help="--engine ray: model actors (default: one per GPU, or as many as "
+        "the CPUs hold with their decode tasks).",
+    ),
+    num_gpus: float = typer.Option(
+        None,
+        "--num-gpus",
+        min=0.0,
+        help="--engine ray: GPUs per actor (default 1 where the "
+        "cluster has GPUs; 0.5 = two actors per GPU; 0 = CPU actors).",
+    ),
+    shard: str = typer.Option(
+        None,
+        help="I/N (0-based): only slice I of N length-balanced slices of the corpus, "
+        "into its own store; `audiotok merge` joins the slices.",
+    ),
 ) -> int:
     """Tokenize every audio file of a corpus into a token store (resumes where one exists)."""
     from audiotok.cli.common import check_output_dir, describe_spec, err_console
+    from audiotok.engines.corpus import encode_corpus, engine_options
+    from audiotok.engines.shard import parse_shard
     from audiotok.errors import AudiotokError
     from audiotok.factory import tokenizer_for
-    from audiotok.pipeline.api import encode_corpus, scan_inputs
+    from audiotok.pipeline.api import scan_inputs
     from audiotok.pipeline.local import RunOptions
 
     check_output_dir(output)
     options = RunOptions(batch_seconds, num_workers, max_duration, strict)
     options.check()
+    ray_options = engine_options(
+        engine, address=address, actors=actors, num_gpus=num_gpus, device=device, dtype=dtype
+    )
+    slice_ = parse_shard(shard) if shard is not None else None
     # Build the model first: a missing weights file fails before any work.
     tok = tokenizer_for(
         kind,
         model,
         codebook=codebook,
-        device=device,
+        device="cpu" if ray_options else device,  # Ray: the driver's copy only plans
         weights=weights,
         layer=layer,
         bandwidth=bandwidth,
@@ -82,7 +117,8 @@ def encode(
     items, problems = scan_inputs(inputs)
     if not items and not problems:
         raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
-    err_console.print(f"{len(items)} files; tokenizer {describe_spec(tok.spec)} on {tok.device}")
+    where = "Ray actors" if ray_options else tok.device
+    err_console.print(f"{len(items)} files; tokenizer {describe_spec(tok.spec)} on {where}")
     run = {
         "inputs": [str(p.resolve()) for p in inputs],
         "batch_seconds": batch_seconds,
@@ -94,6 +130,9 @@ def encode(
             items,
             tok,
             output,
+            engine=engine,
+            ray_options=ray_options,
+            shard=slice_,
             options=options,
             events=events,
             overwrite=overwrite,

@@ -40,7 +40,10 @@ def extract(
     dtype: str = typer.Option(None, help="float32 | fp16 | bf16 (autocast; GPU only)."),
     batch_seconds: float = typer.Option(60.0, min=0.001, help="Padded audio per batch (s)."),
     num_workers: int = typer.Option(
-        default_workers(), min=0, help="Decoding processes (0: inline)."
+        default_workers(),
+        min=0,
+        help="Decoding processes (0: inline); --engine ray: decode tasks per actor (0: the "
+        "actors decode).",
     ),
     shard_size: int = typer.Option(1000, min=1, help="Utterances per shard."),
     max_duration: float = typer.Option(
@@ -55,22 +58,54 @@ def extract(
     overwrite: bool = typer.Option(False, help="Start again instead of resuming."),
     strict: bool = typer.Option(False, help="Stop at the first file that fails."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    engine: str = typer.Option(
+        "local", help="local (this machine) | ray (a Ray cluster; docs/scale.md)."
+    ),
+    address: str = typer.Option(
+        None,
+        help="--engine ray: the cluster to join (auto, or ray://HOST:10001); default: "
+        "start a Ray on this machine.",
+    ),
+    actors: int = typer.Option(
+        None,
+        min=1,
+        help="--engine ray: model actors (default: one per GPU, or as many as "
+        "the CPUs hold with their decode tasks).",
+    ),
+    num_gpus: float = typer.Option(
+        None,
+        "--num-gpus",
+        min=0.0,
+        help="--engine ray: GPUs per actor (default 1 where the "
+        "cluster has GPUs; 0.5 = two actors per GPU; 0 = CPU actors).",
+    ),
+    shard: str = typer.Option(
+        None,
+        help="I/N (0-based): only slice I of N length-balanced slices of the corpus, "
+        "into its own store; `audiotok merge` joins the slices.",
+    ),
 ) -> int:
     """Extract features of every audio file of a corpus (resumes where a store exists)."""
     from audiotok.cli.common import check_output_dir
+    from audiotok.engines.corpus import engine_options, extract_corpus
+    from audiotok.engines.shard import parse_shard
     from audiotok.errors import AudiotokError
     from audiotok.extractors import extractor_for
-    from audiotok.pipeline.api import extract_corpus, scan_inputs
+    from audiotok.pipeline.api import scan_inputs
     from audiotok.pipeline.local import RunOptions
     from audiotok.store.features import layer_dir, open_features
 
     check_output_dir(output)
     options = RunOptions(batch_seconds, num_workers, max_duration, strict)
     options.check()
+    ray_options = engine_options(
+        engine, address=address, actors=actors, num_gpus=num_gpus, device=device, dtype=dtype
+    )
+    slice_ = parse_shard(shard) if shard is not None else None
     # fails before any work when weights are missing or an option does not apply
     ex, recipe = extractor_for(
         model, layers=layer, weights=weights, allow_pickle=allow_pickle, dtype=dtype,
-        device=device,
+        device="cpu" if ray_options else device,  # Ray: the driver's copy only plans
     )  # fmt: skip
     items, problems = scan_inputs(inputs)
     if not items and not problems:
@@ -79,7 +114,8 @@ def extract(
     err_console.print(
         f"{len(items)} files; {ex.name}"
         + (f" layers {list(layers)}" if layers else "")
-        + f", {ex.dim} dims, {ex.frame_rate:g} frames/s on {ex.device}"
+        + f", {ex.dim} dims, {ex.frame_rate:g} frames/s on "
+        + ("Ray actors" if ray_options else str(ex.device))
     )
     run = {
         "inputs": [str(p.resolve()) for p in inputs],
@@ -91,6 +127,9 @@ def extract(
             items,
             ex,
             output,
+            engine=engine,
+            ray_options=ray_options,
+            shard=slice_,
             options=options,
             events=events,
             overwrite=overwrite,

@@ -1,0 +1,473 @@
+"""The Ray engine: every call into Ray is in this module (Ray's batch API has changed across
+versions: ``concurrency=`` gave way to ``compute=ActorPoolStrategy``; tested with ray 2.60).
+
+Stages, as in the local engine (:mod:`audiotok.pipeline.local`), one Ray Data pipeline:
+
+1. plan: header probes as Ray tasks (chunks of items through ``probe_chunk``), then
+   ``make_batches`` in the driver: the same length buckets as the local engine;
+2. decode: Ray Data tasks (``decode_table``: the local workers' ``load_batch``, no torch),
+   ``--num-workers`` of them per model actor;
+3. model: a fixed pool of actors (``ModelStage``), each building the batch function from the
+   recipe, ``num_gpus`` each where the cluster has GPUs, CPU actors otherwise;
+4. sink: the driver iterates the results and writes them through the one store writer it
+   holds (docs/scale.md says why the driver writes).
+
+A file that fails anywhere is a row with its reason (the local engine's reason strings), never
+a failed block. ``--strict``, Ctrl-C and the exit codes behave as in the local engine; the
+Ray that the run started (or connected to) is shut down in a ``finally``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import re
+import signal
+import time
+from collections import deque
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from audiotok.corpus import AudioItem
+from audiotok.errors import AudiotokError
+from audiotok.pipeline.local import (
+    PROBE_CHUNK,
+    BatchFn,
+    Events,
+    RunOptions,
+    RunSummary,
+    Sink,
+    StrictStop,
+)
+from audiotok.pipeline.plan import Planned, make_batches, probe_chunk
+
+Warn = Callable[[str], None]
+TESTED_VERSION = "2.60.0"
+
+
+def _import_ray() -> Any:
+    try:
+        import ray
+        import ray.data  # noqa: F401
+    except ImportError:
+        raise AudiotokError(
+            "--engine ray needs Ray Data: pip install 'audiotok[ray]' (or --engine local)"
+        ) from None
+    return ray
+
+
+@dataclass
+class RayOptions:
+    """Where and how wide the Ray engine runs.
+
+    ``address``: None starts a local Ray on this machine (``num_cpus`` CPUs, default all);
+    ``"auto"`` or ``"ray://host:10001"`` connects to a running cluster. ``actors``: model
+    actors (default: one per ``num_gpus`` of the cluster's GPUs, or on CPUs as many as fit
+    with their decode tasks). ``num_gpus``: per actor (default 1 where the cluster has GPUs,
+    else 0: CPU actors; 0.5 puts two actors on each GPU). ``actor_cpus``: CPUs each actor
+    reserves (its torch threads: at least 1)."""
+
+    address: str | None = None
+    actors: int | None = None
+    num_gpus: float | None = None
+    actor_cpus: float = 1.0
+    num_cpus: int | None = None
+    object_store_memory: int | None = None
+
+    def check(self) -> None:
+        if self.actors is not None and self.actors < 1:
+            raise AudiotokError(f"--actors must be >= 1, got {self.actors}")
+        if self.num_gpus is not None and self.num_gpus < 0:
+            raise AudiotokError(f"--num-gpus must be >= 0, got {self.num_gpus:g}")
+        if not self.actor_cpus > 0:
+            raise AudiotokError(f"actor CPUs must be > 0, got {self.actor_cpus:g}")
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the run asks of the cluster."""
+
+    actors: int
+    num_gpus: float  # per actor
+    actor_cpus: float
+    decode_tasks: int  # 0: each actor decodes its own batches
+    device: str
+
+    @property
+    def threads(self) -> int:
+        return max(1, int(self.actor_cpus))
+
+    def describe(self) -> str:
+        where = f"{self.num_gpus:g} GPU" if self.num_gpus else f"{self.actor_cpus:g} CPU"
+        dec = f"{self.decode_tasks} decode tasks" if self.decode_tasks else "decoding in actors"
+        return f"{self.actors} actor(s) x {where}, {dec}"
+
+
+def layout_for(
+    cpus: float,
+    gpus: float,
+    opts: RayOptions,
+    workers_per_actor: int,
+    *,
+    fixed: bool,
+) -> tuple[Layout, str | None]:
+    """The layout for a cluster of ``cpus`` and ``gpus``, and a warning when it does not fit
+    (an error where the cluster cannot grow: ``fixed``, a Ray started by this run)."""
+    num_gpus = opts.num_gpus if opts.num_gpus is not None else (1.0 if gpus >= 1 else 0.0)
+    if num_gpus > 0:
+        actors = opts.actors or max(1, int(gpus // num_gpus))
+    else:
+        actors = opts.actors or max(1, int(cpus // (opts.actor_cpus + workers_per_actor)))
+    lay = Layout(
+        actors=actors,
+        num_gpus=num_gpus,
+        actor_cpus=opts.actor_cpus,
+        decode_tasks=actors * workers_per_actor,
+        device="cuda" if num_gpus > 0 else "cpu",
+    )
+    need_cpus = actors * opts.actor_cpus + (1 if lay.decode_tasks else 0)
+    problem = None
+    if num_gpus > 0 and actors * num_gpus > gpus:
+        problem = (
+            f"{actors} actor(s) x --num-gpus {num_gpus:g} need {actors * num_gpus:g} GPUs; "
+            f"the cluster has {gpus:g} (lower --actors, or --num-gpus 0 for CPU actors)"
+        )
+    elif need_cpus > cpus:
+        problem = (
+            f"{actors} actor(s) x {opts.actor_cpus:g} CPU plus a decode task need "
+            f"{need_cpus:g} CPUs; the cluster has {cpus:g} (lower --actors, or --num-workers 0 "
+            "to decode inside the actors)"
+        )
+    if problem and fixed:
+        raise AudiotokError(problem)
+    return lay, problem
+
+
+@contextlib.contextmanager
+def session(opts: RayOptions) -> Iterator[tuple[float, float, bool]]:
+    """Ray for this run: ``(cpus, gpus, started_here)``. Connects to ``opts.address`` or
+    starts a local Ray; a Ray already running in this process is used as it is. What this
+    run started (or connected) is shut down at the end, however it ends."""
+    ray = _import_ray()
+    started = False
+    if not ray.is_initialized():
+        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+        if opts.address:
+            _check_reachable(opts.address)
+            try:
+                ray.init(address=opts.address, **kwargs)
+            except (ConnectionError, RuntimeError, ValueError) as e:
+                raise AudiotokError(
+                    f"cannot join the Ray cluster at --address {opts.address}: {e} (start one "
+                    "with `ray start --head`, or leave --address out for a Ray on this machine)"
+                ) from None
+        else:
+            ray.init(
+                num_cpus=opts.num_cpus or os.cpu_count() or 1,
+                include_dashboard=False,
+                object_store_memory=opts.object_store_memory,
+                **kwargs,
+            )
+        started = True
+    # the CLI shows its own progress: Ray Data's progress logs (and the one line saying they
+    # are off) would only repeat it; its warnings (memory, stalls) still come through
+    logs = {name: logging.getLogger(name) for name in ("ray.data", "ray.data._internal.progress")}
+    old_levels = {name: lg.level for name, lg in logs.items()}
+    logs["ray.data"].setLevel(logging.WARNING)
+    logs["ray.data._internal.progress"].setLevel(logging.ERROR)
+    ctx = ray.data.DataContext.get_current()
+    old_bars = ctx.enable_progress_bars
+    ctx.enable_progress_bars = False
+    try:
+        res = ray.cluster_resources()
+        fixed = started and not opts.address
+        yield float(res.get("CPU", 0.0)), float(res.get("GPU", 0.0)), fixed
+    finally:
+        ctx.enable_progress_bars = old_bars
+        for name, lg in logs.items():
+            lg.setLevel(old_levels[name])
+        if started:
+            ray.shutdown()
+
+
+def _check_reachable(address: str, timeout: float = 10.0) -> None:
+    """Fail in seconds, not never, on a HOST:PORT nobody listens on (``ray.init`` retries such
+    an address without end). ``auto`` is left to Ray, which fails at once without a cluster."""
+    import socket
+
+    rest = address.split("://", 1)[-1]
+    host, sep, port = rest.rpartition(":")
+    if not sep or not port.isdigit():
+        return
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), timeout=timeout).close()
+    except OSError as e:
+        raise AudiotokError(
+            f"cannot reach the Ray cluster at --address {address} ({e.strerror or e}); is its "
+            "head running (`ray status` on it)?"
+        ) from None
+
+
+def run(
+    items: Sequence[AudioItem],
+    batch_fn: BatchFn,
+    target: str,
+    recipe: Any,
+    sink: Sink,
+    options: RunOptions | None = None,
+    ray_options: RayOptions | None = None,
+    events: Events | None = None,
+    summary: RunSummary | None = None,
+    warn: Warn | None = None,
+) -> RunSummary:
+    """The Ray engine's :func:`audiotok.pipeline.local.run`: ``items`` minus
+    ``sink.done_ids`` through the model built from ``recipe`` into ``sink``. ``batch_fn`` is
+    the driver's copy, used only for planning (rate, exactness, frame counts)."""
+    s = summary or RunSummary()
+    todo = [it for it in items if it.id not in sink.done_ids]
+    s.already_done += len(items) - len(todo)
+    if not todo:
+        return s
+    results = stream(
+        todo, batch_fn, target, recipe, sink.fail, options, ray_options, events, s, warn
+    )
+    with contextlib.closing(results):  # a failing sink ends the Ray run at once
+        for item, n, arr in results:
+            sink.put(item, n, arr)
+    return s
+
+
+def stream(
+    items: Sequence[AudioItem],
+    batch_fn: BatchFn,
+    target: str,
+    recipe: Any,
+    on_fail: Callable[[AudioItem, str], None],
+    options: RunOptions | None = None,
+    ray_options: RayOptions | None = None,
+    events: Events | None = None,
+    summary: RunSummary | None = None,
+    warn: Warn | None = None,
+) -> Generator[tuple[AudioItem, int, np.ndarray], None, None]:
+    """``(item, num_samples, array)`` for each item that goes through, in completion order;
+    failures go to ``on_fail`` and ``events.on_error`` with the local engine's reasons."""
+    if recipe is None:
+        raise AudiotokError(
+            "--engine ray rebuilds the model in each actor from its recipe, and this model has "
+            "none; use --engine local"
+        )
+    opts = options or RunOptions()
+    opts.check()
+    ropts = ray_options or RayOptions()
+    ropts.check()
+    ev = events or Events()
+    s = summary if summary is not None else RunSummary()
+    sr = batch_fn.sample_rate
+    t0 = time.perf_counter()
+
+    def fail(item: AudioItem, reason: str) -> None:
+        s.failed += 1
+        on_fail(item, reason)
+        if ev.on_error:
+            ev.on_error(item, reason)
+        if opts.strict:
+            raise StrictStop(
+                "--strict: stopped at the first file that failed (above); what was done "
+                "before it is kept, rerun to resume"
+            )
+
+    ray = _import_ray()
+    try:
+        with session(ropts) as (cpus, gpus, fixed):
+            lay, problem = layout_for(cpus, gpus, ropts, opts.num_workers, fixed=fixed)
+            if problem and warn:
+                warn(f"{problem}; waiting for the cluster to grow")
+            planned = _plan(ray, items, sr, opts, fail, int(max(cpus, 1)))
+            if ev.on_total:
+                ev.on_total(sum(p.num_samples for p in planned) / sr, len(planned))
+            long_samples = getattr(batch_fn, "long_samples", None)
+            batches = make_batches(
+                planned, int(opts.batch_seconds * sr), not batch_fn.batch_exact, long_samples
+            )
+            if not batches:
+                return
+            by_id = {p.item.id: p.item for p in planned}
+            ds = _dataset(ray, batches, target, recipe, sr, opts, lay)
+            for table in _iterate(ray, ds):
+                yield from _consume(table, by_id, sr, s, fail, ev)
+    except KeyboardInterrupt:
+        with contextlib.suppress(ValueError):  # a second Ctrl-C while Ray shuts down
+            signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+        raise
+    finally:
+        s.wall_s += time.perf_counter() - t0
+
+
+def _consume(
+    table: Any,
+    by_id: dict[str, AudioItem],
+    sr: int,
+    s: RunSummary,
+    fail: Callable[[AudioItem, str], None],
+    ev: Events,
+) -> Iterator[tuple[AudioItem, int, np.ndarray]]:
+    from audiotok.engines.stages import results_of
+
+    for r in results_of(table):
+        item = by_id[r.id]
+        if r.array is None:
+            fail(item, r.reason or "no output")
+            if ev.on_progress:
+                ev.on_progress(0.0, 1)
+            continue
+        yield item, r.num_samples, r.array
+        s.encoded += 1
+        s.seconds += r.num_samples / sr
+        s.frames += int(r.array.shape[-1] if r.array.ndim == 2 else r.array.shape[-2])
+        if ev.on_progress:
+            ev.on_progress(r.num_samples / sr, 1)
+
+
+def _plan(
+    ray: Any,
+    todo: Sequence[AudioItem],
+    sr: int,
+    opts: RunOptions,
+    fail: Callable[[AudioItem, str], None],
+    width: int,
+) -> list[Planned]:
+    """Header probes as Ray tasks (at most ``4 x width`` chunks in flight), results in order."""
+    probe = ray.remote(num_cpus=1, max_retries=3)(probe_chunk)
+    chunks = [list(todo[i : i + PROBE_CHUNK]) for i in range(0, len(todo), PROBE_CHUNK)]
+    pending: deque[tuple[list[AudioItem], Any]] = deque()
+    planned: list[Planned] = []
+    it = iter(chunks)
+    for chunk in it:
+        pending.append((chunk, probe.remote(chunk, sr, opts.max_duration)))
+        if len(pending) >= 4 * width:
+            break
+    while pending:
+        chunk, ref = pending.popleft()
+        res = _get(ray, ref)
+        nxt = next(it, None)
+        if nxt is not None:
+            pending.append((nxt, probe.remote(nxt, sr, opts.max_duration)))
+        for item, p in zip(chunk, res, strict=True):
+            if isinstance(p, str):
+                fail(item, p)
+            else:
+                planned.append(p)
+    return planned
+
+
+def _get(ray: Any, ref: Any) -> Any:
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayError as e:
+        raise _engine_error(e) from None
+
+
+def _dataset(
+    ray: Any,
+    batches: list[list[Planned]],
+    target: str,
+    recipe: Any,
+    sr: int,
+    opts: RunOptions,
+    lay: Layout,
+) -> Any:
+    from audiotok.engines.stages import ModelStage, decode_table, plan_table
+
+    rd = ray.data
+    ds = rd.from_arrow([plan_table(i, b) for i, b in enumerate(batches)])  # a block per batch
+    if lay.decode_tasks:
+        # ``memory``: what one decode task holds (the decoded batch, its resampling and the
+        # Arrow copy). Being different from the actors' arguments it also keeps Ray Data from
+        # fusing this stage into the actors, so decoding overlaps the model.
+        batch_bytes = 4 * int(opts.batch_seconds * sr)
+        ds = ds.map_batches(
+            decode_table,
+            batch_size=1,
+            batch_format="pyarrow",
+            fn_kwargs={"sample_rate": sr, "max_duration": opts.max_duration},
+            compute=rd.TaskPoolStrategy(size=min(lay.decode_tasks, len(batches))),
+            num_cpus=1,
+            memory=3 * batch_bytes + (160 << 20),  # + the worker itself (~120 MB measured)
+        )
+    gpu_args = {"num_gpus": lay.num_gpus} if lay.num_gpus > 0 else {}
+    return ds.map_batches(
+        ModelStage,
+        batch_size=1,
+        batch_format="pyarrow",
+        fn_constructor_kwargs={
+            "target": target,
+            "recipe": recipe.to_dict(),
+            "device": lay.device,
+            "threads": lay.threads,
+            "decode": lay.decode_tasks == 0,
+            "sample_rate": sr,
+            "max_duration": opts.max_duration,
+        },
+        compute=rd.ActorPoolStrategy(size=min(lay.actors, len(batches))),  # none idle
+        num_cpus=lay.actor_cpus,
+        **gpu_args,
+    )
+
+
+def _iterate(ray: Any, ds: Any) -> Iterator[Any]:
+    """The result blocks as they complete; a failure of Ray itself (an actor that cannot be
+    built, a lost node past its retries) becomes one AudiotokError."""
+    it = iter(ds.iter_batches(batch_format="pyarrow", batch_size=None))
+    while True:
+        try:
+            table = next(it)
+        except StopIteration:
+            return
+        except ray.exceptions.RayError as e:
+            raise _engine_error(e) from None
+        except Exception as e:
+            if type(e).__module__.startswith("ray."):
+                raise _engine_error(e) from None
+            raise
+        yield table
+
+
+_EXC_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$", re.M)
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def _chain(e: BaseException) -> list[BaseException]:
+    out: list[BaseException] = []
+    x: BaseException | None = e
+    while x is not None and all(x is not y for y in out):
+        out.append(x)
+        nxt = getattr(x, "cause", None) or x.__cause__
+        x = nxt if isinstance(nxt, BaseException) else None
+    return out
+
+
+def _engine_error(e: BaseException) -> AudiotokError:
+    """One line for a failure of Ray itself. Ray wraps a worker's exception (its class may
+    not even survive the trip: an actor's constructor comes back as ``ActorDiedError`` with
+    the traceback as text), so the cause is the exception in the chain, or else the last
+    ``SomethingError: message`` line of the traceback text."""
+    chain = _chain(e)
+    own = next((x for x in chain if isinstance(x, AudiotokError)), None)
+    if own is not None:  # e.g. weights missing on a worker node
+        return AudiotokError(f"a Ray worker stopped: {own}")
+    found = [m for x in chain for m in _EXC_LINE.findall(_ANSI.sub("", str(x)))]
+    if found:
+        name, msg = found[-1]
+    else:
+        lines = [ln.strip() for ln in _ANSI.sub("", str(e)).splitlines() if ln.strip()]
+        name, msg = type(e).__name__, lines[0] if lines else ""
+    if name.startswith("audiotok.errors."):
+        return AudiotokError(f"a Ray worker stopped: {msg.strip()}")
+    return AudiotokError(
+        f"the Ray run failed ({name.rsplit('.', 1)[-1]}{': ' + msg.strip()[:300] if msg else ''}"
+        "); what was written is kept: fix the cause and rerun the same command to resume"
+    )

@@ -1,0 +1,111 @@
+"""--engine ray on a local Ray this module starts (2 CPUs): the store equals the local
+engine's, a rerun adds nothing, a failure of Ray itself is one clear error."""
+
+from __future__ import annotations
+
+import pytest
+from engine_helpers import assert_same_store, cli, record, requires_ray, shard_files
+
+import audiotok
+from audiotok.errors import AudiotokError
+from audiotok.pipeline.api import encode_corpus as local_encode
+from audiotok.pipeline.api import scan_inputs
+from audiotok.pipeline.local import Events, RunOptions
+from audiotok.pipeline.plan import probe_chunk
+
+from audio_fixtures import BAD
+
+pytestmark = requires_ray
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    import ray
+
+    ray.init(
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+        object_store_memory=256 << 20,
+    )
+    try:
+        yield ray
+    finally:
+        ray.shutdown()
+
+
+def test_ray_store_equals_the_local_engines_and_a_rerun_adds_nothing(
+    ray_cluster, small_corpus, bad_corpus, tmp_path
+):
+    from audiotok.engines.corpus import encode_corpus
+    from audiotok.engines.ray import RayOptions
+
+    tok = audiotok.load("mfcc-km100")
+    items, problems = scan_inputs([small_corpus, bad_corpus])
+    opts = RunOptions(num_workers=0, batch_seconds=2.0)  # several batches, several blocks
+    local_seen: dict[str, str] = {}
+    on_error = Events(on_error=lambda it, r: local_seen.__setitem__(it.id, r))
+    local_encode(items, tok, tmp_path / "local", options=opts, events=on_error)
+
+    seen: dict[str, str] = {}
+    progress = []
+    s = encode_corpus(
+        items,
+        tok,
+        tmp_path / "ray",
+        engine="ray",
+        ray_options=RayOptions(actors=1),
+        options=RunOptions(num_workers=1, batch_seconds=2.0),  # a decode stage + one actor
+        events=Events(
+            on_error=lambda it, r: seen.__setitem__(it.id, r),
+            on_progress=lambda sec, n: progress.append((sec, n)),
+        ),
+    )
+    assert seen == local_seen and set(seen) == BAD  # the local engine's reasons, by file
+    assert s.encoded == len(items) - len(BAD) and s.failed == len(BAD)
+    unplanned = sum(isinstance(p, str) for p in probe_chunk(items, tok.sample_rate, None))
+    assert 0 < unplanned < len(BAD)  # some fail at the probe, the others in the stages
+    assert sum(n for _, n in progress) == len(items) - unplanned
+    assert sum(sec for sec, _ in progress) == pytest.approx(s.seconds)
+    assert_same_store(tmp_path / "local", tmp_path / "ray")
+    assert ray_cluster.is_initialized()  # a Ray it did not start is left running
+    run = record(tmp_path / "ray")["run"]
+    assert run["engine"] == "ray" and run["ray"]["actors"] == 1
+
+    # a rerun through the CLI, actors decoding their own batches: only the failed files are
+    # tried again, they fail again, and no shard is written
+    before = shard_files(tmp_path / "ray")
+    code = cli("encode", small_corpus, bad_corpus, "-o", tmp_path / "ray", "--engine", "ray",
+               "--actors", "2", "--num-workers", "0", "--batch-seconds", "2", "-q")  # fmt: skip
+    assert code == 1  # the store lists failed inputs
+    assert shard_files(tmp_path / "ray") == before
+    assert_same_store(tmp_path / "local", tmp_path / "ray")
+
+
+def test_a_failure_of_ray_itself_is_one_error_and_the_store_resumes(
+    ray_cluster, small_corpus, tmp_path
+):
+    """An actor that cannot build its model (a codebook missing on its node) ends the run with
+    the cause in one line; what was written stays, and the next run completes it."""
+    from audiotok.engines.corpus import encode_corpus
+    from audiotok.engines.ray import RayOptions
+    from audiotok.recipe import TokenizerConfig
+
+    tok = audiotok.load("mfcc-km100")
+    items, _ = scan_inputs([small_corpus])
+    opts = RunOptions(num_workers=0, batch_seconds=2.0)
+    half = [items[0], items[-1]]  # a/ and b/: the store's audio root is the corpus's
+    local_encode(half, tok, tmp_path / "ray", options=opts)  # a store begun
+    good = tok.recipe
+    tok.recipe = TokenizerConfig(good.name, {**good.options, "codebook": str(tmp_path / "gone")})
+    with pytest.raises(AudiotokError, match="a Ray worker stopped: codebook .*gone"):
+        encode_corpus(items, tok, tmp_path / "ray", engine="ray", options=opts,
+                      ray_options=RayOptions(actors=1))  # fmt: skip
+    assert record(tmp_path / "ray")["num_utterances"] == 2  # kept, and the lock released
+    tok.recipe = good
+    s = encode_corpus(items, tok, tmp_path / "ray", engine="ray", options=opts,
+                      ray_options=RayOptions(actors=1))  # fmt: skip
+    assert (s.already_done, s.encoded) == (2, len(items) - 2)
+    local_encode(items, tok, tmp_path / "local", options=opts)
+    assert_same_store(tmp_path / "local", tmp_path / "ray")
