@@ -12,7 +12,11 @@ from audiotok.cli.common import err_console, out_console
 
 
 def decode(
-    store: Path = typer.Argument(..., help="Token store written by `audiotok encode`."),
+    store: Path = typer.Argument(
+        ...,
+        help="Token store written by `audiotok encode`, or a unit file (fairseq: one line of "
+        "units per utterance; or id|units, id<TAB>units) with --vocoder.",
+    ),
     output: Path = typer.Option(..., "-o", "--output", help="Folder (or .wav file with --id)."),
     utt_id: str = typer.Option(None, "--id", help="Decode only this utterance."),
     model: str = typer.Option(None, help="Model name or path (default: the store's)."),
@@ -20,16 +24,30 @@ def decode(
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
     batch_frames: int = typer.Option(
         6000,
+        min=1,
         help="Padded frames per decode batch (utterances longer than the codec's "
         "window are decoded alone, in windows).",
     ),
+    vocoder: str = typer.Option(
+        None,
+        help="Unit vocoder (folder or registry name) for semantic units: `audiotok vocoder "
+        "train` makes one.",
+    ),
+    speaker: str = typer.Option(None, help="Speaker of a multi-speaker vocoder."),
+    dedup: bool = typer.Option(
+        False, help="Units are deduplicated (as unit LMs emit them): predict durations."
+    ),
 ) -> int:
-    """Turn tokens back into audio with the codec that made them (batched; long utterances
-    are decoded in windows, in bounded memory)."""
+    """Turn tokens back into audio: codec stores with the codec that made them, semantic units
+    with a unit vocoder (batched; long utterances in windows, in bounded memory)."""
     from audiotok import open_tokens
     from audiotok.codecs.store_decode import codec_for_store, decode_rows, output_path
     from audiotok.errors import AudiotokError
 
+    if store.is_file() or vocoder is not None:
+        return _vocode(store, output, utt_id, vocoder, device, batch_frames, speaker, dedup)
+    if speaker is not None or dedup:
+        raise AudiotokError("--speaker and --dedup apply to unit vocoders (--vocoder)")
     ts = open_tokens(str(store))
     tok = codec_for_store(ts, model=model, weights=weights, device=device)
     rows: Iterable[dict[str, Any]]
@@ -49,6 +67,41 @@ def decode(
     out_console.print(f"wrote {n} wav file(s) at {tok.sample_rate} Hz to {output}")
     if n == 0:
         err_console.print("the store holds no utterances")
+    return 0
+
+
+def _vocode(
+    src: Path,
+    output: Path,
+    utt_id: str | None,
+    name: str | None,
+    device: str,
+    batch_frames: int,
+    speaker: str | None,
+    dedup: bool,
+) -> int:
+    """Semantic units (a store or a unit file) -> wavs through a unit vocoder."""
+    from audiotok import open_tokens
+    from audiotok.errors import AudiotokError
+    from audiotok.tokenizer import resolve_device
+    from audiotok.vocoders import load
+    from audiotok.vocoders.store_decode import decode_store, decode_unit_file
+
+    if name is None:
+        raise AudiotokError(f"{src} holds units: pass --vocoder DIR_OR_NAME to decode them")
+    voc = load(name, device=resolve_device(device))
+    spk: Any = int(speaker) if speaker is not None and speaker.isdigit() else speaker
+    opts = {"batch_frames": batch_frames, "speaker": spk, "dedup": dedup}
+    if src.is_file():
+        if utt_id is not None:
+            raise AudiotokError("--id selects an utterance of a store, not of a unit file")
+        n = decode_unit_file(src, voc, output, **opts)
+    else:
+        ts = open_tokens(str(src))
+        if utt_id is not None and utt_id not in ts:
+            raise AudiotokError(f"{src} holds no utterance {utt_id!r}")
+        n = decode_store(ts, voc, output, ids=[utt_id] if utt_id else None, **opts)
+    out_console.print(f"wrote {n} wav file(s) at {voc.sample_rate} Hz to {output}")
     return 0
 
 

@@ -20,6 +20,7 @@ eval_app = typer.Typer(
 )
 
 LABELS = {
+    "uer": "UER ↓",
     "mel_distance": "mel dist ↓",
     "stft_distance": "MR-STFT ↓",
     "si_sdr": "SI-SDR dB ↑",
@@ -227,6 +228,96 @@ def roundtrip(
             extra={"spec": ts.spec.to_dict(), "encode_errors": summary.errors},
         )
     return max(rc, 1 if summary.errors else 0)
+
+
+@eval_app.command("resynth")
+def resynth(
+    corpus: Path = typer.Argument(..., help="Folder (or manifest) of reference audio."),
+    vocoder: str = typer.Option(..., "--vocoder", help="Unit vocoder: folder or registry name."),
+    tokenizer: str = typer.Option(
+        None,
+        "--tokenizer",
+        help="Semantic tokenizer (default: the one the vocoder was trained on, from its recipe).",
+    ),
+    output: Path = typer.Option(
+        None, "-o", "--output", help="Keep tokens/ and decoded/ here (default: temporary)."
+    ),
+    speaker: str = typer.Option(None, help="Speaker of a multi-speaker vocoder."),
+    device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
+    metrics: str = typer.Option(None, help="Comma-separated subset of the metrics."),
+) -> int:
+    """Encode a corpus into units, vocode them, and score the result: the reconstruction
+    metrics of `eval recon` plus the unit error rate (the resynthesis re-tokenized with the
+    same tokenizer, edit distance to the original units; needs no ASR model)."""
+    import tempfile
+
+    from audiotok.errors import AudiotokError
+    from audiotok.metrics.recon import summarize
+    from audiotok.pipeline.api import scan_inputs
+    from audiotok.recipe import recipe_from_dict
+    from audiotok.tokenizer import resolve_device
+    from audiotok.vocoders import load
+    from audiotok.vocoders.resynth import resynthesize_corpus
+
+    chosen = _metrics(metrics)
+    dev = resolve_device(device)
+    voc = load(vocoder, device=dev)
+    if tokenizer is not None:
+        from audiotok.factory import tokenizer_for
+
+        tok = tokenizer_for("semantic", tokenizer, device=device)
+    else:
+        recipe = voc.config.tokenizer
+        if not recipe:
+            raise AudiotokError(f"{vocoder} does not record its tokenizer: pass --tokenizer")
+        tok = recipe_from_dict(recipe).build(device=dev)
+    voc.check_tokens(tok.spec, tok.recipe.to_dict() if tok.recipe is not None else None)
+    items, problems = scan_inputs([corpus])
+    if not items:
+        raise AudiotokError(f"no audio files found in {corpus}")
+    err_console.print(f"{len(items)} files; {describe_spec(tok.spec)}; vocoder {vocoder}")
+    with tempfile.TemporaryDirectory(prefix="audiotok-resynth-") as tmp:
+        work = output if output is not None else Path(tmp)
+        spk = int(speaker) if speaker is not None and speaker.isdigit() else speaker
+        files, summary = resynthesize_corpus(
+            items, tok, voc, work, metrics=chosen, problems=problems, on_error=report_error,
+            speaker=spk,
+        )  # fmt: skip
+    names = ("uer", *chosen)
+    result = summarize(files, names)
+    result["bitrate_kbps"] = tok.spec.bitrate / 1000
+    if as_json:
+        doc = {
+            "summary": result,
+            "files": [f.to_dict() for f in files],
+            "spec": tok.spec.to_dict(),
+            "encode_errors": summary.errors,
+        }
+        out_console.print_json(json.dumps(doc))
+    else:
+        _print_table(f"resynthesis: {vocoder} on {corpus}", files, names, result)
+    failed = [f for f in files if f.errors]
+    for f in failed:
+        for name, why in f.errors.items():
+            err_console.print(f"[red]error[/red]: {f.id}: {name}: {why}", soft_wrap=True)
+    return 1 if failed or summary.errors else 0
+
+
+def _print_table(title: str, files: list[Any], names: tuple[str, ...], summary: dict) -> None:
+    from rich.table import Table
+
+    table = Table(title=title)
+    table.add_column("id")
+    for m in names:
+        table.add_column(LABELS.get(m, m), justify="right")
+    for f in files:
+        table.add_row(
+            f.id, *[f"{f.scores[m]:.3f}" if m in f.scores else "[red]error[/red]" for m in names]
+        )
+    means = [f"{summary[m]['mean']:.3f}" if summary[m]["mean"] is not None else "-" for m in names]
+    table.add_row(f"[bold]mean ({len(files)} files)[/bold]", *means, end_section=True)
+    out_console.print(table)
 
 
 @eval_app.command("codebooks")

@@ -157,17 +157,17 @@ def decode_store(
     def items() -> Iterator[tuple[str, np.ndarray]]:
         if wanted is not None:
             for utt in sorted(wanted):
-                got = store.get(utt)
-                codes = got["codes"] if isinstance(got, dict) else got
-                yield utt, np.asarray(codes).reshape(-1)
+                yield utt, np.asarray(store.get(utt)).reshape(-1)
             return
         for utt, codes in store:
             yield utt, np.asarray(codes).reshape(-1)
 
+    from audiotok.codecs.store_decode import output_path
+
     return decode_units(
         items(),
         vocoder,
-        lambda utt: out / f"{utt}.wav",
+        lambda utt: output_path(out, utt),
         batch_frames=batch_frames,
         speaker=speaker,
         style=style,
@@ -183,10 +183,11 @@ def decode_unit_file(
 ) -> int:
     """``audiotok decode units.txt``: every line of a unit file to ``out_dir/<id>.wav``.
     Options as :func:`decode_units` (``batch_frames``, ``speaker``, ``style``, ``dedup``)."""
+    from audiotok.codecs.store_decode import output_path
     from audiotok.vocoders.units_file import read_unit_file
 
     out = Path(out_dir)
-    return decode_units(read_unit_file(path), vocoder, lambda utt: out / f"{utt}.wav", **options)
+    return decode_units(read_unit_file(path), vocoder, lambda u: output_path(out, u), **options)
 
 
 def _chunks(items: Iterable[Any], size: int) -> Iterator[list[Any]]:
