@@ -1,4 +1,4 @@
-"""Shared CLI pieces: option types, the stderr console, the tokenizer from CLI options."""
+"""Shared CLI pieces: consoles, output checks, error lines and corpus progress."""
 
 from __future__ import annotations
 
@@ -11,6 +11,11 @@ from rich.console import Console
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
+
+
+def default_workers() -> int:
+    return max(1, min(4, (os.cpu_count() or 2) - 1))
+
 
 def describe_spec(spec: Any) -> str:
     layer = f", layer {spec.layer}" if spec.layer is not None else ""
