@@ -14,7 +14,8 @@ descendants of the driver that starts them), as the sum of RSS (shared pages cou
 per process) and of PSS (shared pages split between processes). Configurations:
 
 - ``local``: the local engine, one decode worker, torch with its default threads;
-- ``local 1 thread``: the same with one torch thread (what one Ray actor gets);
+- ``local 1 thread``: the same with ``OMP_NUM_THREADS=1`` (torch and BLAS on one thread: what
+  Ray gives an actor of one CPU);
 - ``ray 1 actor + decode``: one actor (1 CPU) and one decode task (1 CPU);
 - ``ray 1 actor inline``: one actor that decodes its own batches (1 CPU);
 - ``ray 2 actors inline``: two such actors (2 CPUs).
@@ -45,7 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT.parent / "shared" / "data"
 CONFIGS = {
     "local": {"engine": "local", "workers": 1},
-    "local 1 thread": {"engine": "local", "workers": 1, "threads": 1},
+    "local 1 thread": {"engine": "local", "workers": 1, "env": {"OMP_NUM_THREADS": "1"}},
     "ray 1 actor + decode": {"engine": "ray", "actors": 1, "workers": 1},
     "ray 1 actor inline": {"engine": "ray", "actors": 1, "workers": 0},
     "ray 2 actors inline": {"engine": "ray", "actors": 2, "workers": 0},
@@ -89,24 +90,24 @@ def tokenizer_args(tmp: Path, hubert: bool) -> list[str]:
     ex.model.save_pretrained(tmp / "hubert")
     rng = np.random.default_rng(0)
     cent = torch.from_numpy(rng.standard_normal((500, 768)).astype(np.float32))
-    Codebook(cent, {"extractor": "hubert", "layer": 6}).save(tmp / "km500.safetensors")
+    meta = {"extractor": "hubert-base-ls960", "layer": 6}
+    Codebook(cent, meta).save(tmp / "km500.safetensors")
     return [str(tmp / "hubert"), str(tmp / "km500.safetensors")]
 
 
 def load_tokenizer(args: list[str]):
+    """mfcc-km100, or HuBERT-base by its registry name with local weights: the recipe of a
+    bare model folder does not rebuild yet (``extractors.load(folder)`` gets ``weights``
+    twice), and the Ray actors rebuild the tokenizer from the recipe."""
     import audiotok
 
     if len(args) == 1:
         return audiotok.load(args[0])
-    return audiotok.load(args[0], codebook=args[1], layer=6)
+    return audiotok.load("hubert-base-ls960", weights=args[0], codebook=args[1], layer=6)
 
 
 # --- one configuration, in its own process -------------------------------------------------
 def child(cfg: dict, corpus: str, out: str, tok_args: list[str], batch_seconds: float) -> None:
-    if cfg.get("threads"):
-        import torch
-
-        torch.set_num_threads(cfg["threads"])
     from audiotok.pipeline.api import scan_inputs
     from audiotok.pipeline.local import Events, RunOptions
 
@@ -244,7 +245,8 @@ def run_config(
         str(batch_seconds),
     ]
     t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, **cfg.get("env", {})}
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     mem = TreeMemory(p.pid)
     out_s, err_s = p.communicate()
     mem.stop()
