@@ -72,7 +72,7 @@ def test_the_engine_sends_long_files_to_encode_long(codecs, tmp_path):
 
     import audiotok
     from audiotok.corpus import scan
-    from audiotok.engine import encode_corpus
+    from audiotok.pipeline import RunOptions, encode_corpus
 
     c = codecs["dac-16khz"]
     _shrink(c)
@@ -83,10 +83,10 @@ def test_the_engine_sends_long_files_to_encode_long(codecs, tmp_path):
     orig = c.encode_long
     c.encode_long = lambda w: called.append(w.shape) or orig(w)
     try:
-        encode_corpus(scan([tmp_path]), c, tmp_path / "tok", num_workers=0)
+        encode_corpus(scan([tmp_path]), c, tmp_path / "tok", options=RunOptions(num_workers=0))
     finally:
         del c.encode_long
         c.long_window_seconds = 30.0
     assert called
     codes = dict(audiotok.open_tokens(str(tmp_path / "tok")))["long"]
-    assert torch.equal(torch.as_tensor(codes), c.encode(x, 16000))
+    assert torch.equal(torch.from_numpy(codes.astype("int64")), c.encode(x, 16000))

@@ -105,9 +105,24 @@ def test_fairseq_through_the_cli(cli_store, tmp_path, capsys):
     assert not list(tmp_path.glob(".x.*"))
 
 
-@pytest.mark.filterwarnings("ignore::UserWarning")  # megatron-core: no Apex / Transformer Engine
-def test_megatron_read_back_by_megatron_core(cli_store, tmp_path):
+@pytest.fixture
+def megatron_indexed_dataset():
+    """megatron-core's reader; importing megatron-core widens torch's ``weights_only`` safe
+    globals for the whole process (argparse.Namespace among them), which would hide our own
+    refusals in later tests: put them back afterwards."""
+    import torch.serialization as ts
+
+    before = list(ts.get_safe_globals())
     from megatron.core.datasets.indexed_dataset import IndexedDataset
+
+    yield IndexedDataset
+    ts.clear_safe_globals()
+    ts.add_safe_globals(before)
+
+
+@pytest.mark.filterwarnings("ignore::UserWarning")  # megatron-core: no Apex / Transformer Engine
+def test_megatron_read_back_by_megatron_core(cli_store, tmp_path, megatron_indexed_dataset):
+    IndexedDataset = megatron_indexed_dataset  # noqa: N806 - the reader class
 
     ids_file = tmp_path / "val.txt"
     all_ids = as_source(cli_store).ids()
