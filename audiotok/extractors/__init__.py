@@ -23,8 +23,18 @@ def load(name: str, **options: Any) -> FeatureExtractor:
         p = Path(name).expanduser()
         if not p.exists():
             raise
+        entry = None
+    if entry is None:
         from audiotok.extractors.loading import load_s3m
 
+        given = options.pop("weights", None)  # a recipe names the weights file it used
+        if given is not None:
+            g = Path(given).expanduser().resolve()
+            if g != p.resolve() and not (p.is_dir() and g.parent == p.resolve()):
+                raise AudiotokError(
+                    f"{name} holds its own weights; --weights {given} would be another model: "
+                    "pass one or the other"
+                )
         return load_s3m(None, weights=p, **options)
     if entry.kind != "extractor":
         raise AudiotokError(f"{name!r} is a {entry.kind} model, not a feature extractor")
