@@ -84,6 +84,7 @@ COMMAND_MODULES = (
     "export_cmd",
     "vocoder_cmd",
     "merge_cmd",
+    "hybrid_cmd",
 )
 for _name in COMMAND_MODULES:
     importlib.import_module(f"audiotok.cli.{_name}").register(app)

@@ -6,9 +6,18 @@ One resolution with (n_fft, hop, n_mels) = (1024, 256, 80) is HiFi-GAN's mel los
 resolutions (window = n_fft, hop = window / 4) follow DAC's ``MelSpectrogramLoss``
 (descript-audio-codec ``dac/nn/loss.py``). Spectrograms come from ``torchaudio.transforms``
 and are computed in float32 outside autocast.
+
+A resolution is ``(n_fft, n_mels)`` (hop ``n_fft // 4``) or ``(n_fft, hop, n_mels)``.
+``weights``: one per resolution; the loss is then ``sum_i w_i L_i`` (SpeechTokenizer's
+trainer: ``mel_loss_lambdas`` [45, 1, 1, 1] over n_fft 1024/512/256/128, hop 240/120/60/30);
+without weights it is the mean over resolutions. ``mel_scale``: ``"slaney"`` or ``"htk"``
+(SpeechTokenizer's filters: HTK scale, Slaney area normalisation).
 """
 
 from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
 
 import torch
 import torchaudio
@@ -22,30 +31,43 @@ class MultiResolutionMelLoss(nn.Module):
     def __init__(
         self,
         sample_rate: int,
-        resolutions: tuple[tuple[int, int], ...] = RESOLUTIONS,
+        resolutions: Sequence[tuple[int, ...]] = RESOLUTIONS,
         f_min: float = 0.0,
         f_max: float | None = None,
         clamp: float = 1e-5,
+        weights: Sequence[float] | None = None,
+        mel_scale: str = "slaney",
     ):
         super().__init__()
         self.clamp = clamp
-        self.mels = nn.ModuleList(
-            torchaudio.transforms.MelSpectrogram(
-                sample_rate=sample_rate,
-                n_fft=n_fft,
-                win_length=n_fft,
-                hop_length=n_fft // 4,
-                f_min=f_min,
-                f_max=f_max,
-                n_mels=n_mels,
-                power=1.0,
-                center=True,
-                pad_mode="reflect",
-                norm="slaney",
-                mel_scale="slaney",
-            )
-            for n_fft, n_mels in resolutions
-        )
+        if weights is not None and len(weights) != len(resolutions):
+            raise ValueError(f"{len(weights)} mel weights for {len(resolutions)} resolutions")
+        self.weights = None if weights is None else [float(w) for w in weights]
+        mels = []
+        for res in resolutions:
+            if len(res) == 2:
+                n_fft, hop, n_mels = res[0], res[0] // 4, res[1]
+            else:
+                n_fft, hop, n_mels = res
+            with warnings.catch_warnings():  # many mels on a small FFT leave empty filters
+                warnings.filterwarnings("ignore", message=".*mel filterbank has all zero.*")
+                mels.append(
+                    torchaudio.transforms.MelSpectrogram(
+                        sample_rate=sample_rate,
+                        n_fft=n_fft,
+                        win_length=n_fft,
+                        hop_length=hop,
+                        f_min=f_min,
+                        f_max=f_max,
+                        n_mels=n_mels,
+                        power=1.0,
+                        center=True,
+                        pad_mode="reflect",
+                        norm="slaney",
+                        mel_scale=mel_scale,
+                    )
+                )
+        self.mels = nn.ModuleList(mels)
 
     def log_mels(self, x: torch.Tensor) -> list[torch.Tensor]:
         """x [B, 1, T] or [B, T] -> one log-mel [B, n_mels, frames] per resolution."""
@@ -56,6 +78,7 @@ class MultiResolutionMelLoss(nn.Module):
 
     def forward(self, fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
         total = torch.zeros((), device=fake.device)
-        for f, r in zip(self.log_mels(fake), self.log_mels(real), strict=True):
-            total = total + torch.mean(torch.abs(f - r))
-        return total / len(self.mels)
+        weights = self.weights or [1.0] * len(self.mels)
+        for w, f, r in zip(weights, self.log_mels(fake), self.log_mels(real), strict=True):
+            total = total + w * torch.mean(torch.abs(f - r))
+        return total if self.weights else total / len(self.mels)
