@@ -131,7 +131,13 @@ def child(cfg: dict, corpus: str, out: str, tok_args: list[str], batch_seconds: 
         from audiotok.engines.ray import RayOptions
 
         t0 = time.perf_counter()
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(
+            address="local",
+            num_cpus=2,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
         init_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         s = encode_corpus(

@@ -165,8 +165,9 @@ def session(opts: RayOptions) -> Iterator[tuple[float, float, bool]]:
                     f"cannot join the Ray cluster at --address {opts.address}: {e} (start one "
                     "with `ray start --head`, or leave --address out for a Ray on this machine)"
                 ) from None
-        else:
+        else:  # "local": a new Ray even where RAY_ADDRESS or a `ray start` cluster exists
             ray.init(
+                address="local",
                 num_cpus=opts.num_cpus or os.cpu_count() or 1,
                 include_dashboard=False,
                 object_store_memory=opts.object_store_memory,

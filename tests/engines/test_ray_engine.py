@@ -23,6 +23,7 @@ def ray_cluster():
     import ray
 
     ray.init(
+        address="local",  # never a cluster this machine may be running
         num_cpus=2,
         include_dashboard=False,
         log_to_driver=False,
