@@ -96,9 +96,8 @@ def tokenizer_args(tmp: Path, hubert: bool) -> list[str]:
 
 
 def load_tokenizer(args: list[str]):
-    """mfcc-km100, or HuBERT-base by its registry name with local weights: the recipe of a
-    bare model folder does not rebuild yet (``extractors.load(folder)`` gets ``weights``
-    twice), and the Ray actors rebuild the tokenizer from the recipe."""
+    """mfcc-km100, or HuBERT-base by its registry name with the saved random weights (the
+    Ray actors rebuild the tokenizer from its recipe, as on a cluster)."""
     import audiotok
 
     if len(args) == 1:
