@@ -3,6 +3,7 @@ engine's, a rerun adds nothing, a failure of Ray itself is one clear error."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 from engine_helpers import assert_same_store, cli, record, requires_ray, shard_files
 
@@ -110,3 +111,21 @@ def test_a_failure_of_ray_itself_is_one_error_and_the_store_resumes(
     assert (s.already_done, s.encoded) == (2, len(items) - 2)
     local_encode(items, tok, tmp_path / "local", options=opts)
     assert_same_store(tmp_path / "local", tmp_path / "ray")
+
+
+def test_extract_on_ray_equals_the_local_feature_store(
+    ray_cluster, small_corpus, bad_corpus, tmp_path
+):
+    from audiotok.store import open_features
+
+    common = [small_corpus, bad_corpus, "--model", "mfcc", "--batch-seconds", "2", "-q"]
+    assert cli("extract", *common, "-o", tmp_path / "local", "--num-workers", "0") == 1
+    assert cli("extract", *common, "-o", tmp_path / "ray", "--engine", "ray") == 1
+    a, b = dict(open_features(tmp_path / "local")), dict(open_features(tmp_path / "ray"))
+    assert sorted(a) == sorted(b) and len(a) == 6 + 12 - len(BAD)
+    for k in a:
+        assert b[k].dtype == np.float16
+        np.testing.assert_array_equal(a[k], b[k])
+    ra, rb = record(tmp_path / "local"), record(tmp_path / "ray")
+    for key in ("header", "recipe", "errors", "audio_root", "num_utterances", "num_frames"):
+        assert ra[key] == rb[key], key
