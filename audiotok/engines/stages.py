@@ -14,7 +14,7 @@ Three tables travel between stages (each row of the first two is one planned bat
 :func:`decode_table` is the CPU stage (the local engine's worker function ``load_batch``: no
 torch). :class:`ModelStage` is the model stage: it builds the batch function from the recipe
 in its own process and applies the local engine's per-batch policy (too-short files, the
-model failing on one file) through :func:`audiotok.pipeline.local._process`, so every reason
+model failing on one file) through :func:`audiotok.pipeline.local.process_batch`, so every reason
 string is the local engine's. Every per-file step turns exceptions into reasons: a bad file is
 an error row, never a failed block.
 """
@@ -233,7 +233,7 @@ class ModelStage:
 
     def run_batch(self, batch: list[Loaded]) -> list[Result]:
         """The local engine's per-batch policy; failures become reasons."""
-        from audiotok.pipeline.local import Events, RunSummary, _process
+        from audiotok.pipeline.local import Events, RunSummary, process_batch
 
         out: list[Result] = []
 
@@ -241,7 +241,7 @@ class ModelStage:
             n = next(ld.planned.num_samples for ld in batch if ld.planned.item is item)
             out.append(Result(item.id, n, reason=reason))
 
-        for item, n, arr in _process(batch, self.fn, RunSummary(), fail, Events()):
+        for item, n, arr in process_batch(batch, self.fn, RunSummary(), fail, Events()):
             if self.target == "features":
                 arr = np.ascontiguousarray(arr, dtype=np.float16)
             out.append(Result(item.id, n, array=np.ascontiguousarray(arr)))

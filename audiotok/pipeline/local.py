@@ -158,7 +158,7 @@ def stream(
             pool=pool,
         )
         for batch in loaded:
-            yield from _process(batch, batch_fn, s, fail, ev)
+            yield from process_batch(batch, batch_fn, s, fail, ev)
         aborted = False
     except KeyboardInterrupt:
         # a second Ctrl-C while we clean up ends the process at once
@@ -197,13 +197,16 @@ def _plan(
     return planned
 
 
-def _process(
+def process_batch(
     batch: list[Loaded],
     batch_fn: BatchFn,
     s: RunSummary,
     fail: Callable[[AudioItem, str], None],
     ev: Events,
 ) -> Iterator[tuple[AudioItem, int, np.ndarray]]:
+    """One loaded batch through the batch function with the failure policy: unreadable, too
+    short, or failing in the model (retried alone) -> ``fail``; the rest yielded. The Ray
+    engine's model stage runs this too, so every engine gives the same reasons."""
     sr = batch_fn.sample_rate
     good: list[tuple[AudioItem, np.ndarray]] = []
     for ld in batch:

@@ -300,9 +300,12 @@ class ShardedWriter:
                 self.clear_error(i)
             n += len(ids)
             self.commit()
-        for e in other.errors:
-            if e["id"] not in self.done_ids:
-                self._errors.setdefault(e["id"], e)
+        root = other.audio_root
+        for e in other.errors:  # their paths re-rooted against this store's audio root
+            if e["id"] not in self.done_ids and e["id"] not in self._errors:
+                p = e.get("path", "")
+                full = str(Path(root) / p) if root and p and not Path(p).is_absolute() else p
+                self.add_error(e["id"], full, e.get("reason", ""))
         self.commit()
         return n
 
