@@ -173,6 +173,10 @@ def train(
         allow_pickle=allow_pickle,
         on_error=on_error,
     )
+    import os
+
+    if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 speaks for the run
+        return 1 if failed else 0
     first, last = summary.get("first_eval"), summary.get("last_eval")
     if first and last and first is not last:
         out_console.print(
