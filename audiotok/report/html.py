@@ -10,8 +10,11 @@ from __future__ import annotations
 import html
 import json
 import math
+import numbers
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+
+import numpy as np
 
 CSS = """
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:24px auto;
@@ -63,18 +66,20 @@ def esc(x: Any) -> str:
 
 
 def is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool)
+    """Python and numpy numbers (not booleans)."""
+    return isinstance(v, numbers.Real) and not isinstance(v, bool | np.bool_)
 
 
 def fmt(v: Any) -> str:
     """Numbers to 4 significant digits (integers whole), None as empty, the rest as text."""
     if v is None:
         return ""
-    if isinstance(v, bool):
+    if isinstance(v, bool | np.bool_):
         return "yes" if v else "no"
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, float):
+    if isinstance(v, numbers.Integral):
+        return str(int(v))
+    if isinstance(v, numbers.Real):
+        v = float(v)
         if math.isnan(v):
             return "nan"
         if v != 0 and (abs(v) >= 1e6 or abs(v) < 1e-3):

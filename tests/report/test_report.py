@@ -89,6 +89,8 @@ def test_pick_examples_best_median_worst():
     low = pick_examples(rows, "m", higher_is_better=False)
     assert [r["id"] for _, r in low] == ["1", "0", "2"]
     assert [lab for lab, _ in pick_examples(rows[:1], "m")] == ["best"]  # no duplicates
+    as_numpy = [{**r, "m": np.float32(r["m"])} for r in rows]  # metrics fresh from numpy
+    assert [r["id"] for _, r in pick_examples(as_numpy, "m")] == ["2", "0", "1"]
 
 
 @pytest.fixture(scope="module")
