@@ -38,8 +38,9 @@ def decode(
         False, help="Units are deduplicated (as unit LMs emit them): predict durations."
     ),
 ) -> int:
-    """Turn tokens back into audio: codec stores with the codec that made them, semantic units
-    with a unit vocoder (batched; long utterances in windows, in bounded memory)."""
+    """Turn tokens back into audio (codecs: the store's own codec; units: --vocoder).
+
+    Batched; long utterances are decoded in windows, in bounded memory."""
     from audiotok import open_tokens
     from audiotok.codecs.store_decode import codec_for_store, decode_rows, output_path
     from audiotok.errors import AudiotokError

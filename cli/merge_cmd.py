@@ -14,8 +14,10 @@ def merge(
     output: Path = typer.Option(..., "-o", "--output", help="The merged store (resumes)."),
     overwrite: bool = typer.Option(False, help="Start the output again instead of resuming."),
 ) -> int:
-    """Adopt stores of the same tokenizer into one: identity checked, shards verified,
-    duplicate utterances refused; files are hard-linked where possible."""
+    """Merge stores of one tokenizer (e.g. --shard slices) into one store.
+
+    Identity checked, shards verified, duplicate utterances refused; files are hard-linked
+    where possible."""
     from audiotok.cli.common import check_output_dir, err_console, out_console
     from audiotok.engines.merge import merge_stores
 
