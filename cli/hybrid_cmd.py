@@ -68,6 +68,12 @@ def train(
     n_filters: int = typer.Option(64, "--n-filters", help="SEANet base channels (released 64)."),
     dimension: int = typer.Option(1024, "--dimension", help="Latent size (released 1024)."),
     lstm_layers: int = typer.Option(2, "--lstm-layers", help="Encoder BiLSTM layers."),
+    init: str = typer.Option(
+        "lecun",
+        "--init",
+        help="Conv initialisation: lecun (N(0, 1/fan_in), zero biases; docs/hybrid.md says "
+        "why) or default (PyTorch's, as the released trainer).",
+    ),
     segment_seconds: float = typer.Option(
         3.0, "--segment-seconds", help="Audio per training segment (released: 3 s)."
     ),
@@ -150,6 +156,7 @@ def train(
         n_codebooks=n_codebooks,
         codebook_size=codebook_size,
         model={"n_filters": n_filters, "dimension": dimension, "lstm_layers": lstm_layers},
+        init=init,
         segment_seconds=segment_seconds,
         batch_size=batch_size,
         checkpoint_every=checkpoint_every,
