@@ -139,9 +139,13 @@ def test_split_semantic_at_12_5_hz_with_time_resampled_teacher(corpus, tmp_path)
         hop=1280,
         split_semantic=True,
         checkpoint_every=2,
+        log_every=2,
+        weights={"distill_type": "t_axis"},  # the released T-axis loss crashes (docs/hybrid.md)
         **{**COMMON, "n_codebooks": 3, "segment_seconds": 1.2},
     )
     assert s["frame_rate"] == 12.5
+    logged = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
+    assert any(math.isfinite(x.get("train/loss_distill", math.nan)) for x in logged)
     tok = audiotok.load(str(out))
     model = tok.model
     assert isinstance(model.vq, SplitResidualVQ)
