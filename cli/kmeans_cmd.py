@@ -44,7 +44,7 @@ def train(
     seed: int = typer.Option(0, help="Seed for sampling and initialisation."),
     niter: int = typer.Option(NITER, help="Lloyd iterations at most."),
     tol: float = typer.Option(
-        TOL, help="Stop when the relative inertia change falls below this (0: run all --niter)."
+        TOL, help="Stop when the relative inertia change falls below this (0: only when unchanged)."
     ),
     nredo: int = typer.Option(1, help="Restarts (seed, seed+1, ...); the lowest inertia wins."),
     init: str = typer.Option("kmeans++", help="kmeans++ or random."),
@@ -104,7 +104,7 @@ def evaluate(
     align: Path | None = typer.Option(None, help="Folder of <utterance id>.tsv phone alignments."),
     plot: Path | None = typer.Option(None, help="Write the usage histogram (PNG)."),
     html: Path | None = typer.Option(
-        None, "--html", help="Write a self-contained HTML report (index.html, PNGs) to DIR."
+        None, "--html", help="Write a self-contained HTML report (index.html, PNGs, audio) to DIR."
     ),
     as_json: bool = typer.Option(False, "--json", help="Print everything as JSON."),
     model: str | None = ModelOpt,
