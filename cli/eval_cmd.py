@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import typer
 
 from audiotok.cli.common import describe_spec, err_console, out_console, report_error
@@ -41,6 +42,60 @@ def _metrics(spec: str | None) -> tuple[str, ...]:
     return names
 
 
+HtmlOpt = typer.Option(
+    None,
+    "--html",
+    help="Write a self-contained HTML report here (index.html, spectrograms, audio players).",
+)
+SAMPLE_METRIC = {  # metric that picks the best/median/worst examples, and which end is best
+    "pesq_wb": True,
+    "si_sdr": True,
+    "stoi": True,
+    "mel_distance": False,
+    "stft_distance": False,
+    "uer": False,
+}
+
+
+def html_report(
+    out: Path,
+    title: str,
+    files: list[Any],
+    metrics: tuple[str, ...],
+    summary: dict[str, Any],
+    *,
+    recipe: dict[str, Any] | None,
+    bitrate_bps: float | None,
+    unit_usage: Any = None,
+    notes: tuple[str, ...] = (),
+) -> Path:
+    """The evaluation as one self-contained folder (audiotok.report.write_report)."""
+    from audiotok.report import write_report
+
+    rows = [
+        {
+            "id": f.id,
+            **{m: f.scores.get(m, "error") for m in metrics},
+            "ref_wav_path": f.ref,
+            "dec_wav_path": f.decoded,
+        }
+        for f in files
+    ]
+    pick = next((m for m in SAMPLE_METRIC if m in metrics), metrics[0] if metrics else None)
+    return write_report(
+        out,
+        title=title,
+        recipe=recipe,
+        bitrate_bps=bitrate_bps,
+        summary={m: v for m, v in summary.items() if m in metrics},
+        files=rows,
+        sample_metric=pick,
+        higher_is_better=SAMPLE_METRIC.get(pick or "", True),
+        unit_usage=unit_usage,
+        notes=notes,
+    )
+
+
 def _require(packages: dict[str, str], wanted: tuple[str, ...]) -> None:
     """A missing optional package is one line before any work, not an error per file."""
     import importlib.util
@@ -66,6 +121,9 @@ def run_recon(
     plot_dir: Path | None,
     metrics: tuple[str, ...],
     extra: dict[str, Any] | None = None,
+    html: Path | None = None,
+    recipe: dict[str, Any] | None = None,
+    title: str = "",
 ) -> int:
     from rich.table import Table
 
@@ -95,6 +153,12 @@ def run_recon(
         for utt, ref, dec in pairing.pairs:
             plot_pair(ref, dec, utt, plot_dir)
     failed = [f for f in files if f.errors]
+    if html is not None:
+        index = html_report(
+            html, title or f"reconstruction: {decoded_dir} vs {ref_dir}", files, metrics,
+            summary, recipe=recipe, bitrate_bps=bitrate_bps,
+        )  # fmt: skip
+        err_console.print(f"report: {index}")
     if as_json:
         doc = {
             "summary": summary,
@@ -147,14 +211,20 @@ def recon(
     metrics: str = typer.Option(
         None, help="Comma-separated subset of mel_distance, stft_distance, si_sdr, pesq_wb, stoi."
     ),
+    html: Path = HtmlOpt,
 ) -> int:
     """Score decoded files against references paired by id: mel distance, multi-resolution
     STFT distance, SI-SDR, PESQ (wide band, 16 kHz), STOI, per file and mean."""
     bps = bitrate * 1000 if bitrate is not None else None
+    recipe = None
+    if html is not None:
+        _require({"html": "matplotlib"}, ("html",))
     if tokens is not None:
         from audiotok import open_tokens
 
-        bps = open_tokens(str(tokens)).spec.bitrate
+        ts = open_tokens(str(tokens))
+        bps = ts.spec.bitrate
+        recipe = ts.recipe.to_dict() if ts.recipe is not None else ts.spec.to_dict()
     return run_recon(
         ref_dir,
         decoded_dir,
@@ -162,6 +232,8 @@ def recon(
         as_json=as_json,
         plot_dir=plot,
         metrics=_metrics(metrics),
+        html=html,
+        recipe=recipe,
     )
 
 
@@ -182,6 +254,7 @@ def roundtrip(
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     plot: Path = typer.Option(None, "--plot", help="Spectrogram PNG folder."),
     metrics: str = typer.Option(None, help="Comma-separated subset of the metrics."),
+    html: Path = HtmlOpt,
 ) -> int:
     """Encode a corpus with a codec, decode it, and score the result against the corpus."""
     import tempfile
@@ -194,6 +267,8 @@ def roundtrip(
     from audiotok.pipeline.local import Events, RunOptions
 
     chosen = _metrics(metrics)
+    if html is not None:
+        _require({"html": "matplotlib"}, ("html",))
     tok = tokenizer_for(
         None, model, weights=weights, bandwidth=bandwidth, n_codebooks=n_codebooks, device=device
     )
@@ -226,6 +301,9 @@ def roundtrip(
             plot_dir=plot,
             metrics=chosen,
             extra={"spec": ts.spec.to_dict(), "encode_errors": summary.errors},
+            html=html,
+            recipe=tok.recipe.to_dict() if tok.recipe is not None else None,
+            title=f"round trip: {ts.spec.name} on {corpus}",
         )
     return max(rc, 1 if summary.errors else 0)
 
@@ -246,6 +324,7 @@ def resynth(
     device: str = typer.Option("auto", help="auto | cpu | cuda | cuda:N."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     metrics: str = typer.Option(None, help="Comma-separated subset of the metrics."),
+    html: Path = HtmlOpt,
 ) -> int:
     """Encode a corpus into units, vocode them, and score the result: the reconstruction
     metrics of `eval recon` plus the unit error rate (the resynthesis re-tokenized with the
@@ -261,6 +340,8 @@ def resynth(
     from audiotok.vocoders.resynth import resynthesize_corpus
 
     chosen = _metrics(metrics)
+    if html is not None:
+        _require({"html": "matplotlib"}, ("html",))
     dev = resolve_device(device)
     voc = load(vocoder, device=dev)
     if tokenizer is not None:
@@ -284,9 +365,23 @@ def resynth(
             items, tok, voc, work, metrics=chosen, problems=problems, on_error=report_error,
             speaker=spk,
         )  # fmt: skip
-    names = ("uer", *chosen)
-    result = summarize(files, names)
-    result["bitrate_kbps"] = tok.spec.bitrate / 1000
+        names = ("uer", *chosen)
+        result = summarize(files, names)
+        result["bitrate_kbps"] = tok.spec.bitrate / 1000
+        if html is not None:  # while the decoded audio still exists
+            from audiotok import open_tokens
+
+            usage = np.zeros(tok.spec.codebook_size, dtype=np.int64)
+            for _, codes in open_tokens(str(work / "tokens")):
+                usage += np.bincount(codes[0], minlength=tok.spec.codebook_size)
+            index = html_report(
+                html, f"resynthesis: {vocoder} on {corpus}", files, names, result,
+                recipe=tok.recipe.to_dict() if tok.recipe is not None else None,
+                bitrate_bps=tok.spec.bitrate, unit_usage={tok.spec.name: usage.tolist()},
+                notes=("UER: unit error rate of the resynthesis re-tokenized with the same "
+                       "tokenizer (deduplicated units; lower is better).",),
+            )  # fmt: skip
+            err_console.print(f"report: {index}")
     if as_json:
         doc = {
             "summary": result,
@@ -331,6 +426,7 @@ def codebooks(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print JSON instead of a table."),
     plot: Path = typer.Option(None, "--plot", help="Write the PNMI plot (PNG) here."),
+    html: Path = HtmlOpt,
 ) -> int:
     """Which codebooks carry phonetic content: PNMI, phone purity and unit entropy of each
     codebook alone and of each prefix of codebooks taken jointly."""
@@ -339,11 +435,13 @@ def codebooks(
 
     if not align.is_dir():
         raise AudiotokError(f"--align {align} is not a folder of <utterance id>.tsv files")
-    if plot is not None:
+    if plot is not None or html is not None:
         _require({"plot": "matplotlib"}, ("plot",))
     result = probe_store(tokens, align, max_prefix=max_prefix)
     if plot is not None:
         plot_codebooks(result, plot, title=f"{result['name']}: PNMI per codebook")
+    if html is not None:
+        err_console.print(f"report: {_codebooks_report(html, tokens, result)}")
     if as_json:
         out_console.print_json(json.dumps(result))
     else:
@@ -351,6 +449,42 @@ def codebooks(
         if plot is not None:
             out_console.print(f"plot: {plot}")
     return 0
+
+
+def _codebooks_report(out: Path, tokens: Path, result: dict[str, Any]) -> Path:
+    from audiotok import open_tokens
+    from audiotok.report import write_report
+
+    ts = open_tokens(str(tokens))
+    k, size = ts.spec.num_codebooks, ts.spec.codebook_size
+    usage = np.zeros((k, size), dtype=np.int64)
+    for _, codes in ts:
+        for c in range(k):
+            usage[c] += np.bincount(codes[c], minlength=size)
+    sem = set(ts.spec.semantic_codebooks)
+    rows = [
+        {"codebook": a["codebook"], "semantic": a["codebook"] in sem,
+         **{m: a[m] for m in ("pnmi", "phone_purity", "entropy_bits", "used")}}
+        for a in result["codebooks"]
+    ]  # fmt: skip
+    return write_report(
+        out,
+        title=f"codebooks of {ts.spec.name}: phonetic content",
+        recipe=ts.recipe.to_dict() if ts.recipe is not None else ts.spec.to_dict(),
+        bitrate_bps=ts.spec.bitrate,
+        summary={
+            "aligned utterances": result["aligned_utterances"],
+            "aligned frames": result["aligned_frames"],
+            "phones": len(result["phone_set"]),
+        },
+        unit_usage={f"codebook {c}": usage[c].tolist() for c in range(k)},
+        pnmi={
+            "per_codebook": [a["pnmi"] for a in result["codebooks"]],
+            "per_prefix": [p["pnmi"] for p in result["prefixes"]],
+            "labels": [f"codebook {a['codebook']}" for a in result["codebooks"]],
+        },
+        extra_tables={"per codebook": rows},
+    )
 
 
 def register(app: typer.Typer) -> None:
