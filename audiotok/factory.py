@@ -129,6 +129,7 @@ def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]
 
         cb = load_codebook(path)
         if True:  # a codebook: semantic units of the extractor its header names
+            options = {**_recipe_defaults(cb.meta.get("extractor_recipe")), **options}
             ex_name = options.get("extractor", cb.meta.get("extractor"))
             if not ex_name:
                 raise AudiotokError(
@@ -177,6 +178,23 @@ def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]
         f"cannot tell which model {path} holds; pass the model name with the file, "
         "e.g. --model encodec-24khz --weights PATH"
     )
+
+
+def _recipe_defaults(recipe: Any) -> dict[str, Any]:
+    """Options a codebook's header recorded for the extractor it was trained on (its recipe):
+    the tokenizer then computes the features the codebook saw (layers, dtype, final layer
+    norm, windows...). Files the recipe names that are not on this machine are left out."""
+    if not isinstance(recipe, dict) or not recipe.get("name"):
+        return {}
+    name = str(recipe["name"])
+    out: dict[str, Any] = {}
+    if not name.startswith("/") or Path(name).exists():
+        out["extractor"] = name
+    for k, v in (recipe.get("options") or {}).items():
+        if k == "weights" and not Path(str(v)).exists():
+            continue
+        out[k] = v
+    return out
 
 
 def _no_cb(options: dict[str, Any]) -> dict[str, Any]:

@@ -60,11 +60,9 @@ class SemanticTokenizer(Tokenizer):
     def recipe_options(self) -> dict[str, Any]:
         ex = self.extractor
         opts = dict(ex.recipe_options()) if hasattr(ex, "recipe_options") else {}
-        return {
-            **opts,
-            "codebook": self.codebook_ref,
-            "codebook_sha256": self.codebook.sha256,
-        }
+        if self.codebook_ref:  # else the caller's options name the codebook file
+            opts["codebook"] = self.codebook_ref
+        return {**opts, "codebook_sha256": self.codebook.sha256}
 
     def to(self, device: str) -> SemanticTokenizer:
         self.device = device

@@ -90,12 +90,15 @@ def sample_audio(
         src, n = offsets[uid], got[uid]
         out[dst : dst + n] = out[src : src + n]
         dst += n
+    from audiotok.kmeans.sources import extractor_recipe
+
     info = FeatureInfo(
         dim=int(extractor.dim),
         extractor=extractor.name,
         layer=extractor.layer,
         extractor_sha256=extractor.weights_sha256,
         frame_rate=float(extractor.frame_rate),
+        recipe=extractor_recipe(extractor),
     )
     taken = [i for i, _ in picked if items[i].id in got]
     return Sample(out[:dst], taken, len(items)), info, keep
@@ -104,7 +107,12 @@ def sample_audio(
 def load_extractor(model: str, layer: int | None, device: str = "cpu") -> Any:
     from audiotok import extractors
 
+    from pathlib import Path
+
     options: dict[str, Any] = {}
     if layer is not None:
         options["layers"] = [layer]
-    return extractors.load(model, **options).to(device)
+    ex = extractors.load(model, **options).to(device)
+    if Path(model).expanduser().exists():  # a model folder: recipes name it by its path
+        ex.recipe_name = str(Path(model).expanduser().resolve())
+    return ex

@@ -47,14 +47,30 @@ class FeatureInfo:
     layer: int | None = None
     extractor_sha256: str = ""
     frame_rate: float | None = None
+    recipe: dict[str, Any] | None = None  # ExtractorConfig.to_dict() of the features, if known
 
     def header(self) -> dict[str, Any]:
-        return {
+        out = {
             "extractor": self.extractor,
             "layer": self.layer,
             "extractor_sha256": self.extractor_sha256,
             "frame_rate": self.frame_rate,
         }
+        if self.recipe:  # every option that made the features: the tokenizer rebuilds them
+            out["extractor_recipe"] = self.recipe
+        return out
+
+
+def layer_recipe(recipe: dict[str, Any] | None, layer: int | None) -> dict[str, Any] | None:
+    """An extractor recipe narrowed to the one layer a codebook is trained on."""
+    if not recipe:
+        return None
+    options = dict(recipe.get("options") or {})
+    if layer is not None and "layers" in options:
+        options["layers"] = [layer]
+        options.pop("combine", None)
+        options.pop("layer_weights", None)
+    return {**recipe, "options": options}
 
 
 @dataclass
@@ -224,6 +240,7 @@ def _store(path: Path, layer: int | None) -> ArraySource:
         layer=h.get("layer"),
         extractor_sha256=h.get("weights_sha256") or "",
         frame_rate=h.get("frame_rate"),
+        recipe=layer_recipe(store.record.data.get("recipe"), h.get("layer")),
     )
     starts = np.concatenate([np.cumsum(t) - t for t in lens])
     return ArraySource(

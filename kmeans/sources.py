@@ -103,6 +103,7 @@ class AudioSource:
             layer=ex.layer,
             extractor_sha256=ex.weights_sha256,
             frame_rate=float(ex.frame_rate),
+            recipe=extractor_recipe(ex),
         )
 
     def sample(
@@ -187,3 +188,12 @@ def open_source(
     return AudioSource(
         [str(p) for p in paths], load_extractor(model, layer, resolve_device(device))
     )
+
+
+def extractor_recipe(ex: Any) -> dict[str, Any]:
+    """``ExtractorConfig.to_dict()`` of a loaded extractor: its registry name (or folder) and
+    the effective value of every option that changes its features."""
+    from audiotok.recipe import ExtractorConfig
+
+    opts = ex.recipe_options() if hasattr(ex, "recipe_options") else {}
+    return ExtractorConfig(str(getattr(ex, "recipe_name", "") or ex.name), opts).to_dict()

@@ -75,10 +75,23 @@ def test_extract_train_encode(tiny_hubert, small_corpus, tmp_path, capsys):
         capsys,
     )
     assert code == 0, err
-    # the codebook names its extractor, but a local model must be given by path
+    # the codebook records its extractor's recipe (the model folder and every option): it
+    # alone rebuilds the tokenizer, to the same units
     code, out, err = run(
         ["encode", small_corpus, "-o", tmp_path / "x", "--codebook", km, "-q"], capsys
     )
+    assert code == 0, err
+    x = audiotok.open_tokens(str(tmp_path / "x"))
+    assert x.recipe.name == str(tiny_hubert.resolve()) and x.recipe.options["layers"] == [2]
+    # once the folder is gone, the codebook says to give the model by path
+    moved = tiny_hubert.with_name(tiny_hubert.name + "-moved")
+    tiny_hubert.rename(moved)
+    try:
+        code, out, err = run(
+            ["encode", small_corpus, "-o", tmp_path / "y", "--codebook", km, "-q"], capsys
+        )
+    finally:
+        moved.rename(tiny_hubert)
     assert code == 2 and "not a registered model" in err and "--model PATH" in err
     code, out, err = run(
         [
@@ -100,7 +113,9 @@ def test_extract_train_encode(tiny_hubert, small_corpus, tmp_path, capsys):
     a, b = audiotok.open_tokens(str(tmp_path / "a")), audiotok.open_tokens(str(tmp_path / "b"))
     assert a.spec == b.spec and a.spec.layer == 2 and a.spec.frame_rate == 50.0
     da, db = dict(a), dict(b)
-    assert da.keys() == db.keys() and len(da) == 6
+    assert da.keys() == db.keys() == dict(x).keys() and len(da) == 6
+    for uid, codes in x:
+        np.testing.assert_array_equal(codes, da[uid])
     tok = audiotok.load(str(tiny_hubert), codebook=str(km), layer=2)
     for uid in da:
         np.testing.assert_array_equal(da[uid], db[uid])
