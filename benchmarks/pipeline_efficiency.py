@@ -155,7 +155,8 @@ def main() -> None:
         print(f"batch function          {secs / b1:7.1f} audio-s/s  (+ k-means assignment)")
         print(f"encode_corpus (library) {secs / e2e:7.1f} audio-s/s")
         print(f"audiotok encode (CLI)   {secs / cli:7.1f} audio-s/s  (start, imports, load)")
-        print(f"ratio end-to-end / model-only: {model / e2e:.3f} (library), {model / cli:.3f} (CLI)")
+        lib, whole = model / e2e, model / cli
+        print(f"ratio end-to-end / model-only: {lib:.3f} (library), {whole:.3f} (CLI)")
         print(
             f"where the rest goes: assignment {b1 - model:+.1f} s, loading/store/other "
             f"{e2e - b1:+.1f} s, command start-up {cli - e2e:+.1f} s; CLI codes equal the "

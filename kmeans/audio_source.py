@@ -105,14 +105,14 @@ def sample_audio(
 
 
 def load_extractor(model: str, layer: int | None, device: str = "cpu") -> Any:
-    from audiotok import extractors
-
     from pathlib import Path
+
+    from audiotok import extractors
 
     options: dict[str, Any] = {}
     if layer is not None:
         options["layers"] = [layer]
-    ex = extractors.load(model, **options).to(device)
+    ex: Any = extractors.load(model, **options).to(device)
     if Path(model).expanduser().exists():  # a model folder: recipes name it by its path
         ex.recipe_name = str(Path(model).expanduser().resolve())
     return ex

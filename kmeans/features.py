@@ -50,7 +50,7 @@ class FeatureInfo:
     recipe: dict[str, Any] | None = None  # ExtractorConfig.to_dict() of the features, if known
 
     def header(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "extractor": self.extractor,
             "layer": self.layer,
             "extractor_sha256": self.extractor_sha256,

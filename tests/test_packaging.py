@@ -1,7 +1,8 @@
 """Every package folder ships: the explicit package list in pyproject.toml misses none."""
 
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
