@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from audiotok.errors import AudiotokError
+from audiotok.train.checkpoint import check_run_settings
 
 # Options that must not change between a run and its --resume.
 IDENTITY = (
@@ -130,7 +131,7 @@ def train_vocoder(
         "dur_weight": dur_weight,
     }
     options = json.loads(json.dumps(options))  # tuples -> lists, as train.json stores them
-    _check_resume(out, options, resume, info.is_main)
+    check_run_settings(out, options, IDENTITY, resume=resume, main=info.is_main)
 
     # rank 0 decodes the audio into the cache while the others wait at the barrier (30 min by
     # default: for very large corpora build the cache first with steps=0 in one process)
@@ -210,31 +211,3 @@ def train_vocoder(
     )
     dist.shutdown(info)
     return summary
-
-
-def _check_resume(out: Path, options: dict[str, Any], resume: bool, main: bool) -> None:
-    path = out / "train.json"
-    if resume:
-        if not path.is_file():
-            raise AudiotokError(f"--resume: {out} holds no train.json; start without --resume")
-        saved = json.loads(path.read_text())
-        diffs = [
-            f"{k}: {saved.get(k)!r} -> {options[k]!r}"
-            for k in IDENTITY
-            if saved.get(k) != options[k]
-        ]
-        if diffs:
-            raise AudiotokError(
-                f"--resume with other settings than the run in {out} ({'; '.join(diffs)}): "
-                "resume with the same options, or train into a new folder"
-            )
-    elif main:
-        from audiotok.train.checkpoint import list_steps
-
-        if list_steps(out / "checkpoints"):
-            raise AudiotokError(
-                f"{out} already holds checkpoints: pass --resume to continue that run, or "
-                "train into a new folder"
-            )
-        out.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(options, indent=1) + "\n")
