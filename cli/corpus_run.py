@@ -7,7 +7,35 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import typer
+
 from audiotok.cli.common import corpus_progress, out_console, report_error
+
+# Options of the corpus commands that choose where the work runs (encode, extract)
+EngineOpt = typer.Option("local", help="local (this machine) | ray (a Ray cluster; docs/scale.md).")
+AddressOpt = typer.Option(
+    None,
+    help="--engine ray: the cluster to join (auto, or ray://HOST:10001); default: "
+    "start a Ray on this machine.",
+)
+ActorsOpt = typer.Option(
+    None,
+    min=1,
+    help="--engine ray: model actors (default: one per GPU, or as many as "
+    "the CPUs hold with their decode tasks).",
+)
+NumGpusOpt = typer.Option(
+    None,
+    "--num-gpus",
+    min=0.0,
+    help="--engine ray: GPUs per actor (default 1 where the "
+    "cluster has GPUs; 0.5 = two actors per GPU; 0 = CPU actors).",
+)
+ShardOpt = typer.Option(
+    None,
+    help="I/N (0-based): only slice I of N length-balanced slices of the corpus, "
+    "into its own store; `audiotok merge` joins the slices.",
+)
 
 
 @contextlib.contextmanager

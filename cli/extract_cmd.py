@@ -7,7 +7,16 @@ from pathlib import Path
 import typer
 
 from audiotok.cli.common import default_workers, err_console, out_console
-from audiotok.cli.corpus_run import corpus_events, finish_line, summary_line
+from audiotok.cli.corpus_run import (
+    ActorsOpt,
+    AddressOpt,
+    EngineOpt,
+    NumGpusOpt,
+    ShardOpt,
+    corpus_events,
+    finish_line,
+    summary_line,
+)
 
 
 def extract(
@@ -58,32 +67,11 @@ def extract(
     overwrite: bool = typer.Option(False, help="Start again instead of resuming."),
     strict: bool = typer.Option(False, help="Stop at the first file that fails."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
-    engine: str = typer.Option(
-        "local", help="local (this machine) | ray (a Ray cluster; docs/scale.md)."
-    ),
-    address: str = typer.Option(
-        None,
-        help="--engine ray: the cluster to join (auto, or ray://HOST:10001); default: "
-        "start a Ray on this machine.",
-    ),
-    actors: int = typer.Option(
-        None,
-        min=1,
-        help="--engine ray: model actors (default: one per GPU, or as many as "
-        "the CPUs hold with their decode tasks).",
-    ),
-    num_gpus: float = typer.Option(
-        None,
-        "--num-gpus",
-        min=0.0,
-        help="--engine ray: GPUs per actor (default 1 where the "
-        "cluster has GPUs; 0.5 = two actors per GPU; 0 = CPU actors).",
-    ),
-    shard: str = typer.Option(
-        None,
-        help="I/N (0-based): only slice I of N length-balanced slices of the corpus, "
-        "into its own store; `audiotok merge` joins the slices.",
-    ),
+    engine: str = EngineOpt,
+    address: str = AddressOpt,
+    actors: int = ActorsOpt,
+    num_gpus: float = NumGpusOpt,
+    shard: str = ShardOpt,
 ) -> int:
     """Extract features of every audio file of a corpus (resumes where a store exists)."""
     from audiotok.cli.common import check_output_dir
