@@ -103,6 +103,18 @@ def encode_corpus(
     return s
 
 
+def feature_header(extractor: Any, layers: list[int | None]) -> dict[str, Any]:
+    """What a feature store records of the extractor that made it (its identity)."""
+    return {
+        "extractor": extractor.name,
+        "layers": layers,
+        "dim": int(extractor.dim),
+        "frame_rate": float(extractor.frame_rate),
+        "sample_rate": int(extractor.sample_rate),
+        "weights_sha256": extractor.weights_sha256,
+    }
+
+
 def extract_corpus(
     items: Sequence[AudioItem],
     extractor: Any,
@@ -121,17 +133,9 @@ def extract_corpus(
     from audiotok.store.features import FeatureWriter
 
     fn = FeatureBatchFn(extractor)
-    header = {
-        "extractor": extractor.name,
-        "layers": fn.layers,
-        "dim": int(extractor.dim),
-        "frame_rate": float(extractor.frame_rate),
-        "sample_rate": int(extractor.sample_rate),
-        "weights_sha256": extractor.weights_sha256,
-    }
     writer = FeatureWriter(
         out_dir,
-        header,
+        feature_header(extractor, fn.layers),
         recipe=recipe,
         overwrite=overwrite,
         shard_size=shard_size,
