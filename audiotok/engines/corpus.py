@@ -112,8 +112,9 @@ def extract_corpus(
     root = api.audio_root(items)
     items, problems, run = _slice(items, problems, shard, options, run_params, out_dir, overwrite)
     fn = FeatureBatchFn(extractor)
+    header = api.feature_header(extractor, fn.layers)
     writer = FeatureWriter(
-        out_dir, api.feature_header(extractor, fn.layers), recipe=recipe, overwrite=overwrite, shard_size=shard_size,
+        out_dir, header, recipe=recipe, overwrite=overwrite, shard_size=shard_size,
         run=_engine_params(run, engine, ray_options), audio_root=root, warn=warn,
     )  # fmt: skip
     sink = FeatureSink(writer, fn.layers)
