@@ -131,9 +131,10 @@ def pnmi_plot(
         ax.set_xticklabels(labels, rotation=45 if n > 8 else 0, ha="right" if n > 8 else "center")
     ax.set_xlabel("codebook")
     ax.set_ylabel("PNMI")
-    ax.set_ylim(0, 1)
+    ax.set_ylim(0, 1.05)  # room for points at PNMI 1
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(loc="upper left", fontsize=8)
+    # above the axes: inside, it hid the bars and points it names
+    ax.legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=2, fontsize=8, frameon=False)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
