@@ -17,3 +17,14 @@ def test_every_package_folder_is_listed():
             rel = init.parent.relative_to(ROOT / folder).parts
             found.add(".".join((pkg, *rel)))
     assert found - listed == set(), "add these to [tool.setuptools] packages"
+
+
+def test_the_test_extra_holds_every_optional_extra_the_tests_use():
+    """CI installs ``.[test]``: an optional package missing from it turns its tests into skips
+    (the Ray engine's did). Each extra's pins must appear in the test extra unchanged."""
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    extras = extras["optional-dependencies"]
+    test = set(extras["test"])
+    for name in ("s3m", "dac", "eval", "feed", "ray"):
+        missing = [req for req in extras[name] if req not in test]
+        assert missing == [], f"[{name}] pins missing from [test]: {missing}"
