@@ -3,6 +3,8 @@ one JSON file, a non-zero exit naming each part that broke.
 
     python benchmarks/gpu_suite.py --json gpu.json            # on a GPU node
     python benchmarks/gpu_suite.py --smoke --json smoke.json  # every part at toy size, CPU
+    python benchmarks/gpu_suite.py --smoke --device cuda      # toy sizes on the GPU: seconds,
+                                                              # a check of the GPU code paths
     python benchmarks/gpu_suite.py --only kmeans,codec        # some parts (or item keys)
 
 Each line is a rate in audio-seconds per second for the path measured and for a baseline
@@ -148,7 +150,14 @@ def main(argv: list[str] | None = None) -> int:
         description=(__doc__ or "").split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    ap.add_argument("--smoke", action="store_true", help="every part at toy size on the CPU")
+    ap.add_argument("--smoke", action="store_true", help="every part at toy size (CPU default)")
+    ap.add_argument(
+        "--device",
+        choices=("auto", "cpu", "cuda"),
+        default="auto",
+        help="auto: the GPU for full sizes, the CPU for --smoke; cuda with --smoke checks the "
+        "GPU code paths in seconds before a full run",
+    )
     ap.add_argument("--json", type=Path, help="write the figures here")
     ap.add_argument("--only", default="", help="comma-separated parts or item keys")
     ap.add_argument("--wheels", type=Path, default=WHEELS, help="folder of *.whl to unpack")
@@ -169,7 +178,12 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["OMP_NUM_THREADS"] = str(threads)
     from gpu_parts.common import FULL
 
-    device = "cuda" if torch.cuda.is_available() and not a.smoke else "cpu"
+    if a.device == "cuda" and not torch.cuda.is_available():
+        ap.error("--device cuda: torch sees no CUDA GPU here")
+    if a.device == "auto":
+        device = "cuda" if torch.cuda.is_available() and not a.smoke else "cpu"
+    else:
+        device = a.device
     work = a.keep or tmp / "work"
     work.mkdir(parents=True, exist_ok=True)
     ctx = Context(device, a.smoke, work, SMOKE if a.smoke else FULL, dtype=a.dtype)

@@ -161,3 +161,13 @@ def test_source_tree_mapping_and_wheels(suite, tmp_path, monkeypatch):
 
     assert (suiteprobe2.VALUE, suiteprobe2_extra.VALUE) == (41, 42)
     assert source_tree.unpack_wheels(tmp_path / "empty", tmp_path / "site2") == []
+
+
+def test_device_cuda_without_a_gpu_is_a_usage_error(suite, tmp_path, monkeypatch, capsys):
+    import torch
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(SystemExit) as e:
+        suite.main(["--smoke", "--device", "cuda", "--wheels", str(tmp_path / "none")])
+    assert e.value.code == 2
+    assert "torch sees no CUDA GPU" in capsys.readouterr().err
