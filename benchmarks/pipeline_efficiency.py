@@ -39,6 +39,7 @@ from audiotok import audio, extractors
 from audiotok.corpus import scan
 from audiotok.kmeans.codebook import Codebook
 from audiotok.pipeline import RunOptions, TokenBatchFn, encode_corpus
+from audiotok.pipeline.batch import pad_waves
 from audiotok.pipeline.plan import make_batches, probe
 
 FSDD = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "fsdd"
@@ -92,11 +93,7 @@ def model_only(tok, batches) -> float:
     t0 = time.perf_counter()
     with torch.inference_mode():
         for waves in batches:
-            lengths = torch.tensor([len(w) for w in waves])
-            x = torch.zeros(len(waves), int(lengths.max()))
-            for b, w in enumerate(waves):
-                x[b, : len(w)] = torch.from_numpy(w)
-            ex.extract_layers(x, lengths)
+            ex.extract_layers(*pad_waves(waves))
     return time.perf_counter() - t0
 
 

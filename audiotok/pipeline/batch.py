@@ -26,8 +26,13 @@ def _groups(lengths: Sequence[int], exact: bool) -> list[list[int]]:
     return list(by_len.values())
 
 
-def _padded(waves: Sequence[np.ndarray], idx: list[int]) -> tuple[Any, Any]:
+def pad_waves(waves: Sequence[np.ndarray], idx: list[int] | None = None) -> tuple[Any, Any]:
+    """``(batch [B, T_max] float32, lengths [B])`` of the waveforms ``idx`` (all by default),
+    zero-padded at the end: the input every batch function gives a model."""
     import torch
+
+    if idx is None:
+        idx = list(range(len(waves)))
 
     lengths = torch.tensor([len(waves[i]) for i in idx])
     if len(idx) == 1:  # no padding: no copy (an hour at 44.1 kHz is 635 MB)
@@ -76,7 +81,7 @@ class TokenBatchFn:
                     short.append(i)
             for group in _groups([len(waves[i]) for i in short], self.batch_exact):
                 idx = [short[g] for g in group]
-                batch, lengths = _padded(waves, idx)
+                batch, lengths = pad_waves(waves, idx)
                 codes, cl = self.tok.encode_batch(batch.unsqueeze(1).to(self.tok.device), lengths)
                 c = codes.cpu().numpy()
                 for b, i in enumerate(idx):
@@ -112,7 +117,7 @@ class FeatureBatchFn:
         out: list[np.ndarray | None] = [None] * len(waves)
         with torch.inference_mode():
             for group in _groups([len(w) for w in waves], self.batch_exact):
-                batch, lengths = _padded(waves, group)
+                batch, lengths = pad_waves(waves, group)
                 batch = batch.to(self.ex.device)
                 if hasattr(self.ex, "extract_layers"):  # windows long items itself
                     feats, fl = self.ex.extract_layers(batch, lengths)

@@ -46,14 +46,12 @@ def preload(items: list[Any], fn: Any, batch_seconds: float) -> list[list[Any]]:
 def model_only(ctx: Context, tok: Any, batches: list[list[Any]]) -> float:
     import torch
 
+    from audiotok.pipeline.batch import pad_waves
+
     def run() -> None:
         with torch.inference_mode():
             for waves in batches:
-                lengths = torch.tensor([len(w) for w in waves])
-                x = torch.zeros(len(waves), int(lengths.max()))
-                for b, w in enumerate(waves):
-                    x[b, : len(w)] = torch.from_numpy(w)
-                tok.extractor.extract_layers(x, lengths)
+                tok.extractor.extract_layers(*pad_waves(waves))
 
     return ctx.timed(run)[0]
 
