@@ -82,15 +82,16 @@ def _faiss_centroids(p: Path) -> np.ndarray:
 
 
 def _pickle_centroids(p: Path) -> np.ndarray:
+    # fairseq's km.bin is joblib.dump of a scikit-learn MiniBatchKMeans: unpickling needs
+    # both (joblib's array records, sklearn's class), so plain pickle is no fallback
     try:
         import joblib
-
-        model = joblib.load(p)
-    except ImportError:
-        import pickle
-
-        with open(p, "rb") as f:
-            model = pickle.load(f)  # noqa: S301 - the user opted in with allow_pickle
+        import sklearn  # noqa: F401 - the pickled class lives there
+    except ImportError as e:
+        raise AudiotokError(
+            f"{p}: reading a km.bin needs {e.name}: pip install 'audiotok[sklearn]'"
+        ) from None
+    model = joblib.load(p)  # the user opted in with allow_pickle
     c = getattr(model, "cluster_centers_", None)
     if c is None:
         raise AudiotokError(

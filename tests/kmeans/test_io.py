@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import joblib
 import numpy as np
 import pytest
@@ -82,3 +84,11 @@ def test_model_or_layer_mismatch_names_both(codebook):
         codebook.check_features("wavlm-large", 6)
     with pytest.raises(SpecMismatchError, match=r"layer 6.*layer 9"):
         codebook.check_features("hubert-base-ls960", 9)
+
+
+@pytest.mark.parametrize("missing", ["joblib", "sklearn"])
+def test_km_bin_without_its_packages_names_the_extra(tmp_path, monkeypatch, missing):
+    (tmp_path / "km.bin").write_bytes(b"not read")
+    monkeypatch.setitem(sys.modules, missing, None)  # import fails as if not installed
+    with pytest.raises(AudiotokError, match=rf"needs {missing}: pip install 'audiotok\[sklearn\]'"):
+        import_codebook(tmp_path / "km.bin", allow_pickle=True)
