@@ -17,7 +17,7 @@ from typing import Any
 from audiotok.corpus import AudioItem
 from audiotok.engines.shard import Shard
 from audiotok.errors import AudiotokError
-from audiotok.pipeline.local import Events, RunOptions, RunSummary, StrictStop
+from audiotok.pipeline.local import Events, RunOptions, RunSummary
 
 ENGINES = ("local", "ray")
 Problem = tuple[AudioItem, str]
@@ -237,16 +237,10 @@ def _into(
     warn: Warn | None,
     out_dir: str | Path,
 ) -> RunSummary:
-    s = RunSummary()
-    ev = events or Events()
+    from audiotok.pipeline.api import finish, record_problems
+
     try:
-        for item, reason in problems:
-            sink.fail(item, reason)
-            s.failed += 1
-            if ev.on_error:
-                ev.on_error(item, reason)
-        if problems and options is not None and options.strict:
-            raise StrictStop("--strict: stopped at the first input that failed (above)")
+        s = record_problems(sink, problems, options, events)
         if engine == "ray":
             from audiotok.engines import ray as ray_engine
 
@@ -257,7 +251,4 @@ def _into(
             run(items, fn, sink, options, events, s)
     finally:
         writer.close()
-    s.out_dir = str(out_dir)
-    s.errors = writer.record.errors
-    s.repaired_shards = writer.repaired
-    return s
+    return finish(writer, s, out_dir)

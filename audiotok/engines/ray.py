@@ -41,7 +41,7 @@ from audiotok.pipeline.local import (
     RunOptions,
     RunSummary,
     Sink,
-    StrictStop,
+    failure_handler,
 )
 from audiotok.pipeline.plan import Planned, make_batches, probe_chunk
 
@@ -270,17 +270,7 @@ def stream(
     sr = batch_fn.sample_rate
     t0 = time.perf_counter()
 
-    def fail(item: AudioItem, reason: str) -> None:
-        s.failed += 1
-        on_fail(item, reason)
-        if ev.on_error:
-            ev.on_error(item, reason)
-        if opts.strict:
-            raise StrictStop(
-                "--strict: stopped at the first file that failed (above); what was done "
-                "before it is kept, rerun to resume"
-            )
-
+    fail = failure_handler(s, on_fail, ev, opts.strict)
     ray = _import_ray()
     try:
         with session(ropts) as (cpus, gpus, fixed):

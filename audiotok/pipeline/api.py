@@ -28,10 +28,7 @@ def scan_inputs(inputs: Sequence[str | os.PathLike]) -> tuple[list[AudioItem], l
     link loop), recorded as failures by the run like bad files."""
     from audiotok import corpus
 
-    if hasattr(corpus, "scan_with_problems"):
-        items, found = corpus.scan_with_problems(inputs)
-    else:  # before the corpus scan reported its problems
-        items, found = corpus.scan(inputs), []
+    items, found = corpus.scan_with_problems(inputs)
     return items, [(AudioItem(_problem_id(p), str(p), ""), reason) for p, reason in found]
 
 
@@ -47,7 +44,11 @@ def audio_root(items: Sequence[AudioItem]) -> str | None:
     return os.path.commonpath(sorted(parents))
 
 
-def _run_with_problems(items, problems, batch_fn, sink, options, events) -> RunSummary:
+def record_problems(
+    sink: Any, problems: Sequence[Problem], options: RunOptions | None, events: Events | None
+) -> RunSummary:
+    """A run's summary that starts with the inputs that could not be listed, each recorded
+    as a failure in the store; with ``--strict`` the run stops after recording them."""
     summary = RunSummary()
     ev = events or Events()
     for item, reason in problems:
@@ -59,6 +60,19 @@ def _run_with_problems(items, problems, batch_fn, sink, options, events) -> RunS
         from audiotok.pipeline.local import StrictStop
 
         raise StrictStop("--strict: stopped at the first input that failed (above)")
+    return summary
+
+
+def finish(writer: Any, summary: RunSummary, out_dir: str | Path) -> RunSummary:
+    """``summary`` completed with what the closed store ``writer`` holds."""
+    summary.out_dir = str(out_dir)
+    summary.errors = writer.record.errors
+    summary.repaired_shards = writer.repaired
+    return summary
+
+
+def _run_with_problems(items, problems, batch_fn, sink, options, events) -> RunSummary:
+    summary = record_problems(sink, problems, options, events)
     return run(items, batch_fn, sink, options, events, summary)
 
 
@@ -97,10 +111,7 @@ def encode_corpus(
         )  # fmt: skip
     finally:
         writer.close()
-    s.out_dir = str(out_dir)
-    s.errors = writer.record.errors
-    s.repaired_shards = writer.repaired
-    return s
+    return finish(writer, s, out_dir)
 
 
 def feature_header(extractor: Any, layers: list[int | None]) -> dict[str, Any]:
@@ -147,10 +158,7 @@ def extract_corpus(
         s = _run_with_problems(items, problems, fn, FeatureSink(writer, fn.layers), options, events)
     finally:
         writer.close()
-    s.out_dir = str(out_dir)
-    s.errors = writer.record.errors
-    s.repaired_shards = writer.repaired
-    return s
+    return finish(writer, s, out_dir)
 
 
 def features_from_audio(

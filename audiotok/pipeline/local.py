@@ -109,6 +109,29 @@ def run(
     return s
 
 
+def failure_handler(
+    summary: RunSummary,
+    on_fail: Callable[[AudioItem, str], None],
+    events: Events,
+    strict: bool,
+) -> Callable[[AudioItem, str], None]:
+    """What an engine calls for a file that fails: counted, handed to ``on_fail`` and
+    ``events.on_error``; with ``strict``, the run stops there."""
+
+    def fail(item: AudioItem, reason: str) -> None:
+        summary.failed += 1
+        on_fail(item, reason)
+        if events.on_error:
+            events.on_error(item, reason)
+        if strict:
+            raise StrictStop(
+                "--strict: stopped at the first file that failed (above); what was done "
+                "before it is kept, rerun to resume"
+            )
+
+    return fail
+
+
 def stream(
     items: Sequence[AudioItem],
     batch_fn: BatchFn,
@@ -126,17 +149,7 @@ def stream(
     t0 = time.perf_counter()
     sr = batch_fn.sample_rate
 
-    def fail(item: AudioItem, reason: str) -> None:
-        s.failed += 1
-        on_fail(item, reason)
-        if ev.on_error:
-            ev.on_error(item, reason)
-        if opts.strict:
-            raise StrictStop(
-                "--strict: stopped at the first file that failed (above); what was done "
-                "before it is kept, rerun to resume"
-            )
-
+    fail = failure_handler(s, on_fail, ev, opts.strict)
     pool = WorkerPool(opts.num_workers) if opts.num_workers > 0 and items else None
     spill_tmp = tempfile.TemporaryDirectory(prefix="audiotok-spill-") if items else None
     aborted = True
