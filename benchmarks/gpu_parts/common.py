@@ -7,6 +7,7 @@ second for the path measured and for its baseline, measured in the same run, and
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import math
 import os
@@ -14,10 +15,21 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 FRAME_RATE_50HZ = 50.0  # HuBERT/WavLM frames per audio second: k-means frames -> audio time
+
+
+@functools.cache
+def tests_module(name: str, relpath: str) -> ModuleType:
+    """A helper module of ``tests/`` (loaded once, by path: ``tests`` is not a package)."""
+    spec = importlib.util.spec_from_file_location(f"_tests_{name}", ROOT / "tests" / relpath)
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 class Skip(Exception):
@@ -77,17 +89,7 @@ FULL = Sizes(
 SMOKE = Sizes(
     extract_files=4,
     extract_seconds=(0.4, 1.2),
-    s3m_config={
-        "hidden_size": 32,
-        "num_hidden_layers": 2,
-        "num_attention_heads": 2,
-        "intermediate_size": 64,
-        "conv_dim": [16, 16, 16],
-        "conv_kernel": [10, 3, 3],
-        "conv_stride": [5, 2, 2],
-        "num_conv_pos_embeddings": 16,
-        "num_conv_pos_embedding_groups": 2,
-    },
+    s3m_config=tests_module("s3m_tiny", "extractors/s3m_tiny.py").TINY,  # the tests' tiny S3M
     batch_seconds=4.0,
     pipeline_seconds=8.0,
     pipeline_distinct=3,
@@ -210,13 +212,7 @@ class Item:
 
 def speechlike(seconds: float, sr: int, seed: int) -> Any:
     """The tests' speech-like signal (``tests/audio_fixtures.py``), float32 in [-0.5, 0.5]."""
-    spec = importlib.util.spec_from_file_location(
-        "_audio_fixtures", ROOT / "tests" / "audio_fixtures.py"
-    )
-    assert spec is not None and spec.loader is not None
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.speechlike(seconds, sr, seed)
+    return tests_module("audio_fixtures", "audio_fixtures.py").speechlike(seconds, sr, seed)
 
 
 def utterances(n: int, lengths: tuple[float, float], sr: int, seed: int) -> list[Any]:

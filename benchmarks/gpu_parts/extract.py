@@ -14,10 +14,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from gpu_parts.common import Context, Figure, Item
+from gpu_parts.common import Context, Figure, Item, tests_module
 
-# tiny configs (--smoke) of WavLM need a smaller relative-position table
-SMOKE_EXTRA = {"wavlm-large": {"num_buckets": 16, "max_bucket_distance": 50}}
 MODELS = {"hubert-base-ls960": 6, "wavlm-large": 24}
 
 
@@ -26,7 +24,10 @@ def build_extractor(ctx: Context, name: str, layer: int) -> Any:
 
     opts: dict[str, Any] = {}
     if ctx.sizes.s3m_config is not None:
-        opts["config"] = {**ctx.sizes.s3m_config, **SMOKE_EXTRA.get(name, {})}
+        # the tests' tiny WavLM needs a smaller relative-position table: take theirs
+        families = tests_module("s3m_tiny", "extractors/s3m_tiny.py").FAMILIES
+        extra = families["wavlm-layer-preln"][1] if name.startswith("wavlm") else {}
+        opts["config"] = {**ctx.sizes.s3m_config, **extra}
         layer = min(layer, int(ctx.sizes.s3m_config["num_hidden_layers"]))
     return extractors.load(
         name, pretrained=False, layers=[layer], dtype=ctx.dtype, device=ctx.device, **opts

@@ -49,8 +49,9 @@ def copy_tree(dest: Path) -> Path:
     skip = shutil.ignore_patterns("__pycache__", "*.pyc")
     for d in ("audiotok", "cli", "kmeans", "vocoders", "benchmarks"):
         shutil.copytree(ROOT / d, dest / d, ignore=skip)
-    (dest / "tests").mkdir()
+    (dest / "tests" / "extractors").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "audio_fixtures.py", dest / "tests")
+    shutil.copy(ROOT / "tests" / "extractors" / "s3m_tiny.py", dest / "tests" / "extractors")
     shutil.copy(ROOT / "pyproject.toml", dest)
     return dest
 
