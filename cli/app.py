@@ -48,6 +48,7 @@ class _Group(TyperGroup):
 
 
 app = typer.Typer(
+    rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
     name="audiotok",
     cls=_Group,
     help="Speech to discrete tokens (semantic, acoustic, hybrid) and back.",

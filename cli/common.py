@@ -13,8 +13,30 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 out_console = Console(highlight=False, soft_wrap=True)
 
 
+def available_cores() -> int:
+    """The cores this process may run on (its CPU affinity where the OS tells, e.g. a SLURM
+    allocation or a container's cpuset), not every core of the machine."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
 def default_workers() -> int:
-    return max(1, min(4, (os.cpu_count() or 2) - 1))
+    return max(1, min(4, available_cores() - 1))
+
+
+def set_threads(threads: int | None, workers: int) -> int:
+    """torch's intra-op threads for this CLI process: ``threads`` where given, else the cores
+    left after the ``workers`` decode processes (at least one). torch's own default (every
+    core) oversubscribes the machine once decode workers run beside the model, and OpenMP
+    threads that spin on a busy core slowed the default encode many times over
+    (``benchmarks/cli_threads.py`` measures it). The CLI sets this; the library never does."""
+    import torch
+
+    n = int(threads) if threads else max(1, available_cores() - int(workers))
+    torch.set_num_threads(n)
+    return n
 
 
 def describe_spec(spec: Any) -> str:

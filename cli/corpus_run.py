@@ -31,6 +31,13 @@ NumGpusOpt = typer.Option(
     help="--engine ray: GPUs per actor (default 1 where the "
     "cluster has GPUs; 0.5 = two actors per GPU; 0 = CPU actors).",
 )
+ThreadsOpt = typer.Option(
+    None,
+    "--threads",
+    min=1,
+    help="torch threads of the model in this process (default: the cores left after "
+    "--num-workers decode processes, at least 1).",
+)
 ShardOpt = typer.Option(
     None,
     help="I/N (0-based): only slice I of N length-balanced slices of the corpus, "

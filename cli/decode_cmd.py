@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from audiotok.cli.common import err_console, out_console
+from audiotok.cli.corpus_run import ThreadsOpt
 
 
 def decode(
@@ -37,14 +38,17 @@ def decode(
     dedup: bool = typer.Option(
         False, help="Units are deduplicated (as unit LMs emit them): predict durations."
     ),
+    threads: int = ThreadsOpt,
 ) -> int:
     """Turn tokens back into audio (codecs: the store's own codec; units: --vocoder).
 
     Batched; long utterances are decoded in windows, in bounded memory."""
     from audiotok import open_tokens
+    from audiotok.cli.common import set_threads
     from audiotok.codecs.store_decode import codec_for_store, decode_rows, output_path
     from audiotok.errors import AudiotokError
 
+    set_threads(threads, 0)
     if store.is_file() or vocoder is not None:
         return _vocode(store, output, utt_id, vocoder, device, batch_frames, speaker, dedup)
     if speaker is not None or dedup:

@@ -13,6 +13,7 @@ from audiotok.cli.corpus_run import (
     EngineOpt,
     NumGpusOpt,
     ShardOpt,
+    ThreadsOpt,
     corpus_events,
     finish_line,
     summary_line,
@@ -67,6 +68,7 @@ def encode(
     overwrite: bool = typer.Option(False, help="Start the store again instead of resuming."),
     strict: bool = typer.Option(False, help="Stop at the first file that fails."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    threads: int = ThreadsOpt,
     engine: str = EngineOpt,
     address: str = AddressOpt,
     actors: int = ActorsOpt,
@@ -74,7 +76,7 @@ def encode(
     shard: str = ShardOpt,
 ) -> int:
     """Tokenize every audio file of a corpus into a token store (resumes where one exists)."""
-    from audiotok.cli.common import check_output_dir, describe_spec, err_console
+    from audiotok.cli.common import check_output_dir, describe_spec, err_console, set_threads
     from audiotok.engines.corpus import encode_corpus, engine_options
     from audiotok.engines.shard import parse_shard
     from audiotok.errors import AudiotokError
@@ -89,6 +91,7 @@ def encode(
         engine, address=address, actors=actors, num_gpus=num_gpus, device=device, dtype=dtype
     )
     slice_ = parse_shard(shard) if shard is not None else None
+    set_threads(threads, num_workers)
     # Build the model first: a missing weights file fails before any work.
     tok = tokenizer_for(
         kind,

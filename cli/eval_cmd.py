@@ -17,7 +17,9 @@ import typer
 from audiotok.cli.common import describe_spec, err_console, out_console, report_error
 
 eval_app = typer.Typer(
-    help="Score decoded audio against references (codec evaluation).", no_args_is_help=True
+    rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
+    help="Score decoded audio against references (codec evaluation).",
+    no_args_is_help=True,
 )
 
 LABELS = {

@@ -13,6 +13,7 @@ from audiotok.cli.corpus_run import (
     EngineOpt,
     NumGpusOpt,
     ShardOpt,
+    ThreadsOpt,
     corpus_events,
     finish_line,
     summary_line,
@@ -67,6 +68,7 @@ def extract(
     overwrite: bool = typer.Option(False, help="Start again instead of resuming."),
     strict: bool = typer.Option(False, help="Stop at the first file that fails."),
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress bar."),
+    threads: int = ThreadsOpt,
     engine: str = EngineOpt,
     address: str = AddressOpt,
     actors: int = ActorsOpt,
@@ -74,7 +76,7 @@ def extract(
     shard: str = ShardOpt,
 ) -> int:
     """Extract features of every audio file of a corpus (resumes where a store exists)."""
-    from audiotok.cli.common import check_output_dir
+    from audiotok.cli.common import check_output_dir, set_threads
     from audiotok.engines.corpus import engine_options, extract_corpus
     from audiotok.engines.shard import parse_shard
     from audiotok.errors import AudiotokError
@@ -84,6 +86,7 @@ def extract(
     from audiotok.store.features import layer_dir, open_features
 
     check_output_dir(output)
+    set_threads(threads, num_workers)
     options = RunOptions(batch_seconds, num_workers, max_duration, strict)
     options.check()
     ray_options = engine_options(

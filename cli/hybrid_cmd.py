@@ -13,6 +13,7 @@ import typer
 from audiotok.cli.common import default_workers, err_console, out_console, report_error
 
 hybrid_app = typer.Typer(
+    rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
     help="Hybrid codecs: semantic codebook 0, acoustic rest (SpeechTokenizer-style).",
     no_args_is_help=True,
 )

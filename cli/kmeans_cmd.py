@@ -11,6 +11,7 @@ from audiotok.cli.common import err_console, out_console
 from audiotok.kmeans.defaults import NITER, TOL
 
 kmeans_app = typer.Typer(
+    rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
     help="Train, evaluate, import and export k-means codebooks (semantic units).",
     no_args_is_help=True,
 )

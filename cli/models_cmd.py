@@ -7,7 +7,9 @@ import typer
 from audiotok.cli.common import out_console
 
 app = typer.Typer(
-    help="List models, show where their weights go, download them.", no_args_is_help=True
+    rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
+    help="List models, show where their weights go, download them.",
+    no_args_is_help=True,
 )
 
 

@@ -13,6 +13,7 @@ import typer
 from audiotok.cli.common import err_console, out_console
 
 vocoder_app = typer.Typer(
+    rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
     help="Train unit vocoders on token stores, import released ones, describe them.",
     no_args_is_help=True,
 )

@@ -161,8 +161,10 @@ def architecture(config: dict[str, Any] | None = None, seed: int = 0) -> Any:
     import torch
     from transformers import MimiConfig, MimiModel
 
-    torch.manual_seed(seed)
-    model = MimiModel(MimiConfig(**(config or {}))).eval()
+    from audiotok.rng import seeded
+
+    with seeded(seed):
+        model = MimiModel(MimiConfig(**(config or {}))).eval()
     g = torch.Generator().manual_seed(seed)
     x = 0.1 * torch.randn(1, 1, model.config.sampling_rate, generator=g)
     with torch.no_grad():

@@ -200,16 +200,15 @@ class SpeechTokenizerCodec(Codec):
 
 def architecture(config: dict[str, Any], seed: int = 0) -> Any:
     """A HybridCodecModel with random weights from a released-style ``config`` dict."""
-    import torch
-
     from audiotok.codecs.speechtokenizer_model import (
         HybridCodecConfig,
         HybridCodecModel,
         randomize_codebooks,
     )
+    from audiotok.rng import seeded
 
-    torch.manual_seed(seed)
-    model = HybridCodecModel(HybridCodecConfig.from_released(config))
+    with seeded(seed):
+        model = HybridCodecModel(HybridCodecConfig.from_released(config))
     return randomize_codebooks(model.eval(), seed)
 
 

@@ -36,13 +36,12 @@ def is_student_dir(path: str | Path) -> bool:
 
 def new_student(config: Any, seed: int = 0) -> Any:
     """An untrained :class:`HybridCodecModel` (codebooks wait for k-means on the first batch)."""
-    import torch
-
     from audiotok.codecs.speechtokenizer_model import HybridCodecConfig, HybridCodecModel
+    from audiotok.rng import seeded
 
     cfg = config if isinstance(config, HybridCodecConfig) else HybridCodecConfig(**config)
-    torch.manual_seed(seed)
-    return HybridCodecModel(cfg)
+    with seeded(seed):
+        return HybridCodecModel(cfg)
 
 
 def save_student(model: Any, folder: str | Path) -> Path:

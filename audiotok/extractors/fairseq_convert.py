@@ -133,14 +133,13 @@ def hf_config_dict(model: dict, task: dict) -> dict[str, Any]:
 
 
 def convert_checkpoint(ckpt: dict, path: str | Path) -> Path:
-    from torchaudio.models.wav2vec2.utils.import_fairseq import _convert_state_dict
-
     from audiotok.extractors.hf_models import (
         load_state_into,
         make_config,
         random_model,
         torchaudio_to_hf,
     )
+    from audiotok.optional import import_torchaudio
 
     path = Path(path)
     out = converted_dir(path)
@@ -148,8 +147,11 @@ def convert_checkpoint(ckpt: dict, path: str | Path) -> Path:
         return out
     model_cfg, task_cfg = _cfg(ckpt)
     cfg = hf_config_dict(model_cfg, task_cfg)
+    importer = import_torchaudio(
+        "torchaudio.models.wav2vec2.utils.import_fairseq", "importing a fairseq checkpoint"
+    )
     try:
-        ta_state = _convert_state_dict(ckpt["model"])
+        ta_state = importer._convert_state_dict(ckpt["model"])
     except ValueError as e:
         raise AudiotokError(
             f"{path}: not a HuBERT / wav2vec 2.0 fairseq checkpoint ({e})"

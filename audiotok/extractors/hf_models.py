@@ -32,11 +32,12 @@ def make_config(arch: dict[str, Any], overrides: dict[str, Any] | None = None):
 
 
 def random_model(config, seed: int = 0):
-    import torch
     from transformers import AutoModel
 
-    torch.manual_seed(seed)
-    return AutoModel.from_config(config).eval()
+    from audiotok.rng import seeded
+
+    with seeded(seed):
+        return AutoModel.from_config(config).eval()
 
 
 def weights_in_dir(path: Path) -> Path | None:

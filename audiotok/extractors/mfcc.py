@@ -1,11 +1,12 @@
 """MFCC features as HuBERT's first-iteration targets: 13 MFCCs + deltas + delta-deltas, 100 Hz.
 
 Settings follow fairseq's ``examples/hubert/simple_kmeans/dump_mfcc_feature.py`` (Kaldi-style
-MFCC via torchaudio.compliance.kaldi with ``use_energy=False``, then two rounds of
-``compute_deltas``): 25 ms windows every 10 ms at 16 kHz, no padding at the edges
-(``snip_edges``), so frame ``i`` covers samples ``[160 i, 160 i + 400)`` and
-``num_frames = floor((T - 400) / 160) + 1``. Every frame sees only its own window and the
-deltas are taken per utterance over its valid frames, so batching cannot change a feature.
+MFCC as torchaudio.compliance.kaldi computes it with ``use_energy=False``, then two rounds of
+``compute_deltas``; both in plain torch in :mod:`audiotok.extractors.kaldi`): 25 ms windows
+every 10 ms at 16 kHz, no padding at the edges (``snip_edges``), so frame ``i`` covers
+samples ``[160 i, 160 i + 400)`` and ``num_frames = floor((T - 400) / 160) + 1``. Every frame
+sees only its own window and the deltas are taken per utterance over its valid frames, so
+batching cannot change a feature.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ class MFCCExtractor(FeatureExtractor):
         self, wav: torch.Tensor, lengths: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
         import torch
-        import torchaudio.compliance.kaldi as kaldi
-        import torchaudio.functional as AF
+
+        from audiotok.extractors import kaldi
 
         if wav.dim() == 3:
             wav = wav[:, 0]
@@ -54,10 +55,9 @@ class MFCCExtractor(FeatureExtractor):
             if n == 0:
                 continue
             x = wav[b : b + 1, : int(lengths[b])].float()
-            m = kaldi.mfcc(x, sample_frequency=self.sample_rate, use_energy=False)  # [n, 13]
-            m = m.T
-            d = AF.compute_deltas(m)
-            dd = AF.compute_deltas(d)
+            m = kaldi.mfcc(x, sample_rate=self.sample_rate).T  # [13, n]
+            d = kaldi.deltas(m)
+            dd = kaldi.deltas(d)
             out[b, :n] = torch.cat([m, d, dd], dim=0).T.to(out.dtype)
         return out, frame_lengths
 

@@ -76,11 +76,10 @@ def stft_distance(ref: np.ndarray, deg: np.ndarray) -> float:
 
 def log_mel(x: np.ndarray, sample_rate: int, n_mels: int = 80):
     import torch
-    import torchaudio
 
-    mel = torchaudio.transforms.MelSpectrogram(
-        sample_rate, n_fft=1024, hop_length=256, n_mels=n_mels, power=1.0
-    )
+    from audiotok.spectral import MelSpectrogram
+
+    mel = MelSpectrogram(sample_rate, n_fft=1024, hop_length=256, n_mels=n_mels, power=1.0)
     return mel(torch.from_numpy(np.asarray(x, dtype=np.float32))).clamp_min(1e-5).log10()
 
 

@@ -4,8 +4,8 @@ One resolution with (n_fft, hop, n_mels) = (1024, 256, 80) is HiFi-GAN's mel los
 ``meldataset.py``: magnitude mel with Slaney filters, ``log(clamp(x, 1e-5))``; weight 45 in
 ``train.py``) except for framing: frames are centred here, HiFi-GAN pads (n_fft - hop) / 2. Several
 resolutions (window = n_fft, hop = window / 4) follow DAC's ``MelSpectrogramLoss``
-(descript-audio-codec ``dac/nn/loss.py``). Spectrograms come from ``torchaudio.transforms``
-and are computed in float32 outside autocast.
+(descript-audio-codec ``dac/nn/loss.py``). Spectrograms come from :mod:`audiotok.spectral`
+(torchaudio's ``MelSpectrogram`` in plain torch) and are computed in float32 outside autocast.
 
 A resolution is ``(n_fft, n_mels)`` (hop ``n_fft // 4``) or ``(n_fft, hop, n_mels)``.
 ``weights``: one per resolution; the loss is then ``sum_i w_i L_i`` (SpeechTokenizer's
@@ -16,12 +16,12 @@ without weights it is the mean over resolutions. ``mel_scale``: ``"slaney"`` or 
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import torch
-import torchaudio
 from torch import nn
+
+from audiotok.spectral import MelSpectrogram
 
 # (n_fft, n_mels) per resolution; hop = n_fft // 4
 RESOLUTIONS = ((2048, 128), (1024, 80), (512, 64), (256, 32), (128, 16))
@@ -49,24 +49,22 @@ class MultiResolutionMelLoss(nn.Module):
                 n_fft, hop, n_mels = res[0], res[0] // 4, res[1]
             else:
                 n_fft, hop, n_mels = res
-            with warnings.catch_warnings():  # many mels on a small FFT leave empty filters
-                warnings.filterwarnings("ignore", message=".*mel filterbank has all zero.*")
-                mels.append(
-                    torchaudio.transforms.MelSpectrogram(
-                        sample_rate=sample_rate,
-                        n_fft=n_fft,
-                        win_length=n_fft,
-                        hop_length=hop,
-                        f_min=f_min,
-                        f_max=f_max,
-                        n_mels=n_mels,
-                        power=1.0,
-                        center=True,
-                        pad_mode="reflect",
-                        norm="slaney",
-                        mel_scale=mel_scale,
-                    )
+            mels.append(
+                MelSpectrogram(
+                    sample_rate=sample_rate,
+                    n_fft=n_fft,
+                    win_length=n_fft,
+                    hop_length=hop,
+                    f_min=f_min,
+                    f_max=f_max,
+                    n_mels=n_mels,
+                    power=1.0,
+                    center=True,
+                    pad_mode="reflect",
+                    norm="slaney",
+                    mel_scale=mel_scale,
                 )
+            )
         self.mels = nn.ModuleList(mels)
 
     def log_mels(self, x: torch.Tensor) -> list[torch.Tensor]:
