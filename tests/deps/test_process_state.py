@@ -21,6 +21,7 @@ import soundfile as sf
 import torch
 
 import audiotok
+
 from audio_fixtures import speechlike
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "codecs"))
@@ -54,8 +55,10 @@ def differences(before: dict, after: dict) -> list[str]:
         b = after[key]
         if key == "levels":  # loggers created meanwhile are new, not changed
             b = {k: v for k, v in b.items() if k in a}
-        same = torch.equal(a, b) if isinstance(a, torch.Tensor) else (
-            np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b
+        same = (
+            torch.equal(a, b)
+            if isinstance(a, torch.Tensor)
+            else (np.array_equal(a, b) if isinstance(a, np.ndarray) else a == b)
         )
         if not same:
             out.append(key)
