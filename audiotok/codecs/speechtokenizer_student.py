@@ -79,18 +79,20 @@ def load_student(
     from audiotok.codecs.base import choose_n_codebooks
     from audiotok.codecs.speechtokenizer import SpeechTokenizerCodec
     from audiotok.codecs.speechtokenizer_model import HybridCodecConfig, HybridCodecModel
+    from audiotok.folder_formats import read_config, require
     from audiotok.weights import sha256_file
 
     folder = Path(folder).expanduser()
-    if not is_student_dir(folder):
+    if not (folder / CONFIG).is_file():
         raise AudiotokError(
             f"{folder} is not a trained hybrid codec (no {CONFIG} with "
             '"format": "audiotok-hybrid-codec")'
         )
+    require(folder, "hybrid")
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise AudiotokError(f"{folder} has no {WEIGHTS}: training did not finish saving")
-    cfg = HybridCodecConfig.from_dict(json.loads((folder / CONFIG).read_text()))
+    cfg = HybridCodecConfig.from_dict(read_config(folder))
     model = HybridCodecModel(cfg)
     try:
         model.load_state_dict(load_file(str(weights)))
