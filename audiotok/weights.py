@@ -116,7 +116,7 @@ def verify(path: Path, wf: WeightFile, model: str = "", *, record: bool = True) 
         again = f"`audiotok models download {model}`" if model else "downloading it"
         raise ChecksumError(
             f"{path}: sha256 {digest}, but {wf.filename} should have {want} ({origin}): the "
-            f"file is corrupt, truncated or a different model. Delete it and fetch it again "
+            f"file is corrupt, truncated or a different model. Delete it and download it again "
             f"with {again} (from {wf.url or 'its source'}); to use weights of your own, give "
             f"the file any other name than {wf.filename} and pass it with --weights PATH (or "
             "--model PATH): a file with the registered name is always checked."
