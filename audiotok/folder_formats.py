@@ -7,7 +7,7 @@ audiotok builds. Nothing read from the file is imported, called, evaluated or un
 
 - an unknown ``format``, a missing one, or one of the wrong type is one line naming the file
   and the field;
-- ``"audiotok_builder"`` (written by audiotok before 0.3, "module:function") is only looked up
+- ``"audiotok_builder"`` (written by earlier audiotok builds, "module:function") is only looked up
   in :data:`LEGACY_BUILDERS`, the builder names audiotok itself wrote, and mapped to their
   format; any other value is refused, because honouring it would run the code it names
   (``{"audiotok_builder": "site:addsitedir"}`` beside a ``.pth`` file ran code on load);
@@ -68,7 +68,7 @@ FORMATS: dict[str, FolderFormat] = {
 # A Hugging Face folder has no "format"; its model_type picks the transformers class.
 HUGGING_FACE = FolderFormat("huggingface", "extractor", _hf_extractor, "transformers")
 HF_MODEL_TYPES = ("hubert", "wav2vec2", "wavlm", "data2vec-audio")
-# "audiotok_builder" values that audiotok < 0.3 wrote, and the format each one meant.
+# "audiotok_builder" values that earlier audiotok builds wrote, and the format each one meant.
 LEGACY_BUILDERS = {"audiotok.codecs.speechtokenizer_student:load_student": "audiotok-hybrid-codec"}
 
 

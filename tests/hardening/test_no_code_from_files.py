@@ -177,7 +177,7 @@ def test_a_recipe_read_from_a_file_never_carries_allow_pickle():
         recipe_from_dict({"name": "mfcc", "options": "allow_pickle"})
 
 
-def test_folders_audiotok_0_2_wrote_still_load(tmp_path):
+def test_folders_earlier_audiotok_wrote_still_load(tmp_path):
     """Their config.json carried the builder name audiotok itself wrote: it maps to the
     format through a table, and is never imported."""
     from audiotok import folder_formats
