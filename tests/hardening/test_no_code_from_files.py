@@ -191,3 +191,40 @@ def test_folders_earlier_audiotok_wrote_still_load(tmp_path):
     (folder / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(AudiotokError, match="means format"):
         folder_formats.identify(folder)
+
+
+@pytest.mark.parametrize("command", ["encode", "extract", "decode"])
+def test_every_cli_entry_point_refuses_it_in_one_line(tmp_path, make_wav, capsys, command):
+    from audiotok.cli.app import main
+
+    marker = tmp_path / "marker"
+    folder = _plant(tmp_path / "model", marker, "site:addsitedir")
+    wav = make_wav("corpus/a.wav", 0.3)
+    units = tmp_path / "units.txt"
+    units.write_text("u0|1 2 3\n")
+    out = str(tmp_path / "out")
+    argv = {
+        "encode": ["encode", str(wav), "-o", out, "--model", str(folder), "--device", "cpu"],
+        "extract": ["extract", str(wav), "-o", out, "--model", str(folder), "--device", "cpu"],
+        "decode": ["decode", str(units), "--vocoder", str(folder), "-o", out],
+    }[command]
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2 and len(err) == 1 and "audiotok_builder" in err[0], err
+    assert not marker.exists()
+
+
+def test_a_store_recipe_of_the_wrong_shape_is_one_line_naming_the_store(tmp_path):
+    from audiotok import load_for_store
+    from audiotok.store import record as R
+
+    store = _store_naming(tmp_path / "tokens", tmp_path / "model")
+    rec = R.read(store)
+    assert rec is not None
+    rec.data["recipe"] = {"target": "tokenizer", "name": {"module": "os", "function": "system"}}
+    R.write(store, rec)
+    with pytest.raises(AudiotokError) as e:
+        load_for_store(store, device="cpu")
+    msg = _one_line(e)
+    assert str(store) in msg and '"name"' in msg
