@@ -21,6 +21,8 @@ from pathlib import Path
 from audiotok.errors import AudiotokError
 
 NAME_MAX_DEFAULT = 255  # bytes per path component on Linux and macOS file systems
+# The longest id component a manifest may give: decoding appends a suffix (".wav") to it.
+ID_NAME_MAX = NAME_MAX_DEFAULT - 8
 
 
 def output_folder(path: str | os.PathLike, what: str = "output folder") -> Path:

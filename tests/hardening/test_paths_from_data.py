@@ -131,3 +131,17 @@ def test_eval_report_ids_become_slugs_and_links_are_refused(tmp_path):
     with pytest.raises(AudiotokError, match="symbolic link"):
         write_report(tmp_path / "rep2", title="t", files=files)
     assert json.dumps(sorted(p.name for p in elsewhere.iterdir())) == '["img"]'
+
+
+def test_a_manifest_id_too_long_for_a_file_name_is_refused_when_listed(tmp_path, make_wav):
+    from audiotok.corpus import scan_with_problems
+    from audiotok.errors import ManifestError
+
+    wav = make_wav("a.wav", 0.2)
+    manifest = tmp_path / "m.tsv"
+    manifest.write_text(f"{wav}\tspk/{'x' * 250}\n")
+    with pytest.raises(ManifestError, match="longer than 247 bytes"):
+        scan_with_problems([manifest])
+    manifest.write_text(f"{wav}\tspk/{'x' * 247}\n")
+    items = scan_with_problems([manifest])[0]
+    assert [i.id for i in items] == [f"spk/{'x' * 247}"]
