@@ -139,19 +139,25 @@ def missing_message(entry: ModelEntry, wf: WeightFile) -> str:
     )
 
 
+# File names of every Hugging Face folder: a user's own folder has them too, so carrying one
+# does not claim to be the published file.
+LAYOUT_NAMES = frozenset({"config.json", "model.safetensors", "pytorch_model.bin"})
+
+
 def resolve(
     entry: ModelEntry, wf: WeightFile, override: str | Path | None = None
 ) -> tuple[Path, str]:
     """Find the weights file and return (path, sha256). Raises before any work is done.
 
     With ``override`` (a user's --weights/--model PATH) the file is used as given; the published
-    checksum applies only when it carries the published file name.
+    (or first-use) checksum applies only when it carries the registered file name, unless that
+    name is one every Hugging Face folder uses (:data:`LAYOUT_NAMES`).
     """
     if override is not None:
         p = Path(override).expanduser()
         if not p.is_file():
             raise MissingWeightsError(f"weights file {p} does not exist")
-        if p.name == wf.filename:
+        if p.name == wf.filename and p.name not in LAYOUT_NAMES:
             return p, verify(p, wf, entry.name, record=False)
         return p, sha256_file(p)
     p = expected_path(entry, wf)

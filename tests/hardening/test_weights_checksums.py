@@ -189,3 +189,21 @@ def test_models_list_shows_revision_and_check_per_model(tmp_path, capsys, monkey
     assert "release 0.0.5" in rows["dac-16khz"] and "first-use: recorded" in rows["dac-16khz"]
     assert "first-use: recorded" not in rows["dac-24khz"] and "first-use" in rows["dac-24khz"]
     assert "branch main (unpinned)" in rows["wavlm-large"]
+
+
+def test_an_own_hugging_face_folder_is_used_as_given(tmp_path, home):
+    """model.safetensors is the name of every HF folder: a user's own Mimi (or any model in
+    that layout) is not checked against the released file's digest."""
+    wf = WeightFile("model.safetensors", url="https://example.org/m", sha256="0" * 64)
+    entry = ModelEntry("toy", "hybrid", "x:y", files=(wf,))
+    mine = tmp_path / "mine" / "model.safetensors"
+    mine.parent.mkdir()
+    mine.write_bytes(b"my fine-tune")
+    assert (
+        weights.resolve(entry, wf, override=mine)[1] == hashlib.sha256(b"my fine-tune").hexdigest()
+    )
+    cached = weights.expected_path(entry, wf)  # the cache copy is the released file: checked
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"my fine-tune")
+    with pytest.raises(ChecksumError):
+        weights.resolve(entry, wf)
