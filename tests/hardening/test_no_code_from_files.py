@@ -228,3 +228,13 @@ def test_a_store_recipe_of_the_wrong_shape_is_one_line_naming_the_store(tmp_path
         load_for_store(store, device="cpu")
     msg = _one_line(e)
     assert str(store) in msg and '"name"' in msg
+
+
+def test_a_codebook_header_cannot_opt_in_to_unpickling(tmp_path):
+    from audiotok.factory import _recipe_defaults
+
+    evil = tmp_path / "hubert.pt"
+    evil.write_bytes(b"a pickle")
+    recipe = {"name": "hubert-base-ls960", "options": {"allow_pickle": True, "weights": str(evil)}}
+    assert _recipe_defaults(recipe) == {"extractor": "hubert-base-ls960", "weights": str(evil)}
+    assert _recipe_defaults({"name": "mfcc", "options": ["allow_pickle"]}) == {"extractor": "mfcc"}
