@@ -74,13 +74,7 @@ def load_student(
             f"a trained hybrid codec does not take the option(s) {', '.join(sorted(unknown))} "
             "(it takes: n_codebooks, device)"
         )
-    from safetensors.torch import load_file
-
-    from audiotok.codecs.base import choose_n_codebooks
-    from audiotok.codecs.speechtokenizer import SpeechTokenizerCodec
-    from audiotok.codecs.speechtokenizer_model import HybridCodecConfig, HybridCodecModel
     from audiotok.folder_formats import read_config, require
-    from audiotok.weights import sha256_file
 
     folder = Path(folder).expanduser()
     if not (folder / CONFIG).is_file():
@@ -88,7 +82,14 @@ def load_student(
             f"{folder} is not a trained hybrid codec (no {CONFIG} with "
             '"format": "audiotok-hybrid-codec")'
         )
-    require(folder, "hybrid")
+    require(folder, "hybrid")  # before importing torch: a refused folder costs nothing
+    from safetensors.torch import load_file
+
+    from audiotok.codecs.base import choose_n_codebooks
+    from audiotok.codecs.speechtokenizer import SpeechTokenizerCodec
+    from audiotok.codecs.speechtokenizer_model import HybridCodecConfig, HybridCodecModel
+    from audiotok.weights import sha256_file
+
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise AudiotokError(f"{folder} has no {WEIGHTS}: training did not finish saving")

@@ -8,7 +8,6 @@ whose ``import`` line writes a marker file (``site.addsitedir`` executes such li
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 
@@ -116,16 +115,17 @@ def test_a_store_whose_recipe_names_a_planted_folder_fails_cleanly(tmp_path, bui
     assert not marker.exists()
 
 
-def test_audiotok_decode_of_such_a_store_is_one_error_line(tmp_path):
+def test_audiotok_decode_of_such_a_store_is_one_error_line(tmp_path, capsys):
+    from audiotok.cli.app import main
+
     marker = tmp_path / "marker"
     folder = _plant(tmp_path / "model", marker, "site:addsitedir")
     store = _store_naming(tmp_path / "tokens", folder)
-    cmd = [sys.executable, "-m", "audiotok", "decode", str(store), "-o", str(tmp_path / "wavs")]
-    cmd += ["--device", "cpu"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-    assert r.returncode == 2, r.stderr  # an AudiotokError: exit 2, one line
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and "audiotok_builder" in lines[0]
+    with pytest.raises(SystemExit) as e:
+        main(["decode", str(store), "-o", str(tmp_path / "wavs"), "--device", "cpu"])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert e.value.code == 2  # an AudiotokError: exit 2, one line
+    assert len(lines) == 1 and "audiotok_builder" in lines[0] and str(store) in lines[0]
     assert not marker.exists() and not (tmp_path / "wavs").exists()
 
 
