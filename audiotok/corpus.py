@@ -225,6 +225,10 @@ def check_id(ident: str) -> str | None:
         return "contains a '..' component"
     if any(part in ("", ".") for part in parts):
         return "contains an empty or '.' component"
+    from audiotok.safe_paths import ID_NAME_MAX
+
+    if any(len(part.encode("utf-8", "surrogateescape")) > ID_NAME_MAX for part in parts):
+        return f"has a component longer than {ID_NAME_MAX} bytes (file names take 255, with .wav)"
     return None
 
 

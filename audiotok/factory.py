@@ -12,7 +12,7 @@ from typing import Any
 
 from audiotok import registry
 from audiotok.errors import AudiotokError, SpecMismatchError, UnknownModelError
-from audiotok.recipe import TokenizerConfig
+from audiotok.recipe import READER_OPT_INS, TokenizerConfig
 from audiotok.tokenizer import Tokenizer
 
 TOKENIZER_KINDS = ("semantic", "acoustic", "hybrid")
@@ -153,9 +153,16 @@ def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]
             name = str(Path(ex_name).resolve()) if Path(ex_name).exists() else ex_name
             return name, opts, build_semantic(None, extractor=name, codebook=cb, **_no_cb(opts))
     if path.is_dir() and (path / "config.json").is_file():
-        hybrid = _hybrid_folder(path)
-        if hybrid is not None:
-            return str(path), options, hybrid(path, **options)
+        from audiotok import folder_formats
+
+        fmt = folder_formats.identify(path)
+        if fmt.kind in TOKENIZER_KINDS:
+            return str(path), options, fmt.load(path, **options)
+        if fmt.kind != "extractor":
+            raise AudiotokError(
+                f"{path} is a {fmt.kind} folder ({fmt.name}), not a tokenizer or a feature "
+                "extractor"
+            )
         opts = _abs_codebook(options)
         return str(path), opts, build_semantic(None, extractor=str(path), **opts)
     if path.name in HF_FOLDER_FILES:
@@ -190,7 +197,10 @@ def _recipe_defaults(recipe: Any) -> dict[str, Any]:
     out: dict[str, Any] = {}
     if not name.startswith("/") or Path(name).exists():
         out["extractor"] = name
-    for k, v in (recipe.get("options") or {}).items():
+    options = recipe.get("options")
+    for k, v in (options if isinstance(options, dict) else {}).items():
+        if k in READER_OPT_INS:  # an opt-in is the reader's to give, not the file's
+            continue
         if k == "weights" and not Path(str(v)).exists():
             continue
         out[k] = v
@@ -199,23 +209,6 @@ def _recipe_defaults(recipe: Any) -> dict[str, Any]:
 
 def _no_cb(options: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in options.items() if k != "codebook"}
-
-
-def _hybrid_folder(path: Path) -> Any:
-    """A folder written by ``audiotok hybrid train`` (its config names the builder)."""
-    import json
-
-    try:
-        cfg = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
-        return None
-    builder = cfg.get("audiotok_builder") if isinstance(cfg, dict) else None
-    if not builder:
-        return None
-    import importlib
-
-    module, func = str(builder).split(":")
-    return getattr(importlib.import_module(module), func)
 
 
 DEFAULT_MODEL = {

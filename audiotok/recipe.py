@@ -79,6 +79,21 @@ class ExtractorConfig(_Recipe):
         return ex.to(device)
 
 
-def recipe_from_dict(d: dict[str, Any]) -> TokenizerConfig | ExtractorConfig:
+# Opt-ins a reader gives for itself: a recipe read from a file (a store, a codebook header)
+# never carries them, so a store cannot ask to unpickle the weights file it names.
+READER_OPT_INS = frozenset({"allow_pickle"})
+
+
+def recipe_from_dict(d: Any, where: str = "recipe") -> TokenizerConfig | ExtractorConfig:
+    """A recipe read from disk; ``where`` names its file in the one-line error."""
+    from audiotok.errors import AudiotokError
+
+    if not isinstance(d, dict):
+        raise AudiotokError(f"{where}: expected an object, found {type(d).__name__}")
+    name, options = d.get("name"), d.get("options") or {}
+    if not isinstance(name, str) or not name:
+        raise AudiotokError(f'{where}: field "name" must be a non-empty string, not {name!r}')
+    if not isinstance(options, dict):
+        raise AudiotokError(f'{where}: field "options" must be an object, not {options!r}')
     cls = ExtractorConfig if d.get("target") == "extractor" else TokenizerConfig
-    return cls(str(d["name"]), dict(d.get("options") or {}))
+    return cls(name, {str(k): v for k, v in options.items() if k not in READER_OPT_INS})

@@ -9,18 +9,28 @@ torch or model code. Other modules register their entries with :func:`register`.
 from __future__ import annotations
 
 import importlib
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from audiotok.errors import UnknownModelError
+
+# The immutable revision a download URL names: a Hugging Face commit (40 hex digits after
+# ``/resolve/``) or a GitHub release tag (``/releases/download/<tag>/``). A branch (``main``)
+# names no revision: its file can change under the same URL.
+_HF_COMMIT = re.compile(r"/resolve/([0-9a-f]{40})/")
+_HF_BRANCH = re.compile(r"/resolve/([^/]+)/")
+_GH_RELEASE = re.compile(r"/releases/download/([^/]+)/")
 
 
 @dataclass(frozen=True)
 class WeightFile:
     """One file of pretrained weights.
 
-    sha256: the full digest where the owner publishes one; sha256_prefix: the leading hex
-    digits where the owner publishes only those (EnCodec and torch.hub file names).
+    sha256: the full digest where the owner publishes one (or where the project read it at
+    the pinned revision); sha256_prefix: the leading hex digits where the owner publishes only
+    those (EnCodec and torch.hub file names). With neither, the first download is recorded
+    under ``$AUDIOTOK_HOME/checksums/first-use/`` and checked ever after (trust on first use).
     """
 
     filename: str
@@ -28,6 +38,30 @@ class WeightFile:
     sha256: str = ""
     sha256_prefix: str = ""
     size_bytes: int = 0
+
+    @property
+    def pin(self) -> str:
+        """What fixes the file the URL serves: ``commit <hash>``, ``release <tag>``,
+        ``branch <name> (unpinned)``, or ``fixed URL`` (a plain file URL, no revision)."""
+        if m := _HF_COMMIT.search(self.url):
+            return f"commit {m.group(1)[:10]}"
+        if m := _GH_RELEASE.search(self.url):
+            return f"release {m.group(1)}"
+        if m := _HF_BRANCH.search(self.url):
+            return f"branch {m.group(1)} (unpinned)"
+        return "fixed URL" if self.url else "no URL"
+
+    @property
+    def pinned(self) -> bool:
+        return self.pin.startswith(("commit ", "release "))
+
+    @property
+    def check(self) -> str:
+        """How a copy is verified: ``sha256`` (full digest), ``sha256 prefix`` or
+        ``first-use`` (the digest of the first download, recorded then)."""
+        if self.sha256:
+            return "sha256"
+        return "sha256 prefix" if self.sha256_prefix else "first-use"
 
 
 @dataclass(frozen=True)

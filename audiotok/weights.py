@@ -77,19 +77,54 @@ def _write_record(record: Path, data: dict) -> None:
             raise
 
 
-def verify(path: Path, wf: WeightFile) -> str:
-    """Check a file against the published digest (always read in full, never from the cache);
-    return its full sha256."""
+def first_use_record(wf: WeightFile) -> Path:
+    """Where the digest of a file without a published checksum is kept after its first use
+    (keyed by its URL: the record belongs to the remote file, wherever copies live)."""
+    key = wf.url or wf.filename
+    name = hashlib.sha1(key.encode(), usedforsecurity=False).hexdigest()
+    return cache_root() / "checksums" / "first-use" / f"{name}.json"
+
+
+def recorded_digest(wf: WeightFile) -> str:
+    """The sha256 recorded on first use ('' if none, or if the record is not ours)."""
+    try:
+        rec = json.loads(first_use_record(wf).read_text())
+    except (OSError, ValueError):
+        return ""
+    ok = isinstance(rec, dict) and rec.get("url") == wf.url and rec.get("filename") == wf.filename
+    digest = rec.get("sha256") if ok else None
+    return digest if isinstance(digest, str) and len(digest) == 64 else ""
+
+
+def verify(path: Path, wf: WeightFile, model: str = "", *, record: bool = True) -> str:
+    """Check a file against its digest (always read in full, never from the cache) and
+    return its full sha256. The digest is the published one; without one, the one recorded
+    on first use; without a record, this file's digest is recorded (``record=False``: not,
+    e.g. for a user's own file that carries the published name)."""
     digest = sha256_file(path, use_cache=False)
     want = wf.sha256 or wf.sha256_prefix
-    if want and not digest.startswith(want):
+    origin = "published by its owner"
+    if not want:
+        want = recorded_digest(wf)
+        origin = f"recorded on its first use ({first_use_record(wf)})"
+        if not want:
+            if record:
+                rec = {"url": wf.url, "filename": wf.filename, "sha256": digest}
+                _write_record(first_use_record(wf), rec)
+            return digest
+    if not digest.startswith(want):
+        again = f"`audiotok models download {model}`" if model else "downloading it"
         raise ChecksumError(
-            f"{path} has sha256 {digest[:16]}..., but {wf.filename} published by its owner has "
-            f"{want[:16]}...: the file is corrupt or a different model. Delete it and download "
-            f"it again from {wf.url or 'its source'}; to use weights of your own, give the file "
-            f"any other name than {wf.filename} and pass it with --weights PATH (or --model "
-            "PATH): a file with the published name is always checked against the published "
-            "checksum."
+            f"{path}: sha256 {digest}, but {wf.filename} should have {want} ({origin}): the "
+            f"file is corrupt, truncated or a different model. Delete it and download it again "
+            f"with {again} (from {wf.url or 'its source'}); to use weights of your own, give "
+            f"the file any other name than {wf.filename} and pass it with --weights PATH (or "
+            "--model PATH): a file with the registered name is always checked."
+            + (
+                ""
+                if wf.sha256 or wf.sha256_prefix
+                else " If the owner replaced the file on purpose, delete the record too."
+            )
         )
     return digest
 
@@ -104,25 +139,31 @@ def missing_message(entry: ModelEntry, wf: WeightFile) -> str:
     )
 
 
+# File names of every Hugging Face folder: a user's own folder has them too, so carrying one
+# does not claim to be the published file.
+LAYOUT_NAMES = frozenset({"config.json", "model.safetensors", "pytorch_model.bin"})
+
+
 def resolve(
     entry: ModelEntry, wf: WeightFile, override: str | Path | None = None
 ) -> tuple[Path, str]:
     """Find the weights file and return (path, sha256). Raises before any work is done.
 
     With ``override`` (a user's --weights/--model PATH) the file is used as given; the published
-    checksum applies only when it carries the published file name.
+    (or first-use) checksum applies only when it carries the registered file name, unless that
+    name is one every Hugging Face folder uses (:data:`LAYOUT_NAMES`).
     """
     if override is not None:
         p = Path(override).expanduser()
         if not p.is_file():
             raise MissingWeightsError(f"weights file {p} does not exist")
-        if p.name == wf.filename:
-            return p, verify(p, wf)
+        if p.name == wf.filename and p.name not in LAYOUT_NAMES:
+            return p, verify(p, wf, entry.name, record=False)
         return p, sha256_file(p)
     p = expected_path(entry, wf)
     if not p.is_file():
         raise MissingWeightsError(missing_message(entry, wf))
-    return p, verify(p, wf)
+    return p, verify(p, wf, entry.name)
 
 
 def download(
@@ -134,7 +175,7 @@ def download(
     """
     dest = expected_path(entry, wf)
     if dest.is_file():
-        verify(dest, wf)
+        verify(dest, wf, entry.name)
         return dest
     if not wf.url:
         raise MissingWeightsError(missing_message(entry, wf))
@@ -153,7 +194,7 @@ def download(
                 f"cannot download {wf.url} ({reason}): without network, download it on another "
                 f"machine and put it at {dest}"
             ) from None
-        verify(Path(tmp), wf)
+        verify(Path(tmp), wf, entry.name)
         os.replace(tmp, dest)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -24,19 +24,46 @@ def _presence(entry) -> str:
     return "yes" if all(have) else "no"
 
 
+def _check_state(entry, wf) -> str:
+    """How a file is verified: by its published sha256 (or prefix), or by the digest recorded
+    at its first use ("first-use" before that, "first-use: recorded" after)."""
+    from audiotok import weights
+
+    if wf.check != "first-use":
+        return wf.check
+    return "first-use: recorded" if weights.recorded_digest(wf) else "first-use"
+
+
+def _revision(entry) -> str:
+    if entry.shipped or not entry.files:
+        return "shipped" if entry.shipped else "-"
+    return ", ".join(dict.fromkeys(f.pin for f in entry.files))
+
+
+def _verification(entry) -> str:
+    if entry.shipped or not entry.files:
+        return "-"
+    states = [_check_state(entry, f) for f in entry.files]
+    if len(set(states)) == 1:
+        return states[0]
+    return " / ".join(f"{f.filename}: {s}" for f, s in zip(entry.files, states, strict=True))
+
+
 @app.command("list")
 def list_models(
     kind: str = typer.Option(None, help="Only this kind."),
     sources: bool = typer.Option(False, "--sources", help="Add where each model comes from."),
 ) -> int:
-    """Each model's kind, rates, layers, licence and whether its weights are here."""
+    """Each model's kind, rates, layers, licence, whether its weights are here, the revision
+    its downloads are pinned to and how they are verified (sha256, sha256 prefix, first-use)."""
     from rich.table import Table
 
     from audiotok import registry
 
     table = Table(show_lines=False, box=None, pad_edge=False)
-    for col in ("name", "kind", "Hz", "frames/s", "layers", "weights", "licence"):
-        table.add_column(col, no_wrap=col in ("name", "kind", "licence"))
+    cols = ("name", "kind", "Hz", "frames/s", "layers", "weights", "licence", "revision", "check")
+    for col in cols:
+        table.add_column(col, no_wrap=col in ("name", "kind", "licence"), overflow="fold")
     if sources:
         table.add_column("source", overflow="fold")
     for e in sorted(registry.entries(kind), key=lambda e: (e.kind, e.name)):
@@ -48,6 +75,8 @@ def list_models(
             str(e.num_layers or "-"),
             _presence(e),
             e.license.split(" (")[0],
+            _revision(e),
+            _verification(e),
         ]
         table.add_row(*row, *([e.source] if sources else []))
     out_console.print(table)
@@ -76,7 +105,8 @@ def model_path(name: str) -> int:
     for f in e.files:
         p = weights.expected_path(e, f)
         state = "present" if p.is_file() else "missing"
-        out_console.print(f"{p}\t{state}\t{f.url or e.source}", soft_wrap=True)
+        facts = f"{state}\t{f.pin}\t{_check_state(e, f)}"
+        out_console.print(f"{p}\t{facts}\t{f.url or e.source}", soft_wrap=True)
     return 0
 
 

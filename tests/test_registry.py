@@ -17,6 +17,51 @@ def test_every_entry_is_complete():
             assert not f.sha256 or len(f.sha256) == 64, e.name
 
 
+# Repositories whose files stay on a branch: no commit could be found for them (issue #19).
+# Their files are checked against the digest recorded at first use; pinning one means
+# removing it here.
+KNOWN_UNPINNED = {
+    "data2vec-audio-base",
+    "mhubert-147",
+    "speechtokenizer-hubert-avg",
+    "speechtokenizer-snake",
+    "wav2vec2-large",
+    "wavlm-base",
+    "wavlm-large",
+    "xlsr-300m",
+}
+
+
+def test_every_file_is_pinned_or_known_unpinned_and_has_a_check():
+    unpinned = set()
+    for e in registry.entries():
+        for f in e.files:
+            assert f.check in ("sha256", "sha256 prefix", "first-use"), (e.name, f.filename)
+            assert f.sha256 == f.sha256.lower() and f.sha256_prefix == f.sha256_prefix.lower()
+            if "huggingface.co" in f.url or "github.com" in f.url:
+                if not f.pinned:
+                    unpinned.add(e.name)
+                    assert f.pin == "branch main (unpinned)", (e.name, f.url)
+            else:  # a plain file URL (dl.fbaipublicfiles.com): fixed by its digest alone
+                assert f.pin == "fixed URL", (e.name, f.url)
+    assert unpinned == KNOWN_UNPINNED
+
+
+@pytest.mark.parametrize(
+    ("url", "pin", "pinned"),
+    [
+        ("https://huggingface.co/o/r/resolve/" + "ab" * 20 + "/x.bin", "commit " + "ab" * 5, True),
+        ("https://huggingface.co/o/r/resolve/main/x.bin", "branch main (unpinned)", False),
+        ("https://huggingface.co/o/r/resolve/v1.0/x.bin", "branch v1.0 (unpinned)", False),
+        ("https://github.com/o/r/releases/download/0.0.5/w.pth", "release 0.0.5", True),
+        ("https://dl.fbaipublicfiles.com/encodec/v0/e.th", "fixed URL", False),
+    ],
+)
+def test_the_pin_is_read_from_the_url(url, pin, pinned):
+    f = registry.WeightFile("x", url=url)
+    assert (f.pin, f.pinned, f.check) == (pin, pinned, "first-use")
+
+
 def test_unknown_names_suggest_close_ones():
     with pytest.raises(UnknownModelError, match="hubert-base-ls960"):
         registry.get("hubert-base-ls96")

@@ -162,8 +162,11 @@ class VocoderConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> VocoderConfig:
-        if d.get("format", FORMAT) != FORMAT:
-            raise AudiotokError(f"not an audiotok vocoder config (format {d.get('format')!r})")
+        if d.get("format") != FORMAT:
+            raise AudiotokError(
+                f'not an audiotok vocoder config: field "format" is {d.get("format")!r}, '
+                f"not {FORMAT!r}"
+            )
         names = {f.name for f in fields(cls)}
         unknown = set(d) - names - {"format"}
         if unknown:

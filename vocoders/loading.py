@@ -58,6 +58,9 @@ def load_folder(directory: str | Path, device: str = "cpu") -> Vocoder:
             "with `audiotok vocoder train`, or convert a released one with `audiotok vocoder "
             "import`)"
         )
+    from audiotok.folder_formats import require
+
+    require(d, "vocoder")
     config = VocoderConfig.load(d)
     with torch.device("meta"):
         model = Vocoder(config)
@@ -99,7 +102,7 @@ def build_released(entry: ModelEntry, device: str = "cpu", allow_pickle: bool = 
         path = weights.expected_path(entry, wf)
         if not path.is_file():
             raise MissingWeightsError(weights.missing_message(entry, wf))
-        weights.verify(path, wf)
+        weights.verify(path, wf, entry.name)
         paths[wf.filename] = path
     ckpt, cfg = (paths[entry.files[0].filename], paths[entry.files[1].filename])
     extra = {p.name: p for p in paths.values()}

@@ -10,7 +10,10 @@
   loading weights).
 - Mimi (kyutai/mimi on Hugging Face, the codec of Moshi; licence CC-BY-4.0 on its model card):
   24 kHz, 12.5 Hz, 32 codebooks of 2048 (the first is the semantic split quantiser distilled
-  from WavLM), ``config.json`` + ``model.safetensors``.
+  from WavLM), ``config.json`` + ``model.safetensors``, pinned to a commit with digests.
+- No commit of fnlp/SpeechTokenizer or fnlp/AnyGPT-speech-modules could be found: those URLs
+  stay on ``main`` (``audiotok models list`` says "unpinned") and their files are checked
+  against the sha256 recorded at first use.
 """
 
 from audiotok.registry import ModelEntry, WeightFile, register
@@ -71,7 +74,10 @@ for name, folder, ckpt, act, data in _ST:
         )
     )
 
-MIMI = HF + "kyutai/mimi/resolve/main/"
+# The commit and the digests that public download scripts pin for kyutai/mimi (read with the
+# project's code search): model.safetensors is 384,649,828 bytes.
+MIMI_REVISION = "89091b3e466eb6a9d11e537bf26b144f194978f7"
+MIMI = HF + f"kyutai/mimi/resolve/{MIMI_REVISION}/"
 register(
     ModelEntry(
         name="mimi",
@@ -84,8 +90,17 @@ register(
         sample_rate=24000,
         frame_rate=12.5,
         files=(
-            WeightFile("model.safetensors", url=MIMI + "model.safetensors"),
-            WeightFile("config.json", url=MIMI + "config.json"),
+            WeightFile(
+                "model.safetensors",
+                url=MIMI + "model.safetensors",
+                sha256="bac7e85083dcded655d24eaadde7e6eea34c0da1b35fa2d284e641bd2b942a5e",
+                size_bytes=384_649_828,
+            ),
+            WeightFile(
+                "config.json",
+                url=MIMI + "config.json",
+                sha256="aca6f44b04f7bc2e7466b71597d2d51e463ed1cf3cd7025d8848595580546c36",
+            ),
         ),
         options={"n_codebooks": 8},
     )

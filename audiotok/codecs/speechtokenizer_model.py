@@ -27,9 +27,8 @@ from audiotok.codecs.rvq import ResidualVQ, SplitResidualVQ, VQOutput
 from audiotok.codecs.seanet import SEANetConfig, SEANetDecoder, SEANetEncoder
 from audiotok.errors import AudiotokError
 
+# config.json's "format": audiotok.folder_formats maps it to the loader (no code is named)
 FORMAT = "audiotok-hybrid-codec"
-# the factory's rule for model folders: config.json names the function that loads them
-BUILDER = "audiotok.codecs.speechtokenizer_student:load_student"
 # keys of the released config.json that define the architecture (speechtokenizer/model.py)
 RELEASED_KEYS = (
     "n_filters",
@@ -105,12 +104,15 @@ class HybridCodecConfig:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        return {"format": FORMAT, "audiotok_builder": BUILDER, **asdict(self)}
+        return {"format": FORMAT, **asdict(self)}
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> HybridCodecConfig:
+        from audiotok.folder_formats import LEGACY_BUILDERS
+
         known = {f.name for f in fields(cls)}
-        unknown = sorted(set(d) - known - {"format", "audiotok_builder"})
+        legacy = {"audiotok_builder"} if d.get("audiotok_builder") in LEGACY_BUILDERS else set()
+        unknown = sorted(set(d) - known - {"format"} - legacy)
         if unknown:
             raise AudiotokError(f"unknown keys in the hybrid codec config: {', '.join(unknown)}")
         return cls(**{k: v for k, v in d.items() if k in known})

@@ -73,6 +73,15 @@ def load_student(
             f"a trained hybrid codec does not take the option(s) {', '.join(sorted(unknown))} "
             "(it takes: n_codebooks, device)"
         )
+    from audiotok.folder_formats import read_config, require
+
+    folder = Path(folder).expanduser()
+    if not (folder / CONFIG).is_file():
+        raise AudiotokError(
+            f"{folder} is not a trained hybrid codec (no {CONFIG} with "
+            '"format": "audiotok-hybrid-codec")'
+        )
+    require(folder, "hybrid")  # before importing torch: a refused folder costs nothing
     from safetensors.torch import load_file
 
     from audiotok.codecs.base import choose_n_codebooks
@@ -80,16 +89,10 @@ def load_student(
     from audiotok.codecs.speechtokenizer_model import HybridCodecConfig, HybridCodecModel
     from audiotok.weights import sha256_file
 
-    folder = Path(folder).expanduser()
-    if not is_student_dir(folder):
-        raise AudiotokError(
-            f"{folder} is not a trained hybrid codec (no {CONFIG} with "
-            '"format": "audiotok-hybrid-codec")'
-        )
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise AudiotokError(f"{folder} has no {WEIGHTS}: training did not finish saving")
-    cfg = HybridCodecConfig.from_dict(json.loads((folder / CONFIG).read_text()))
+    cfg = HybridCodecConfig.from_dict(read_config(folder))
     model = HybridCodecModel(cfg)
     try:
         model.load_state_dict(load_file(str(weights)))

@@ -35,13 +35,12 @@ def codec_for_store(
 
 
 def output_path(out_dir: Path, utt_id: str, suffix: str = ".wav") -> Path:
-    """``out_dir/<id>.wav``, refusing ids that would leave ``out_dir`` (``../``, absolute)."""
-    rel = Path(utt_id + suffix)
-    if rel.is_absolute() or ".." in rel.parts or "\\" in utt_id or "\x00" in utt_id:
-        raise AudiotokError(
-            f"utterance id {utt_id!r} is not a safe relative path; it cannot name an output file"
-        )
-    return out_dir / rel
+    """``out_dir/<id>.wav``, refusing ids that would not be a file inside ``out_dir``
+    (:func:`audiotok.safe_paths.child`: ``../``, absolute, NUL, empty components, too long,
+    through a symbolic link)."""
+    from audiotok.safe_paths import child
+
+    return child(out_dir, utt_id, suffix=suffix)
 
 
 def decode_rows(

@@ -48,7 +48,9 @@ def merge_stores(
     """Adopt every store of ``inputs`` into ``out_dir`` (created, or resumed)."""
     if not inputs:
         raise AudiotokError("merge needs at least one input store")
-    out = Path(out_dir)
+    from audiotok.safe_paths import output_folder
+
+    out = output_folder(out_dir)
     records = [(Path(p), _record(Path(p))) for p in inputs]
     _check_inputs(records, out)
     missing = _check_slices(records)
@@ -80,7 +82,20 @@ def _record(p: Path) -> R.Record:
     rec = R.read(p)
     if rec is None:
         raise AudiotokError(f"{p} is not an audiotok store (no {R.RECORD})")
+    _check_shard_names(p, rec)
     return rec
+
+
+def _check_shard_names(p: Path, rec: R.Record) -> None:
+    """Shard file names come from the input's record: each must be a file inside the input
+    (adopting reads them there and writes names derived from them into the output)."""
+    from audiotok.safe_paths import check_relative
+
+    for s in rec.shards:
+        check_relative(s["file"], f"{p}: shard")
+        files = s.get("files") or ()
+        for name in files if isinstance(files, (dict, list, tuple)) else [files]:
+            check_relative(name, f"{p}: shard file")
 
 
 def _check_inputs(records: list[tuple[Path, R.Record]], out: Path) -> None:

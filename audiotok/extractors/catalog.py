@@ -14,6 +14,13 @@ Facts and where they come from:
   (hubert-base-ls960 @ca9b555, hubert-large-ll60k @1157920, hubert-xlarge-ll60k @e5a35e9,
   wavlm-base @main, mHuBERT-147 model.safetensors @main). Left empty where we could not read
   the published digest; the file's own sha256 is still recorded with every output.
+- revisions without a digest: wavlm-base-plus @4c66d48 and wav2vec2-base @0b5b8e8, the
+  commits public download scripts pin for these repos (read with the project's code search;
+  no digest was published beside them). Where no commit could be found (wavlm-base,
+  wavlm-large, wav2vec2-large, xlsr-300m, data2vec-audio-base, mhubert-147) the URL stays on
+  ``main`` and ``audiotok models list`` says so; every file without a digest (all
+  ``config.json`` too) is checked against the sha256 recorded at its first use
+  (:func:`audiotok.weights.verify`).
 - waveform normalisation: fairseq's ``task.normalize`` as mirrored by torchaudio's bundles
   (True for the layer-norm "large" models and data2vec, False for the group-norm bases).
 """
@@ -152,6 +159,7 @@ _s3m(
     WAVLM_LICENSE,
     "WavLM Base+, 94 kh (Libri-Light, GigaSpeech, VoxPopuli)",
     bundle="WAVLM_BASE_PLUS",
+    rev="4c66d4806a428f2e922ccfa1a962776e232d487b",
 )
 _s3m(
     "wavlm-large",
@@ -170,6 +178,7 @@ _s3m(
     APACHE,
     "wav2vec 2.0 Base, LibriSpeech 960 h, not fine-tuned",
     bundle="WAV2VEC2_BASE",
+    rev="0b5b8e868dd84f03fd87d01f9c4ff0f080fecfe8",
 )
 _s3m(
     "wav2vec2-large",

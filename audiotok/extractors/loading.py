@@ -89,6 +89,10 @@ def _sha(path: Path | None) -> str:
 
 def _from_path(p: Path, arch: dict, config: dict | None, allow_pickle: bool):
     if p.is_dir():
+        from audiotok.folder_formats import require
+
+        if (p / "config.json").is_file():
+            require(p, "extractor")
         if config:
             raise AudiotokError("config= overrides apply to weights files, not to a model folder")
         return hf_models.from_hf_dir(p), hf_models.weights_in_dir(p)
@@ -111,7 +115,7 @@ def _from_cache(entry: Any):
     sha = ""
     used = None
     for wf in entry.files:
-        digest = W.verify(W.expected_path(entry, wf), wf)
+        digest = W.verify(W.expected_path(entry, wf), wf, entry.name)
         if wf.filename in hf_models.WEIGHT_NAMES:
             sha, used = digest, W.expected_path(entry, wf)
     return hf_models.from_hf_dir(W.model_dir(entry)), used, sha

@@ -135,8 +135,13 @@ def _generator_tag() -> str:
 def _prepare(out: Path) -> Path:
     """An empty folder, or a previous report (its img/ and audio/ are replaced); anything
     else is refused, so no file of the user's is overwritten."""
+    from audiotok.safe_paths import output_folder
+
+    output_folder(out, "report folder")
     if out.exists() and not out.is_dir():
         raise AudiotokError(f"{out} is a file; --html needs a folder")
+    for sub in ("img", "audio"):  # replaced below: never through a link to elsewhere
+        output_folder(out / sub, "report sub-folder")
     if out.is_dir() and any(out.iterdir()):
         index = out / "index.html"
         if not (index.is_file() and GENERATOR in index.read_text("utf-8", errors="replace")[:600]):

@@ -147,7 +147,7 @@ class TokenStore:
             return None
         from audiotok.recipe import recipe_from_dict
 
-        return recipe_from_dict(d)
+        return recipe_from_dict(d, f"{self.dir}: the recipe in its commit record")
 
     @property
     def errors(self) -> list[dict[str, str]]:

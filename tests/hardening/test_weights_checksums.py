@@ -116,3 +116,94 @@ def test_models_download_offline_through_the_cli(tmp_path):
     assert "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
     assert "http://127.0.0.1:9/encodec.th" in r.stderr
     assert str(tmp_path / "home" / "encodec-24khz") in r.stderr
+
+
+def test_a_file_without_a_published_digest_is_trusted_on_first_use_then_checked(tmp_path, home):
+    """Downloaded (a file:// URL stands for the server): the first copy's sha256 is recorded
+    under AUDIOTOK_HOME/checksums/first-use; a later copy with other bytes is refused."""
+    remote = tmp_path / "server" / "w.bin"
+    remote.parent.mkdir()
+    remote.write_bytes(b"first release")
+    wf = WeightFile("w.bin", url=remote.as_uri())
+    entry = ModelEntry("toy", "acoustic", "x:y", files=(wf,))
+    assert weights.recorded_digest(wf) == ""
+    dest = weights.download(entry, wf, progress=False)
+    first = hashlib.sha256(b"first release").hexdigest()
+    assert weights.recorded_digest(wf) == first
+    assert weights.first_use_record(wf).parent == home / "checksums" / "first-use"
+    assert weights.resolve(entry, wf) == (dest, first)
+
+    remote.write_bytes(b"swapped upstream")  # the owner (or someone) replaced the file
+    dest.unlink()
+    with pytest.raises(ChecksumError) as e:
+        weights.download(entry, wf, progress=False)
+    msg = str(e.value)
+    swapped = hashlib.sha256(b"swapped upstream").hexdigest()
+    assert first in msg and swapped in msg and "\n" not in msg
+    assert "audiotok models download toy" in msg and str(weights.first_use_record(wf)) in msg
+    assert not dest.exists() and list(dest.parent.iterdir()) == []  # nothing half-kept
+
+    dest.write_bytes(b"swapped upstream")  # put in place by hand: checked just the same
+    with pytest.raises(ChecksumError, match=swapped):
+        weights.resolve(entry, wf)
+
+
+def test_a_users_own_file_with_the_registered_name_records_nothing(tmp_path, home):
+    wf = WeightFile("ckpt.pt", url="https://example.org/ckpt.pt")
+    entry = ModelEntry("toy", "hybrid", "x:y", files=(wf,))
+    mine = tmp_path / "ckpt.pt"
+    mine.write_bytes(b"fine-tuned")
+    assert weights.resolve(entry, wf, override=mine)[1] == hashlib.sha256(b"fine-tuned").hexdigest()
+    assert weights.recorded_digest(wf) == ""
+    # a record that is not about this file (another URL) is not used
+    record = weights.first_use_record(wf)
+    record.parent.mkdir(parents=True)
+    record.write_text(
+        json.dumps({"url": "https://elsewhere", "filename": "ckpt.pt", "sha256": "0" * 64})
+    )
+    assert weights.recorded_digest(wf) == ""
+
+
+def test_models_list_shows_revision_and_check_per_model(tmp_path, capsys, monkeypatch):
+    from audiotok import registry
+    from audiotok.cli.app import main
+
+    monkeypatch.setenv("AUDIOTOK_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("COLUMNS", "400")
+    wf = registry.get("dac-16khz").files[0]
+    record = weights.first_use_record(wf)
+    record.parent.mkdir(parents=True)
+    record.write_text(json.dumps({"url": wf.url, "filename": wf.filename, "sha256": "a" * 64}))
+    with pytest.raises(SystemExit) as e:
+        main(["models", "list"])
+    assert e.value.code == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines() if line}
+    for entry in registry.entries():
+        row = rows[entry.name]
+        if entry.shipped:
+            assert "shipped" in row
+            continue
+        assert all(f.pin in row for f in entry.files), row
+        assert any(s in row for s in ("sha256", "first-use")), row
+    assert "commit 89091b3e46" in rows["mimi"] and "sha256" in rows["mimi"]
+    assert "release 0.0.5" in rows["dac-16khz"] and "first-use: recorded" in rows["dac-16khz"]
+    assert "first-use: recorded" not in rows["dac-24khz"] and "first-use" in rows["dac-24khz"]
+    assert "branch main (unpinned)" in rows["wavlm-large"]
+
+
+def test_an_own_hugging_face_folder_is_used_as_given(tmp_path, home):
+    """model.safetensors is the name of every HF folder: a user's own Mimi (or any model in
+    that layout) is not checked against the released file's digest."""
+    wf = WeightFile("model.safetensors", url="https://example.org/m", sha256="0" * 64)
+    entry = ModelEntry("toy", "hybrid", "x:y", files=(wf,))
+    mine = tmp_path / "mine" / "model.safetensors"
+    mine.parent.mkdir()
+    mine.write_bytes(b"my fine-tune")
+    assert (
+        weights.resolve(entry, wf, override=mine)[1] == hashlib.sha256(b"my fine-tune").hexdigest()
+    )
+    cached = weights.expected_path(entry, wf)  # the cache copy is the released file: checked
+    cached.parent.mkdir(parents=True)
+    cached.write_bytes(b"my fine-tune")
+    with pytest.raises(ChecksumError):
+        weights.resolve(entry, wf)

@@ -108,7 +108,9 @@ def export(
     if isinstance(val_ids, (str, Path)):
         val_ids = read_ids(val_ids)
     train, valid = split_ids(source.ids(), val_fraction=val_fraction, seed=seed, val_ids=val_ids)
-    target = Path(out)
+    from audiotok.safe_paths import output_folder
+
+    target = output_folder(out)
     _check_target(target, overwrite)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent))

@@ -1,0 +1,155 @@
+"""Model folders audiotok reads: a closed set of formats, each loaded by code in this package.
+
+A folder's ``config.json`` says what it holds, never how to load it: its ``"format"`` field
+picks an entry of :data:`FORMATS` (a loader written in audiotok), and a Hugging Face folder
+(no ``format``) is recognised by its ``model_type``, which must be one of the speech models
+audiotok builds. Nothing read from the file is imported, called, evaluated or unpickled:
+
+- an unknown ``format``, a missing one, or one of the wrong type is one line naming the file
+  and the field;
+- ``"audiotok_builder"`` (written by earlier audiotok builds, "module:function") is only looked up
+  in :data:`LEGACY_BUILDERS`, the builder names audiotok itself wrote, and mapped to their
+  format; any other value is refused, because honouring it would run the code it names
+  (``{"audiotok_builder": "site:addsitedir"}`` beside a ``.pth`` file ran code on load);
+- a Hugging Face ``auto_map`` (code shipped with the folder, ``trust_remote_code``) is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from audiotok.errors import AudiotokError
+
+CONFIG = "config.json"
+
+
+def _hybrid_codec(path: Path, **options: Any) -> Any:
+    from audiotok.codecs.speechtokenizer_student import load_student
+
+    return load_student(path, **options)
+
+
+def _vocoder(path: Path, device: str = "cpu") -> Any:
+    from audiotok.vocoders.loading import load_folder
+
+    return load_folder(path, device)
+
+
+def _hf_extractor(path: Path, **options: Any) -> Any:
+    from audiotok.extractors.loading import load_s3m
+
+    return load_s3m(None, weights=path, **options)
+
+
+@dataclass(frozen=True)
+class FolderFormat:
+    """One kind of model folder: the ``format`` value that names it, what it makes, its
+    loader (a function of this package), and the command that writes it."""
+
+    name: str
+    kind: str  # "hybrid" | "vocoder" | "extractor"
+    load: Callable[..., Any]
+    written_by: str
+
+
+FORMATS: dict[str, FolderFormat] = {
+    f.name: f
+    for f in (
+        FolderFormat("audiotok-hybrid-codec", "hybrid", _hybrid_codec, "audiotok hybrid train"),
+        FolderFormat(
+            "audiotok-vocoder", "vocoder", _vocoder, "audiotok vocoder train / vocoder import"
+        ),
+    )
+}
+# A Hugging Face folder has no "format"; its model_type picks the transformers class.
+HUGGING_FACE = FolderFormat("huggingface", "extractor", _hf_extractor, "transformers")
+HF_MODEL_TYPES = ("hubert", "wav2vec2", "wavlm", "data2vec-audio")
+# "audiotok_builder" values that earlier audiotok builds wrote, and the format each one meant.
+LEGACY_BUILDERS = {"audiotok.codecs.speechtokenizer_student:load_student": "audiotok-hybrid-codec"}
+
+
+def read_config(folder: str | Path) -> dict[str, Any]:
+    """The folder's ``config.json`` as a JSON object (one line naming the file otherwise)."""
+    path = Path(folder) / CONFIG
+    try:
+        cfg = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AudiotokError(f"{Path(folder)} holds no {CONFIG}: not a model folder") from None
+    except (OSError, UnicodeDecodeError, ValueError) as e:
+        raise AudiotokError(f"{path}: cannot read it as JSON ({e})") from None
+    if not isinstance(cfg, dict):
+        raise AudiotokError(f"{path}: expected a JSON object, found {type(cfg).__name__}")
+    return cfg
+
+
+def identify(folder: str | Path, cfg: dict[str, Any] | None = None) -> FolderFormat:
+    """Which registered format the folder is in; refuses anything else in one line."""
+    path = Path(folder) / CONFIG
+    cfg = read_config(folder) if cfg is None else cfg
+    fmt = cfg.get("format")
+    if "audiotok_builder" in cfg:
+        fmt = _legacy_format(path, cfg["audiotok_builder"], fmt)
+    if fmt is None:
+        return _hugging_face(path, cfg)
+    if not isinstance(fmt, str):
+        raise AudiotokError(
+            f'{path}: field "format" must be a string, not {type(fmt).__name__} ({fmt!r})'
+        )
+    try:
+        return FORMATS[fmt]
+    except KeyError:
+        raise AudiotokError(
+            f'{path}: unknown "format" {fmt!r}; audiotok reads folders in the formats '
+            f"{', '.join(sorted(FORMATS))}, or Hugging Face folders ({', '.join(HF_MODEL_TYPES)})"
+        ) from None
+
+
+def require(folder: str | Path, kind: str) -> FolderFormat:
+    """:func:`identify`, and the folder must make ``kind`` (e.g. a vocoder folder)."""
+    fmt = identify(folder)
+    if fmt.kind != kind:
+        raise AudiotokError(
+            f"{Path(folder)} is a {fmt.kind} folder ({fmt.name}, written by {fmt.written_by}), "
+            f"not a {kind}"
+        )
+    return fmt
+
+
+def _legacy_format(path: Path, builder: Any, fmt: Any) -> str:
+    known = LEGACY_BUILDERS.get(builder) if isinstance(builder, str) else None
+    if known is None:
+        raise AudiotokError(
+            f'{path}: field "audiotok_builder" names code to run ({builder!r}); audiotok never '
+            'runs code a file names. A folder audiotok wrote says "format": one of '
+            f"{', '.join(sorted(FORMATS))}; delete the field if the folder is yours"
+        )
+    if fmt is not None and fmt != known:
+        raise AudiotokError(
+            f'{path}: field "audiotok_builder" ({builder}) means format {known!r}, but "format" '
+            f"says {fmt!r}"
+        )
+    return known
+
+
+def _hugging_face(path: Path, cfg: dict[str, Any]) -> FolderFormat:
+    model_type = cfg.get("model_type")
+    if model_type is None:
+        raise AudiotokError(
+            f'{path}: missing field "format" (an audiotok folder: '
+            f'{", ".join(sorted(FORMATS))}) or "model_type" (a Hugging Face folder)'
+        )
+    if not isinstance(model_type, str) or model_type not in HF_MODEL_TYPES:
+        raise AudiotokError(
+            f'{path}: field "model_type" is {model_type!r}; audiotok reads Hugging Face folders '
+            f"of {', '.join(HF_MODEL_TYPES)}"
+        )
+    if "auto_map" in cfg:
+        raise AudiotokError(
+            f'{path}: field "auto_map" asks to run code shipped with the folder '
+            "(trust_remote_code); audiotok builds only the transformers classes it knows"
+        )
+    return HUGGING_FACE
