@@ -249,8 +249,11 @@ class FeatureStore:
         self, layer: int | None = None
     ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
         """(ids, frame counts, feats[sum frames, dim] float16 memmap) per shard."""
+        from audiotok.store.verify import check_shard
+
         la = self._layer(layer)
-        for name in self.shard_names:
+        for entry, name in zip(self.record.shards, self.shard_names, strict=True):
+            check_shard(self.dir, entry)  # its files against the record (once per process)
             rows = _read_rows(self.dir / f"{name}.tsv")
             arr = np.load(self.dir / layer_dir(la) / f"{name}.npy", mmap_mode="r")
             yield [r[0] for r in rows], np.array([r[3] for r in rows], dtype=np.int64), arr
