@@ -5,6 +5,11 @@ ends however it ends (``kill -9`` included), so a lock is never stale. The file 
 took it (pid, host, start time, command) for the message a second writer gets. ``flock`` is
 per machine on some network file systems: two hosts writing one store over NFS are not
 stopped by it (``--shard i/N`` into separate stores plus ``audiotok merge`` is the way there).
+
+The file exists only while a writer holds it: ``release`` removes it (still holding the lock),
+and a refused writer removes nothing, so a refused or finished run leaves no ``.lock``. Because
+a file can be removed between another process's ``open`` and ``flock``, ``acquire`` checks that
+the file it locked is still the one at the path, and tries again otherwise.
 """
 
 from __future__ import annotations
@@ -29,16 +34,24 @@ class StoreLock:
     def acquire(self) -> StoreLock:
         import fcntl
 
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = _read_holder(fd)
-            os.close(fd)
-            raise StoreLockedError(
-                f"{self.path.parent} is being written by another audiotok process "
-                f"({holder}); wait for it to finish or stop it, then rerun"
-            ) from None
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                holder = _read_holder(fd)
+                os.close(fd)
+                raise StoreLockedError(
+                    f"{self.path.parent} is being written by another audiotok process "
+                    f"({holder}); wait for it to finish or stop it, then rerun"
+                ) from None
+            try:
+                same = os.stat(self.path).st_ino == os.fstat(fd).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)  # the holder removed it as we opened it: lock the new one
         info = {
             "pid": os.getpid(),
             "host": socket.gethostname(),
@@ -56,7 +69,10 @@ class StoreLock:
         import fcntl
 
         try:
-            os.ftruncate(self._fd, 0)
+            try:
+                self.path.unlink()
+            except FileNotFoundError:
+                pass
             fcntl.flock(self._fd, fcntl.LOCK_UN)
         finally:
             os.close(self._fd)
