@@ -61,13 +61,20 @@ class FeatureWriter(ShardedWriter):
         run: dict[str, Any] | None = None,
         audio_root: str | Path | None = None,
         warn: Any = None,
+        commit_every_s: float | None = None,
     ):
         if shard_size < 1 or shard_bytes < 1:
             raise AudiotokError("shard size and shard bytes must be at least 1")
         self.header = {**header, "dtype": "float16"}
         identity = {"header": self.header, "recipe": recipe.to_dict() if recipe else None}
         super().__init__(
-            directory, identity, overwrite=overwrite, run=run, audio_root=audio_root, warn=warn
+            directory,
+            identity,
+            overwrite=overwrite,
+            run=run,
+            audio_root=audio_root,
+            warn=warn,
+            commit_every_s=commit_every_s,
         )
         self.layers: list[int | None] = list(header["layers"])
         self.shard_size = shard_size
@@ -123,7 +130,7 @@ class FeatureWriter(ShardedWriter):
         self._rows.append((utt_id, rel, int(num_samples), int(n or 0)))
         self.done_ids.add(utt_id)
         self.clear_error(utt_id)
-        if len(self._rows) >= self.shard_size or self._nbytes >= self.shard_bytes:
+        if len(self._rows) >= self.shard_size or self._nbytes >= self.shard_bytes or self.due():
             self.flush()
 
     def flush(self) -> None:
