@@ -28,7 +28,7 @@ def save(
 ) -> Path:
     """Write ``config.json`` and ``model.safetensors`` (``state`` defaults to the vocoder's
     own state dict, which must be free of weight-norm parametrisations)."""
-    from safetensors.torch import save_file
+    from audiotok.store.files import save_safetensors
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -36,9 +36,8 @@ def save(
     bad = [k for k in tensors if "parametrizations" in k]
     if bad:
         raise ValueError(f"fold weight norm before saving (found {bad[0]})")
-    tmp = out / f".{WEIGHTS_FILE}.tmp"
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-    tmp.replace(out / WEIGHTS_FILE)
+    save_safetensors({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
+                     out / WEIGHTS_FILE)  # fmt: skip
     vocoder.config.save(out)
     return out
 

@@ -1,4 +1,4 @@
-"""Files of a store: atomic writes that respect the umask, the names a store owns, checksums.
+"""Files audiotok writes (stores, weights): atomic umask-respecting writes, store names, sums.
 
 A store writes every file under a temporary name that only it uses (``.<final name>.<tag>.tmp``),
 fsyncs it and renames it into place, so a reader or a killed run never sees half a file. The
@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 # .<final name>.<tag>.tmp, where the final name is a store file (see is_tmp_of_store)
 _TMP_RE = re.compile(r"^\.(?P<final>.+)\.[0-9a-f]{8}\.tmp$")
@@ -55,6 +55,16 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object]) -> None:
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda f: f.write(data))
+
+
+def save_safetensors(
+    tensors: dict[str, Any], path: str | os.PathLike[str], metadata: dict[str, str] | None = None
+) -> None:
+    """``safetensors.torch.save_file``, but atomic and with the umask's mode: safetensors
+    creates its files 0600 whatever the umask, which hides weights from the rest of a group."""
+    from safetensors.torch import save
+
+    atomic_write_bytes(Path(path), save(tensors, metadata=metadata))
 
 
 def new_tmp(final: Path) -> Path:

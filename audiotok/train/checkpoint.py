@@ -16,8 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file
 from torch import nn
+
+from audiotok.store.files import save_safetensors
 
 STATE = "state.pt"
 _STEP_DIR = re.compile(r"^step-(\d{8})$")
@@ -35,7 +37,7 @@ def save(root: Path, step: int, modules: dict[str, nn.Module], state: dict[str, 
     tmp.mkdir()
     for name, module in modules.items():
         tensors = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
-        save_file(tensors, str(tmp / f"{name}.safetensors"))
+        save_safetensors(tensors, tmp / f"{name}.safetensors")
     torch.save({**state, "step": step}, tmp / STATE)
     for f in tmp.iterdir():
         with open(f, "rb") as fh:
