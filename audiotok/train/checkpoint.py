@@ -35,13 +35,22 @@ def save(root: Path, step: int, modules: dict[str, nn.Module], state: dict[str, 
     tmp = root / f".tmp-{final.name}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
-    for name, module in modules.items():
-        tensors = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
-        save_safetensors(tensors, tmp / f"{name}.safetensors")
-    torch.save({**state, "step": step}, tmp / STATE)
-    for f in tmp.iterdir():
-        with open(f, "rb") as fh:
-            os.fsync(fh.fileno())
+    try:
+        for name, module in modules.items():
+            tensors = {k: v.detach().contiguous().cpu() for k, v in module.state_dict().items()}
+            save_safetensors(tensors, tmp / f"{name}.safetensors")
+        torch.save({**state, "step": step}, tmp / STATE)
+        for f in tmp.iterdir():
+            with open(f, "rb") as fh:
+                os.fsync(fh.fileno())
+    except RuntimeError as e:  # torch's zip writer on a full disk: no errno, odd words
+        shutil.rmtree(tmp, ignore_errors=True)
+        from audiotok.errors import write_failed
+
+        raise write_failed(tmp / STATE, str(e)) from None
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     if final.exists():
         shutil.rmtree(final)
     os.replace(tmp, final)
