@@ -8,6 +8,7 @@ and loaded from there as safetensors afterwards.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -77,8 +78,18 @@ def load(name_or_path: str | Path, device: str = "cpu", allow_pickle: bool = Fal
     if p.exists():
         return load_folder(p, device)
     from audiotok import registry
+    from audiotok.errors import UnknownModelError
 
-    entry = registry.get(str(name_or_path))
+    try:
+        entry = registry.get(str(name_or_path))
+    except UnknownModelError:
+        s = str(name_or_path)
+        if "/" in s or os.sep in s or s.startswith((".", "~")) or p.suffix:  # meant as a path
+            raise AudiotokError(
+                f"vocoder {s}: no such folder (a vocoder is a folder holding config.json and "
+                "model.safetensors, or a name of `audiotok models list --kind vocoder`)"
+            ) from None
+        raise
     if entry.kind != "vocoder":
         raise AudiotokError(f"{entry.name!r} is a {entry.kind} model, not a vocoder")
     return entry.build(device=device, allow_pickle=allow_pickle)

@@ -338,7 +338,13 @@ def _prepare(
     items, problems = scan_inputs([str(p) for p in inputs])
     if not items and not problems:
         raise AudiotokError(f"no audio files in {', '.join(map(str, inputs))}")
-    ex, recipe = extractor_for(teacher, layers=layer_opt, allow_pickle=allow_pickle, device=device)
+    try:
+        ex, recipe = extractor_for(
+            teacher, layers=layer_opt, allow_pickle=allow_pickle, device=device
+        )
+    except AudiotokError as e:  # the extractor speaks of encode's options: name this command's
+        msg = str(e).replace("--layer", "--teacher-layer").replace("--model", "--teacher")
+        raise AudiotokError(msg) from None
     facts = {
         "name": teacher,
         "layer": layer_name,
