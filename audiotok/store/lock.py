@@ -56,11 +56,17 @@ class StoreLock:
             self._borrowed = mine
             return self
 
+        tries = 0
         while True:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o666)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except OSError:
+                tries += 1
+                if tries < 5:  # a reader's probe (writer_holding) holds it for microseconds
+                    os.close(fd)
+                    time.sleep(0.01)
+                    continue
                 holder = _read_holder(fd)
                 os.close(fd)
                 raise StoreLockedError(
@@ -132,6 +138,26 @@ def reserve(directory: str | os.PathLike[str]) -> Iterator[None]:
         if created:
             with contextlib.suppress(OSError):
                 d.rmdir()  # only when empty
+
+
+def writer_holding(directory: str | os.PathLike[str]) -> str | None:
+    """Who is writing the store now ("pid N on host H since T"), None when nobody is: readers
+    use it to say that they see only what the writer committed so far."""
+    import fcntl
+
+    try:
+        fd = os.open(Path(directory) / LOCK_NAME, os.O_RDONLY)
+    except OSError:
+        return None  # no lock file: no writer
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return _read_holder(fd)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally:
+        os.close(fd)
 
 
 def _read_holder(fd: int) -> str:

@@ -117,3 +117,23 @@ def test_the_reserved_lock_is_lent_to_one_writer_at_a_time(tmp_path):
         assert (tmp_path / "s" / ".lock").exists()  # still reserved by the command
         StoreWriter(tmp_path / "s", SPEC).close()
     assert not (tmp_path / "s" / ".lock").exists()
+
+
+def test_export_during_a_write_says_it_exports_the_committed_part(tmp_path, capsys):
+    from audiotok.cli.app import run
+    from audiotok.store.lock import writer_holding
+
+    w = StoreWriter(tmp_path / "s", SPEC, shard_size=2)
+    for i in range(3):  # 2 committed, 1 buffered
+        w.add(f"u{i}", f"u{i}.wav", 0.1, np.full((1, 4), i))
+    assert writer_holding(tmp_path / "s") is not None
+    try:
+        assert run(["export", str(tmp_path / "s"), "--to", "nanogpt", "-o",
+                    str(tmp_path / "x")]) == 0  # fmt: skip
+        err = capsys.readouterr().err
+        assert "is being written (pid" in err and "committed so far" in err
+    finally:
+        w.close()
+    assert writer_holding(tmp_path / "s") is None
+    run(["export", str(tmp_path / "s"), "--to", "nanogpt", "-o", str(tmp_path / "y")])
+    assert "being written" not in capsys.readouterr().err
