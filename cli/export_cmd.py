@@ -54,11 +54,11 @@ def export(
     from audiotok.feed.exporters import export as run
     from audiotok.store.lock import writer_holding
 
-    for s in stores:
-        holder = writer_holding(s)
+    for store in stores:
+        holder = writer_holding(store)
         if holder:
             err_console.print(
-                f"[yellow]warning[/yellow]: {s} is being written ({holder}): exporting what it "
+                f"[yellow]warning[/yellow]: {store} is being written ({holder}): exporting what it "
                 "has committed so far; export again when that run ends for the rest",
                 soft_wrap=True,
             )
