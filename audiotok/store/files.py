@@ -103,9 +103,27 @@ def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def describe(path: Path) -> dict[str, int | str]:
-    """What the commit record keeps of a file: its size and sha256."""
-    return {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
+def crc32_of(path: Path, chunk: int = 1 << 22) -> str:
+    import zlib
+
+    c = 0
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            c = zlib.crc32(block, c)
+    return f"{c:08x}"
+
+
+def describe(path: Path, chunk: int = 1 << 22) -> dict[str, int | str]:
+    """What the commit record keeps of a file: its size, sha256 (what ``info --check`` and
+    merge compare) and crc32 (twice as fast: what readers check on first use), in one read."""
+    import zlib
+
+    h, c = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+            c = zlib.crc32(block, c)
+    return {"bytes": path.stat().st_size, "sha256": h.hexdigest(), "crc32": f"{c:08x}"}
 
 
 def audio_path_in_row(path: str | os.PathLike[str], root: str | None) -> str:

@@ -1,14 +1,15 @@
 """Reads are verified: a shard's files are checked against the commit record before a reader
 trusts them.
 
-The record keeps every shard file's size and sha256 (written when the shard was committed).
-:func:`check_shard` compares the files with it and raises :class:`CorruptStoreError` naming the
+The record keeps every shard file's size, sha256 and crc32 (written when the shard was
+committed). :func:`check_shard` compares the files with it and raises :class:`CorruptStoreError` naming the
 shard, the damage and the repair (rerun the encode command: a writer re-encodes a broken
 shard's utterances). Each reader checks a shard on its first use in a process; a process
 remembers files it checked by (path, inode, size, mtime), so a second store object or a second
 pass costs one ``stat`` per file, and a file rewritten since (another mtime) is checked again.
 
-The hash is the cost of one read of the shard, which also brings it into the page cache for
+The check is the cost of one read of the shard (crc32 where the record has it, about twice
+as fast as sha256; records of older stores have only the sha256), which also brings it into the page cache for
 the read that follows (the Parquet decode or the flat copy's memory map), so a full pass reads
 the disk once. Because both the Parquet shard and its flat copy must match the hashes recorded
 when they were written together, the two readers can never give different codes silently.
@@ -23,7 +24,7 @@ from typing import Any
 
 from audiotok.errors import CorruptStoreError
 
-_Key = tuple[str, int, int, int, str]
+_Key = tuple[str, int, int, int, str]  # path, inode, size, mtime, the sha256 it must have
 _checked: set[_Key] = set()
 _guard = threading.Lock()
 
@@ -37,8 +38,11 @@ def _key(p: Path, want_sha: str) -> tuple[_Key | None, os.stat_result | None]:
 
 
 def file_damage(p: Path, want: dict[str, Any], *, cached: bool = True) -> str | None:
-    """What is wrong with file ``p`` against its record entry ``{bytes, sha256}``, or None."""
-    from audiotok.store.files import sha256_of
+    """What is wrong with file ``p`` against its record entry ``{bytes, sha256, crc32}``, or
+    None. Readers (``cached``) compare the crc32 where the record has one (twice as fast as
+    sha256; any burst of up to 32 flipped bits is caught, other damage with odds of 2^-32 to
+    pass); ``info --check`` and merge (``cached=False``) compare the sha256."""
+    from audiotok.store.files import crc32_of, sha256_of
 
     key, st = _key(p, str(want.get("sha256")))
     if key is None or st is None:
@@ -47,13 +51,14 @@ def file_damage(p: Path, want: dict[str, Any], *, cached: bool = True) -> str | 
         return None
     if st.st_size != want.get("bytes"):
         return f"has {st.st_size} bytes, the record says {want.get('bytes')}"
-    if want.get("sha256"):
+    kind = "crc32" if cached and want.get("crc32") else "sha256"
+    if want.get(kind):
         try:
-            got = sha256_of(p)
+            got = crc32_of(p) if kind == "crc32" else sha256_of(p)
         except OSError as e:
             return f"cannot be read ({e.strerror or e})"
-        if got != want["sha256"]:
-            return "does not match its sha256 in the record (modified or corrupted)"
+        if got != want[kind]:
+            return f"does not match its {kind} in the record (modified or corrupted)"
     with _guard:
         _checked.add(key)
     return None
