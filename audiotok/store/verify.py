@@ -2,17 +2,19 @@
 trusts them.
 
 The record keeps every shard file's size, sha256 and crc32 (written when the shard was
-committed). :func:`check_shard` compares the files with it and raises :class:`CorruptStoreError` naming the
-shard, the damage and the repair (rerun the encode command: a writer re-encodes a broken
-shard's utterances). Each reader checks a shard on its first use in a process; a process
-remembers files it checked by (path, inode, size, mtime), so a second store object or a second
-pass costs one ``stat`` per file, and a file rewritten since (another mtime) is checked again.
+committed). :func:`check_shard` compares the files with it and raises
+:class:`CorruptStoreError` naming the shard, the damage and the repair (rerun the encode
+command: a writer re-encodes a broken shard's utterances). Each reader checks a shard on its
+first use in a process; a process remembers files it checked by (path, inode, size, mtime), so
+a second store object or a second pass costs one ``stat`` per file, and a file rewritten since
+(another mtime) is checked again.
 
-The check is the cost of one read of the shard (crc32 where the record has it, about twice
-as fast as sha256; records of older stores have only the sha256), which also brings it into the page cache for
-the read that follows (the Parquet decode or the flat copy's memory map), so a full pass reads
-the disk once. Because both the Parquet shard and its flat copy must match the hashes recorded
-when they were written together, the two readers can never give different codes silently.
+The check costs one read of the shard (crc32 where the record has it, about twice as fast as
+sha256; records of older stores have only the sha256), which also brings the shard into the
+page cache for the read that follows (the Parquet decode or the flat copy's memory map), so a
+full pass reads the disk once. Because both the Parquet shard and its flat copy must match the
+checksums recorded when they were written together, the two readers can never give different
+codes silently.
 """
 
 from __future__ import annotations
