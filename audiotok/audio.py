@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -217,9 +218,26 @@ def to_mono_tensor(wav: Any, sample_rate: int, target_sr: int) -> Any:
     return torch.from_numpy(np.ascontiguousarray(x, dtype=np.float32))
 
 
-def write(path: str, wav: np.ndarray, sample_rate: int) -> None:
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    sf.write(path, np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16")
+def write(path: str | os.PathLike[str], wav: np.ndarray, sample_rate: int) -> None:
+    """16-bit audio at ``path`` (format from its suffix), written under a temporary name and
+    renamed: a full disk leaves no truncated file, and is one AudiotokError (libsndfile only
+    says "System error")."""
+    import secrets
+
+    from audiotok.errors import write_failed
+
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_name(f".{p.stem}.{secrets.token_hex(4)}.part{p.suffix}")
+    try:
+        sf.write(str(tmp), np.clip(wav, -1.0, 1.0), sample_rate, subtype="PCM_16")
+        os.replace(tmp, p)
+    except sf.SoundFileError as e:
+        tmp.unlink(missing_ok=True)
+        raise write_failed(p, str(e)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def _check_decoded_length(path: str, info: AudioInfo, decoded: int) -> None:

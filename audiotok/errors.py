@@ -50,3 +50,28 @@ class InvalidTokensError(AudiotokError):
 
 class ManifestError(AudiotokError):
     """A manifest (.tsv / .jsonl) cannot be used as it is; the message names file and line."""
+
+
+class DiskFullError(AudiotokError):
+    """A write failed because the device holding the output has no space left."""
+
+
+def write_failed(path: object, detail: str) -> AudiotokError:
+    """The error for a write that failed inside a library that gives no errno (libsndfile,
+    torch's zip writer): "no space left" when the device is (nearly) full, else the detail."""
+    import shutil
+    from pathlib import Path
+
+    where = Path(str(path)).absolute().parent
+    while not where.exists() and where != where.parent:
+        where = where.parent
+    try:
+        free: int | None = shutil.disk_usage(where).free
+    except OSError:
+        free = None
+    if free is not None and free < 1 << 20:
+        return DiskFullError(
+            f"cannot write {path}: no space left on the device (free some space or choose "
+            "another output, then rerun the same command)"
+        )
+    return AudiotokError(f"cannot write {path}: {detail}")

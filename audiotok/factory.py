@@ -41,7 +41,8 @@ def load_tokenizer(name_or_path: str, kind: str | None = None, **options: Any) -
     if kind is not None and tok.spec.kind != kind:
         raise AudiotokError(
             f"model {name_or_path!r} makes {tok.spec.kind} tokens, not {kind}; "
-            f"pick a {kind} model (`audiotok models list`)"
+            f"pick {'an' if kind[0] in 'aeiou' else 'a'} {kind} model "
+            f"(`audiotok models list --kind {kind}`)"
         )
     effective = tok.recipe_options()
     user = {k: v for k, v in canonical.items() if k != "device"}

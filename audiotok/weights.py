@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -67,14 +66,9 @@ def _write_record(record: Path, data: dict) -> None:
     """Atomic write; a cache root we may not write is fine (we recompute next time)."""
     with contextlib.suppress(OSError):
         record.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=record.parent, prefix=".tmp-", suffix=".json")
-        try:
-            with os.fdopen(fd, "w") as f:
-                json.dump(data, f)
-            os.replace(tmp, record)
-        except OSError:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        from audiotok.store.files import atomic_write_bytes
+
+        atomic_write_bytes(record, json.dumps(data).encode())
 
 
 def first_use_record(wf: WeightFile) -> Path:
@@ -180,11 +174,13 @@ def download(
     if not wf.url:
         raise MissingWeightsError(missing_message(entry, wf))
     dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, suffix=".part")
+    from audiotok.store.files import new_tmp
+
+    tmp = new_tmp(dest)  # the umask's mode (mkstemp would make the weights 0600)
     try:
         try:
             with (
-                os.fdopen(fd, "wb") as out,
+                open(tmp, "wb") as out,
                 urllib.request.urlopen(wf.url, timeout=timeout) as resp,  # noqa: S310
             ):
                 shutil.copyfileobj(resp, out, length=1 << 22)

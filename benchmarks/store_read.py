@@ -9,6 +9,10 @@ loader does, so every code is read): (a) ``for id, codes in audiotok.open_tokens
 Also times ``store.get`` on random ids (the index). Prints tokens/s (wall and per CPU-second
 of this process) and the ratios.
 Targets (issue 9): >= 20x and >= 50 M tokens/s on CPU.
+
+Also the cost of verified reads (issue 25): a reader checks each shard against the sha256 of
+the commit record on its first use in a process. The iteration is timed with that check (the
+process forgets what it checked first) and once checked; both with a warm page cache.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import pyarrow.parquet as pq
 import audiotok
 from audiotok.spec import TokenSpec
 from audiotok.store import StoreWriter
+from audiotok.store.verify import forget
 
 
 def build(d: Path, k: int, n: int, frames: int) -> int:
@@ -87,7 +92,9 @@ def main() -> None:
             d = Path(tmp) / "store"
             total = build(d, k, a.utterances, a.frames)
             read_new(d)  # warm the page cache for both readers
-            (w_new, c_new), n_new = timed(read_new, d)
+            forget()
+            (w_ver, c_ver), _ = timed(read_new, d)  # the first pass hashes every shard
+            (w_new, c_new), n_new = timed(read_new, d)  # checked already in this process
             (w_old, c_old), n_old = timed(read_rows, d, k)
             assert n_new == n_old == total
             store = audiotok.open_tokens(str(d))
@@ -102,6 +109,9 @@ def main() -> None:
                 f"  to_pylist rows {total / w_old / 1e6:7.2f} M tokens/s wall, "
                 f"{total / c_old / 1e6:7.2f} per CPU-second\n"
                 f"  ratio          {w_old / w_new:.1f}x wall, {c_old / c_new:.1f}x CPU\n"
+                f"  verified first pass {total / w_ver / 1e6:7.1f} M tokens/s wall, "
+                f"{total / c_ver / 1e6:7.1f} per CPU-second: +{(c_ver / c_new - 1) * 100:.0f}% "
+                f"CPU over a checked store ({w_ver - w_new:.3f} s for {total / 1e6:.1f} M tokens)\n"
                 f"  index of {len(ids)} ids built in {w_idx:.2f} s; get() on random ids "
                 f"{w_first / len(pick) * 1e6:.0f} us each as shards open, then "
                 f"{w_get / len(pick) * 1e6:.1f} us"

@@ -91,50 +91,54 @@ def encode(
         engine, address=address, actors=actors, num_gpus=num_gpus, device=device, dtype=dtype
     )
     slice_ = parse_shard(shard) if shard is not None else None
+    from audiotok.store.lock import reserve
+
     set_threads(threads, num_workers)
-    # Build the model first: a missing weights file fails before any work.
-    tok = tokenizer_for(
-        kind,
-        model,
-        codebook=codebook,
-        device="cpu" if ray_options else device,  # Ray: the driver's copy only plans
-        weights=weights,
-        layer=layer,
-        bandwidth=bandwidth,
-        n_codebooks=n_codebooks,
-        allow_pickle=allow_pickle,
-        dtype=dtype,
-    )
-    items, problems = scan_inputs(inputs)
-    if not items and not problems:
-        raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
-    where = "Ray actors" if ray_options else tok.device
-    err_console.print(f"{len(items)} files; tokenizer {describe_spec(tok.spec)} on {where}")
-    run = {
-        "inputs": [str(p.resolve()) for p in inputs],
-        "batch_seconds": batch_seconds,
-        "device": tok.device,
-        "weights": tok.weights_path,
-    }
-    with corpus_events("encoding", quiet) as events:
-        summary = encode_corpus(
-            items,
-            tok,
-            output,
-            engine=engine,
-            ray_options=ray_options,
-            shard=slice_,
-            options=options,
-            events=events,
-            overwrite=overwrite,
-            shard_size=shard_size,
-            shard_bytes=int(shard_mb * (1 << 20)),
-            run_params=run,
-            problems=problems,
-            warn=lambda m: err_console.print(f"[yellow]warning[/yellow]: {m}", soft_wrap=True),
+    # The store's lock first: a second writer is refused before any model loads.
+    with reserve(output):
+        # Build the model first: a missing weights file fails before any work.
+        tok = tokenizer_for(
+            kind,
+            model,
+            codebook=codebook,
+            device="cpu" if ray_options else device,  # Ray: the driver's copy only plans
+            weights=weights,
+            layer=layer,
+            bandwidth=bandwidth,
+            n_codebooks=n_codebooks,
+            allow_pickle=allow_pickle,
+            dtype=dtype,
         )
-    summary_line(summary, output, "utterances")
-    return finish_line(summary, output)
+        items, problems = scan_inputs(inputs)
+        if not items and not problems:
+            raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
+        where = "Ray actors" if ray_options else tok.device
+        err_console.print(f"{len(items)} files; tokenizer {describe_spec(tok.spec)} on {where}")
+        run = {
+            "inputs": [str(p.resolve()) for p in inputs],
+            "batch_seconds": batch_seconds,
+            "device": tok.device,
+            "weights": tok.weights_path,
+        }
+        with corpus_events("encoding", quiet) as events:
+            summary = encode_corpus(
+                items,
+                tok,
+                output,
+                engine=engine,
+                ray_options=ray_options,
+                shard=slice_,
+                options=options,
+                events=events,
+                overwrite=overwrite,
+                shard_size=shard_size,
+                shard_bytes=int(shard_mb * (1 << 20)),
+                run_params=run,
+                problems=problems,
+                warn=lambda m: err_console.print(f"[yellow]warning[/yellow]: {m}", soft_wrap=True),
+            )
+        summary_line(summary, output, "utterances")
+        return finish_line(summary, output)
 
 
 def register(app: typer.Typer) -> None:

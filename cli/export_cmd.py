@@ -50,8 +50,18 @@ def export(
     nanogpt: train.bin / val.bin (uint16), meta.pkl + meta.json.
     hf: datasets.load_from_disk(<out>). webdataset: <split>-NNNNNN.tar shards.
     """
+    from audiotok.cli.common import err_console
     from audiotok.feed.exporters import export as run
+    from audiotok.store.lock import writer_holding
 
+    for store in stores:
+        holder = writer_holding(store)
+        if holder:
+            err_console.print(
+                f"[yellow]warning[/yellow]: {store} is being written ({holder}): exporting what it "
+                "has committed so far; export again when that run ends for the rest",
+                soft_wrap=True,
+            )
     summary = run(
         [str(s) for s in stores],
         output,

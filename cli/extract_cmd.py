@@ -93,44 +93,48 @@ def extract(
         engine, address=address, actors=actors, num_gpus=num_gpus, device=device, dtype=dtype
     )
     slice_ = parse_shard(shard) if shard is not None else None
-    # fails before any work when weights are missing or an option does not apply
-    ex, recipe = extractor_for(
-        model, layers=layer, weights=weights, allow_pickle=allow_pickle, dtype=dtype,
-        device="cpu" if ray_options else device,  # Ray: the driver's copy only plans
-    )  # fmt: skip
-    items, problems = scan_inputs(inputs)
-    if not items and not problems:
-        raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
-    layers = getattr(ex, "layers", None)
-    err_console.print(
-        f"{len(items)} files; {ex.name}"
-        + (f" layers {list(layers)}" if layers else "")
-        + f", {ex.dim} dims, {ex.frame_rate:g} frames/s on "
-        + ("Ray actors" if ray_options else str(ex.device))
-    )
-    run = {
-        "inputs": [str(p.resolve()) for p in inputs],
-        "device": ex.device,
-        "weights": getattr(ex, "weights_path", ""),
-    }
-    with corpus_events("extracting", quiet) as events:
-        summary = extract_corpus(
-            items,
-            ex,
-            output,
-            engine=engine,
-            ray_options=ray_options,
-            shard=slice_,
-            options=options,
-            events=events,
-            overwrite=overwrite,
-            shard_size=shard_size,
-            run_params=run,
-            problems=problems,
-            recipe=recipe,
-            warn=lambda m: err_console.print(f"[yellow]warning[/yellow]: {m}", soft_wrap=True),
+    from audiotok.store.lock import reserve
+
+    # The store's lock first: a second writer is refused before any model loads.
+    with reserve(output):
+        # fails before any work when weights are missing or an option does not apply
+        ex, recipe = extractor_for(
+            model, layers=layer, weights=weights, allow_pickle=allow_pickle, dtype=dtype,
+            device="cpu" if ray_options else device,  # Ray: the driver's copy only plans
+        )  # fmt: skip
+        items, problems = scan_inputs(inputs)
+        if not items and not problems:
+            raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
+        layers = getattr(ex, "layers", None)
+        err_console.print(
+            f"{len(items)} files; {ex.name}"
+            + (f" layers {list(layers)}" if layers else "")
+            + f", {ex.dim} dims, {ex.frame_rate:g} frames/s on "
+            + ("Ray actors" if ray_options else str(ex.device))
         )
-    summary_line(summary, output, "utterances' features")
+        run = {
+            "inputs": [str(p.resolve()) for p in inputs],
+            "device": ex.device,
+            "weights": getattr(ex, "weights_path", ""),
+        }
+        with corpus_events("extracting", quiet) as events:
+            summary = extract_corpus(
+                items,
+                ex,
+                output,
+                engine=engine,
+                ray_options=ray_options,
+                shard=slice_,
+                options=options,
+                events=events,
+                overwrite=overwrite,
+                shard_size=shard_size,
+                run_params=run,
+                problems=problems,
+                recipe=recipe,
+                warn=lambda m: err_console.print(f"[yellow]warning[/yellow]: {m}", soft_wrap=True),
+            )
+        summary_line(summary, output, "utterances' features")
     if fairseq is not None:
         store = open_features(output)
         for la in store.layers:

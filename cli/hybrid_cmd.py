@@ -111,6 +111,13 @@ def train(
     checkpoint_every: int = typer.Option(
         2500, "--checkpoint-every", help="Steps between checkpoints (and evaluations)."
     ),
+    keep_checkpoints: int = typer.Option(
+        2,
+        "--keep-checkpoints",
+        min=0,
+        help="Checkpoints kept (0: all); only the newest keeps the discriminator and optimizer "
+        "state (to resume), older ones the generator only.",
+    ),
     eval_every: int = typer.Option(
         0, "--eval-every", help="Steps between held-out evaluations (0: at checkpoints)."
     ),
@@ -161,6 +168,7 @@ def train(
         segment_seconds=segment_seconds,
         batch_size=batch_size,
         checkpoint_every=checkpoint_every,
+        keep_checkpoints=keep_checkpoints,
         log_every=log_every,
         eval_every=eval_every,
         device=device,

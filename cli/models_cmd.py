@@ -60,12 +60,12 @@ def list_models(
 
     from audiotok import registry
 
+    cols = ["name", "kind", "Hz", "frames/s", "layers", "weights", "licence", "revision", "check"]
+    cols += ["source"] if sources else []
     table = Table(show_lines=False, box=None, pad_edge=False)
-    cols = ("name", "kind", "Hz", "frames/s", "layers", "weights", "licence", "revision", "check")
     for col in cols:
         table.add_column(col, no_wrap=col in ("name", "kind", "licence"), overflow="fold")
-    if sources:
-        table.add_column("source", overflow="fold")
+    rows = []
     for e in sorted(registry.entries(kind), key=lambda e: (e.kind, e.name)):
         row = [
             e.name,
@@ -78,8 +78,14 @@ def list_models(
             _revision(e),
             _verification(e),
         ]
-        table.add_row(*row, *([e.source] if sources else []))
-    out_console.print(table)
+        rows.append([*row, *([e.source] if sources else [])])
+    if not out_console.is_terminal:  # a pipe or a file: every column, tab-separated
+        for r in [cols, *rows]:
+            print("\t".join(r))  # (rich would expand the tabs)
+    else:
+        for r in rows:
+            table.add_row(*r)
+        out_console.print(table)
     out_console.print(
         f"weights live under {_root()}/<name>/; `audiotok models path NAME` tells "
         "which file goes where"

@@ -38,6 +38,13 @@ def train(
     checkpoint_every: int = typer.Option(
         1000, "--checkpoint-every", help="Steps between checkpoints (and held-out evaluations)."
     ),
+    keep_checkpoints: int = typer.Option(
+        2,
+        "--keep-checkpoints",
+        min=0,
+        help="Checkpoints kept (0: all); only the newest keeps the discriminator and optimizer "
+        "state (to resume), older ones the generator only.",
+    ),
     eval_every: int = typer.Option(
         0, "--eval-every", help="Steps between held-out evaluations (0: at checkpoints)."
     ),
@@ -109,6 +116,7 @@ def train(
         segment_frames=segment_frames,
         batch_size=batch_size,
         checkpoint_every=checkpoint_every,
+        keep_checkpoints=keep_checkpoints,
         eval_every=eval_every,
         log_every=log_every,
         device=device,
@@ -140,7 +148,12 @@ def train(
         )
     out_console.print(
         f"vocoder at {output} (step {summary['steps']}; {summary.get('train_utterances')} training "
-        f"and {summary.get('valid_utterances')} held-out utterances)"
+        f"and {summary.get('valid_utterances')} held-out utterances"
+        + (
+            f"; {summary['checkpoint_bytes'] / 1e6:.1f} MB per resumable checkpoint)"
+            if summary.get("checkpoint_bytes")
+            else ")"
+        )
     )
     if summary.get("skipped_short"):
         err_console.print(

@@ -156,6 +156,9 @@ def vocode(units: list[np.ndarray], vocoder_dir: str, spec, dedup: bool, out: Pa
         print("vocoder: no duration predictor for deduplicated units: one frame per unit")
     out.mkdir(parents=True, exist_ok=True)
     for i, u in enumerate(units):
+        if u.shape[-1] == 0:  # the model ended the sample at once: no audio to write
+            print(f"vocoder: sample {i} is empty (end of sequence first), no wav written")
+            continue
         codes = torch.as_tensor(u, dtype=torch.long)
         wav, lengths = voc.decode(codes, torch.tensor([codes.shape[1]]), dedup=predict)
         path = out / f"sample_{i}.wav"

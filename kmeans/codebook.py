@@ -124,12 +124,12 @@ class Codebook:
         return out.reshape(shape)
 
     def save(self, path: str | Path) -> None:
-        from safetensors.torch import save_file
+        from audiotok.store.files import save_safetensors
 
         meta = {**self.meta, "k": self.k, "dim": self.dim, "format_version": FORMAT_VERSION}
-        save_file(
+        save_safetensors(
             {"centroids": self.centroids.detach().cpu().float().contiguous()},
-            str(path),
+            path,
             metadata={HEADER_KEY: json.dumps(meta)},
         )
 

@@ -73,3 +73,32 @@ def bad_corpus(tmp_path: Path, make_wav) -> Path:
     make_wav("bad/float.wav", 1.0, 16000, seed=7, subtype="FLOAT")
     make_wav("bad/lossless.flac", 1.0, 16000, seed=8)
     return root
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path):
+    """A folder on a small tmpfs with no space left (a real full disk: libsndfile, torch's zip
+    writer and pyarrow fail in C, where no monkeypatch reaches). Needs root and mount(2): the
+    test is skipped, saying so, where the sandbox forbids mounting."""
+    import subprocess
+
+    mnt = tmp_path / "small-disk"
+    mnt.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("a full disk needs a tmpfs mount, which needs root")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mnt)],
+                       capture_output=True, text=True)  # fmt: skip
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({r.stderr.strip()})")
+    try:
+        fd = os.open(mnt / "filler", os.O_WRONLY | os.O_CREAT, 0o644)
+        try:
+            while os.write(fd, b"\0" * 4096):
+                pass
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        yield mnt
+    finally:
+        subprocess.run(["umount", "-l", str(mnt)], check=False)

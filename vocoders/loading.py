@@ -8,6 +8,7 @@ and loaded from there as safetensors afterwards.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -28,7 +29,7 @@ def save(
 ) -> Path:
     """Write ``config.json`` and ``model.safetensors`` (``state`` defaults to the vocoder's
     own state dict, which must be free of weight-norm parametrisations)."""
-    from safetensors.torch import save_file
+    from audiotok.store.files import save_safetensors
 
     out = Path(directory)
     out.mkdir(parents=True, exist_ok=True)
@@ -36,9 +37,8 @@ def save(
     bad = [k for k in tensors if "parametrizations" in k]
     if bad:
         raise ValueError(f"fold weight norm before saving (found {bad[0]})")
-    tmp = out / f".{WEIGHTS_FILE}.tmp"
-    save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, str(tmp))
-    tmp.replace(out / WEIGHTS_FILE)
+    save_safetensors({k: v.detach().contiguous().cpu() for k, v in tensors.items()},
+                     out / WEIGHTS_FILE)  # fmt: skip
     vocoder.config.save(out)
     return out
 
@@ -81,8 +81,18 @@ def load(name_or_path: str | Path, device: str = "cpu", allow_pickle: bool = Fal
     if p.exists():
         return load_folder(p, device)
     from audiotok import registry
+    from audiotok.errors import UnknownModelError
 
-    entry = registry.get(str(name_or_path))
+    try:
+        entry = registry.get(str(name_or_path))
+    except UnknownModelError:
+        s = str(name_or_path)
+        if "/" in s or os.sep in s or s.startswith((".", "~")) or p.suffix:  # meant as a path
+            raise AudiotokError(
+                f"vocoder {s}: no such folder (a vocoder is a folder holding config.json and "
+                "model.safetensors, or a name of `audiotok models list --kind vocoder`)"
+            ) from None
+        raise
     if entry.kind != "vocoder":
         raise AudiotokError(f"{entry.name!r} is a {entry.kind} model, not a vocoder")
     return entry.build(device=device, allow_pickle=allow_pickle)

@@ -70,8 +70,8 @@ def load(entry: Any, override: str | None) -> tuple[dict, dict[str, Any], str, s
 def convert(src: str | Path, trust_pickle: bool = False) -> Path:
     """Unpickle a DAC ``.pth`` once and write ``.safetensors`` + ``.json`` next to it."""
     import torch
-    from safetensors.torch import save_file
 
+    from audiotok.store.files import save_safetensors
     from audiotok.weights import sha256_file
 
     if not trust_pickle:
@@ -80,7 +80,7 @@ def convert(src: str | Path, trust_pickle: bool = False) -> Path:
     ckpt = torch.load(src, map_location="cpu", weights_only=False)  # the explicit opt-in
     state = {k: v.contiguous() for k, v in ckpt["state_dict"].items()}
     dst = src.with_suffix(".safetensors")
-    save_file(state, str(dst))
+    save_safetensors(state, dst)
     kwargs = _kwargs(ckpt.get("metadata", {}).get("kwargs", {}))
     cfg = {"kwargs": kwargs, "source": src.name, "source_sha256": sha256_file(src)}
     src.with_suffix(".json").write_text(json.dumps(cfg, indent=2))

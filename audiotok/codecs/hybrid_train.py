@@ -131,6 +131,7 @@ def train_hybrid(
     init: str = "lecun",
     segment_seconds: float = 3.0,
     batch_size: int = 6,
+    keep_checkpoints: int = 2,
     checkpoint_every: int = 2500,
     log_every: int = 100,
     eval_every: int = 0,
@@ -293,6 +294,7 @@ def train_hybrid(
         fm_weight=w.feature_matching,
         adv_start=adv_start,
         checkpoint_every=checkpoint_every,
+        keep_checkpoints=keep_checkpoints,
         log_every=log_every,
         eval_every=eval_every,
         max_minutes=max_minutes,
@@ -338,7 +340,13 @@ def _prepare(
     items, problems = scan_inputs([str(p) for p in inputs])
     if not items and not problems:
         raise AudiotokError(f"no audio files in {', '.join(map(str, inputs))}")
-    ex, recipe = extractor_for(teacher, layers=layer_opt, allow_pickle=allow_pickle, device=device)
+    try:
+        ex, recipe = extractor_for(
+            teacher, layers=layer_opt, allow_pickle=allow_pickle, device=device
+        )
+    except AudiotokError as e:  # the extractor speaks of encode's options: name this command's
+        msg = str(e).replace("--layer", "--teacher-layer").replace("--model", "--teacher")
+        raise AudiotokError(msg) from None
     facts = {
         "name": teacher,
         "layer": layer_name,

@@ -48,14 +48,12 @@ def save_student(model: Any, folder: str | Path) -> Path:
     """Write ``model.safetensors`` + ``config.json`` into ``folder`` (atomically each)."""
     import os
 
-    from safetensors.torch import save_file
+    from audiotok.store.files import save_safetensors
 
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
-    tmp = folder / (WEIGHTS + ".tmp")
-    save_file(state, str(tmp))
-    os.replace(tmp, folder / WEIGHTS)
+    save_safetensors(state, folder / WEIGHTS)
     tmp_cfg = folder / (CONFIG + ".tmp")
     tmp_cfg.write_text(json.dumps(model.cfg.to_dict(), indent=2))
     os.replace(tmp_cfg, folder / CONFIG)

@@ -99,8 +99,8 @@ def load_state(path: Path) -> dict:
 def convert(src: str | Path, allow_pickle: bool = False) -> Path:
     """Unpickle a SpeechTokenizer checkpoint once; write ``.safetensors`` + ``.json`` beside it."""
     import torch
-    from safetensors.torch import save_file
 
+    from audiotok.store.files import save_safetensors
     from audiotok.weights import sha256_file
 
     if not allow_pickle:
@@ -111,7 +111,7 @@ def convert(src: str | Path, allow_pickle: bool = False) -> Path:
         raise AudiotokError(f"{src} does not hold a state dict")
     tensors = {k: v.contiguous() for k, v in state.items() if isinstance(v, torch.Tensor)}
     dst = src.with_suffix(".safetensors")
-    save_file(tensors, str(dst))
+    save_safetensors(tensors, dst)
     side = {"source": src.name, "source_sha256": sha256_file(src)}
     src.with_suffix(".json").write_text(json.dumps(side, indent=2))
     return dst

@@ -11,16 +11,38 @@ one must share no utterance with the output. Slices of ``--shard i/N`` runs
 must come from the same listing of the corpus (their stores record a fingerprint of it): a
 union of slices of two listings could miss or repeat files, so it is refused; missing slices
 are named in a warning (a merge may go in steps).
+
+A merge is all or nothing. Every check runs before anything is written: kinds, then the
+identity (the first difference between two inputs' tokenizers or extractors is named before any
+id is compared), slices, every input shard against its sha256, then ids (inputs disjoint from
+each other and from the output). A new output is built in a hidden temporary folder beside it
+(``.<name>.merge-<tag>.tmp``) and renamed into place only when every input is in, so a refused
+or killed merge leaves no store at ``-o``; temporary folders of killed merges are removed by
+the next merge into the same output. A merge into an existing store (resuming) adopts into it,
+shard by shard, after the same checks.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
+import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from audiotok.engines.merge_checks import (
+    check_checksums,
+    check_identities,
+    check_ids,
+    check_inputs,
+    check_slices,
+    existing_output,
+    input_record,
+    overlap,
+)
 from audiotok.errors import AudiotokError, CorruptStoreError
 from audiotok.store import record as R
 
@@ -51,90 +73,89 @@ def merge_stores(
     from audiotok.safe_paths import output_folder
 
     out = output_folder(out_dir)
-    records = [(Path(p), _record(Path(p))) for p in inputs]
-    _check_inputs(records, out)
-    missing = _check_slices(records)
+    records = [(Path(p), input_record(Path(p))) for p in inputs]
+    check_inputs(records, out)
+    check_identities(records)
+    missing = check_slices(records)
+    existing = existing_output(out, overwrite)
+    if existing is not None:
+        if existing.format != records[0][1].format:
+            raise AudiotokError(
+                f"{out} holds {existing.format}, the inputs {records[0][1].format}: merge into "
+                "another folder"
+            )
+        check_identities([(out, existing), records[0]])
+    check_checksums(records)
+    check_ids(records, out, existing)
     if missing and warn:
         warn(f"slices {', '.join(missing)} are not among the inputs (merge them later)")
     first = records[0][1]
     roots = [r.audio_root for _, r in records if r.audio_root]
     root = os.path.commonpath(roots) if roots else None
     run: dict[str, Any] = {}  # the inputs merged so far: run["merged"], kept as the merge goes
-    writer = _writer(first, out, overwrite=overwrite, run=run, root=root, warn=warn)
+    in_place = existing is not None or (out.is_dir() and any(out.iterdir()))
+    target = out if in_place else _fresh_tmp(out)
     s = MergeSummary(str(out), first.format, missing_slices=missing)
     try:
-        for path, rec in records:
-            n = _adopt(writer, path, rec)
-            if n == 0 and rec.num_utterances:
-                s.skipped.append(str(path))
-            else:
-                s.adopted[str(path)] = n
-    finally:
-        writer.close()
+        writer = _writer(first, target, overwrite=overwrite, run=run, root=root, warn=warn)
+        try:
+            for path, rec in records:
+                n = _adopt(writer, path, rec)
+                if n == 0 and rec.num_utterances:
+                    s.skipped.append(str(path))
+                else:
+                    s.adopted[str(path)] = n
+        finally:
+            writer.close()
+        if not in_place:
+            _rename_into_place(target, out)
+    except BaseException:
+        if not in_place:
+            shutil.rmtree(target, ignore_errors=True)
+        raise
     s.utterances = writer.record.num_utterances
     s.errors = len(writer.record.errors)
     return s
 
 
-def _record(p: Path) -> R.Record:
-    if not p.is_dir():
-        raise AudiotokError(f"{p} is not a folder (merge takes store folders)")
-    rec = R.read(p)
-    if rec is None:
-        raise AudiotokError(f"{p} is not an audiotok store (no {R.RECORD})")
-    _check_shard_names(p, rec)
-    return rec
+def _tmp_glob(out: Path) -> str:
+    return f".{out.name}.merge-*.tmp"
 
 
-def _check_shard_names(p: Path, rec: R.Record) -> None:
-    """Shard file names come from the input's record: each must be a file inside the input
-    (adopting reads them there and writes names derived from them into the output)."""
-    from audiotok.safe_paths import check_relative
+def _fresh_tmp(out: Path) -> Path:
+    """A new hidden folder beside ``out``; those of killed merges (unlocked) are removed."""
+    from audiotok.errors import StoreLockedError
+    from audiotok.store.lock import StoreLock
 
-    for s in rec.shards:
-        check_relative(s["file"], f"{p}: shard")
-        files = s.get("files") or ()
-        for name in files if isinstance(files, (dict, list, tuple)) else [files]:
-            check_relative(name, f"{p}: shard file")
+    parent = out.absolute().parent
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise AudiotokError(f"cannot create {parent}: {e.strerror or e}") from None
+    for old in parent.glob(_tmp_glob(out)):
+        try:
+            StoreLock(old).acquire().release()
+        except (StoreLockedError, OSError):
+            continue  # another merge is building it now
+        shutil.rmtree(old, ignore_errors=True)
+    tmp = parent / f".{out.name}.merge-{secrets.token_hex(4)}.tmp"
+    tmp.mkdir()
+    return tmp
 
 
-def _check_inputs(records: list[tuple[Path, R.Record]], out: Path) -> None:
-    seen: set[Path] = set()
-    for p, rec in records:
-        real = p.resolve()
-        if out.exists() and real == out.resolve():
-            raise AudiotokError(f"{p} is the output itself: merge into another folder")
-        if real in seen:
-            raise AudiotokError(f"{p} is given twice")
-        seen.add(real)
-        if rec.format != records[0][1].format:
+def _rename_into_place(tmp: Path, out: Path) -> None:
+    from audiotok.store.files import fsync_dir
+
+    try:
+        os.rename(tmp, out)  # replaces an empty folder; refuses a non-empty one
+    except OSError as e:
+        if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
             raise AudiotokError(
-                f"{p} holds {rec.format}, {records[0][0]} {records[0][1].format}: a merge takes "
-                "stores of one kind"
-            )
-
-
-def _check_slices(records: list[tuple[Path, R.Record]]) -> list[str]:
-    """Slices must share a listing; returns the slices of that listing not among the inputs."""
-    sliced = [(p, r.run) for p, r in records if "shard" in r.run]
-    if not sliced:
-        return []
-
-    def cut(run: dict[str, Any]) -> tuple[str, str]:
-        return str(run.get("shard_of", {}).get("fingerprint")), str(run["shard"]).split("/")[1]
-
-    a = sliced[0]
-    b = next((x for x in sliced if cut(x[1]) != cut(a[1])), None)
-    if b is not None:
-        raise AudiotokError(
-            f"{a[0]} (slice {a[1]['shard']}) and {b[0]} (slice {b[1]['shard']}) were cut from "
-            "different listings of the corpus (other files, lengths or slice counts), so "
-            "together they could miss or repeat files; run every slice on the same corpus "
-            "with the same N"
-        )
-    n = int(cut(a[1])[1])
-    have = {int(str(run["shard"]).split("/")[0]) for _, run in sliced}
-    return [f"{i}/{n}" for i in range(n) if i not in have]
+                f"{out} was filled by another process while this merge ran; nothing was "
+                "written: merge again"
+            ) from None
+        raise
+    fsync_dir(out.absolute().parent)
 
 
 def _writer(first: R.Record, out: Path, *, overwrite: bool, run: dict[str, Any], root: Any,
@@ -169,7 +190,7 @@ def _adopt(writer: Any, src: Path, rec: R.Record) -> int:
         for entry in rec.shards:  # before the input is listed: an overlap stays refused
             dup = next((i for i in writer.shard_ids_of(src, entry) if i in writer.done_ids), None)
             if dup is not None:
-                raise _overlap(dup, src, writer.dir)
+                raise overlap(dup, src, writer.dir)
         merged[key] = "partial"
         writer.commit()
         n = int(writer.adopt(src))
@@ -196,7 +217,7 @@ def _adopt_rest(writer: Any, src: Path, rec: R.Record) -> int:
         if len(here) == len(ids):
             continue
         if here:
-            raise _overlap(here[0], src, writer.dir)
+            raise overlap(here[0], src, writer.dir)
         writer.adopt_shard(src, rec, entry, move=False)
         writer.done_ids.update(ids)
         for i in ids:
@@ -204,13 +225,6 @@ def _adopt_rest(writer: Any, src: Path, rec: R.Record) -> int:
         writer.commit()
         n += len(ids)
     return n
-
-
-def _overlap(utt: str, src: Path, out: Path) -> AudiotokError:
-    return AudiotokError(
-        f"utterance {utt!r} of {src} is already in {out}: the stores overlap (slices of one "
-        "corpus must be disjoint)"
-    )
 
 
 def _merge_errors(writer: Any, src: Path, rec: R.Record) -> None:

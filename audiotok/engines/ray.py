@@ -23,6 +23,7 @@ import contextlib
 import logging
 import os
 import re
+import shutil
 import signal
 import time
 from collections import deque
@@ -154,25 +155,41 @@ def session(opts: RayOptions) -> Iterator[tuple[float, float, bool]]:
     run started (or connected) is shut down at the end, however it ends."""
     ray = _import_ray()
     started = False
+    workdir: str | None = None
     if not ray.is_initialized():
-        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
-        if opts.address:
-            _check_reachable(opts.address)
-            try:
-                ray.init(address=opts.address, **kwargs)
-            except (ConnectionError, RuntimeError, ValueError) as e:
-                raise AudiotokError(
-                    f"cannot join the Ray cluster at --address {opts.address}: {e} (start one "
-                    "with `ray start --head`, or leave --address out for a Ray on this machine)"
-                ) from None
-        else:  # "local": a new Ray even where RAY_ADDRESS or a `ray start` cluster exists
-            ray.init(
-                address="local",
-                num_cpus=opts.num_cpus or os.cpu_count() or 1,
-                include_dashboard=False,
-                object_store_memory=opts.object_store_memory,
-                **kwargs,
-            )
+        # Ray puts the driver's working directory first on the workers' import path, unless
+        # the job has a working_dir: run from a checkout (a folder named audiotok), the actors
+        # would import that folder instead of the installed package. An empty working_dir
+        # (ray/_private/worker.py, connect: code_paths) makes them import the installed one.
+        import tempfile
+
+        workdir = tempfile.mkdtemp(prefix="audiotok-ray-")
+        kwargs: dict[str, Any] = {
+            "log_to_driver": False,
+            "configure_logging": False,
+            "runtime_env": {"working_dir": workdir},
+        }
+        try:
+            if opts.address:
+                _check_reachable(opts.address)
+                try:
+                    ray.init(address=opts.address, **kwargs)
+                except (ConnectionError, RuntimeError, ValueError) as e:
+                    raise AudiotokError(
+                        f"cannot join the Ray cluster at --address {opts.address}: {e} (start one "
+                        "with `ray start --head`, or leave --address out for a Ray on this machine)"
+                    ) from None
+            else:  # "local": a new Ray even where RAY_ADDRESS or a `ray start` cluster exists
+                ray.init(
+                    address="local",
+                    num_cpus=opts.num_cpus or os.cpu_count() or 1,
+                    include_dashboard=False,
+                    object_store_memory=opts.object_store_memory,
+                    **kwargs,
+                )
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         started = True
     # the CLI shows its own progress: Ray Data's progress logs (and the one line saying they
     # are off) would only repeat it; its warnings (memory, stalls) still come through
@@ -193,6 +210,8 @@ def session(opts: RayOptions) -> Iterator[tuple[float, float, bool]]:
             lg.setLevel(old_levels[name])
         if started:
             ray.shutdown()
+        if workdir is not None:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _check_reachable(address: str, timeout: float = 10.0) -> None:

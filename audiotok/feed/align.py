@@ -99,7 +99,8 @@ class JoinedSource:
         if missing and on_missing == "error":
             raise AudiotokError(
                 f"{len(missing)} utterance(s) of {names[0]} are missing from another store "
-                f"(e.g. {missing[0]!r}); encode the same corpus, or join with on_missing='skip'"
+                f"(e.g. {missing[0]!r}); encode the same corpus, or leave those out "
+                "(`audiotok export --skip-missing`; on_missing='skip' in Python)"
             )
         gone = set(missing)
         self._ids = [i for i in first if i not in gone]

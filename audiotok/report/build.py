@@ -243,7 +243,9 @@ def _audio(src: Audio, stem: Path, max_s: float) -> tuple[str, tuple[np.ndarray,
         shutil.copyfile(copy, dest)
     else:
         dest = stem.with_suffix(".wav")
-        sf.write(str(dest), np.clip(wav, -1.0, 1.0), sr, subtype="PCM_16")
+        from audiotok.audio import write
+
+        write(dest, wav, sr)  # one AudiotokError on a full disk
     return dest.name, (wav, sr)
 
 

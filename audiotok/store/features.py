@@ -61,13 +61,20 @@ class FeatureWriter(ShardedWriter):
         run: dict[str, Any] | None = None,
         audio_root: str | Path | None = None,
         warn: Any = None,
+        commit_every_s: float | None = None,
     ):
         if shard_size < 1 or shard_bytes < 1:
             raise AudiotokError("shard size and shard bytes must be at least 1")
         self.header = {**header, "dtype": "float16"}
         identity = {"header": self.header, "recipe": recipe.to_dict() if recipe else None}
         super().__init__(
-            directory, identity, overwrite=overwrite, run=run, audio_root=audio_root, warn=warn
+            directory,
+            identity,
+            overwrite=overwrite,
+            run=run,
+            audio_root=audio_root,
+            warn=warn,
+            commit_every_s=commit_every_s,
         )
         self.layers: list[int | None] = list(header["layers"])
         self.shard_size = shard_size
@@ -123,7 +130,7 @@ class FeatureWriter(ShardedWriter):
         self._rows.append((utt_id, rel, int(num_samples), int(n or 0)))
         self.done_ids.add(utt_id)
         self.clear_error(utt_id)
-        if len(self._rows) >= self.shard_size or self._nbytes >= self.shard_bytes:
+        if len(self._rows) >= self.shard_size or self._nbytes >= self.shard_bytes or self.due():
             self.flush()
 
     def flush(self) -> None:
@@ -249,8 +256,11 @@ class FeatureStore:
         self, layer: int | None = None
     ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
         """(ids, frame counts, feats[sum frames, dim] float16 memmap) per shard."""
+        from audiotok.store.verify import check_shard
+
         la = self._layer(layer)
-        for name in self.shard_names:
+        for entry, name in zip(self.record.shards, self.shard_names, strict=True):
+            check_shard(self.dir, entry)  # its files against the record (once per process)
             rows = _read_rows(self.dir / f"{name}.tsv")
             arr = np.load(self.dir / layer_dir(la) / f"{name}.npy", mmap_mode="r")
             yield [r[0] for r in rows], np.array([r[3] for r in rows], dtype=np.int64), arr

@@ -1,4 +1,4 @@
-"""Files of a store: atomic writes that respect the umask, the names a store owns, checksums.
+"""Files audiotok writes (stores, weights): atomic umask-respecting writes, store names, sums.
 
 A store writes every file under a temporary name that only it uses (``.<final name>.<tag>.tmp``),
 fsyncs it and renames it into place, so a reader or a killed run never sees half a file. The
@@ -15,7 +15,7 @@ import re
 import secrets
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 # .<final name>.<tag>.tmp, where the final name is a store file (see is_tmp_of_store)
 _TMP_RE = re.compile(r"^\.(?P<final>.+)\.[0-9a-f]{8}\.tmp$")
@@ -57,6 +57,16 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
     atomic_write(path, lambda f: f.write(data))
 
 
+def save_safetensors(
+    tensors: dict[str, Any], path: str | os.PathLike[str], metadata: dict[str, str] | None = None
+) -> None:
+    """``safetensors.torch.save_file``, but atomic and with the umask's mode: safetensors
+    creates its files 0600 whatever the umask, which hides weights from the rest of a group."""
+    from safetensors.torch import save
+
+    atomic_write_bytes(Path(path), save(tensors, metadata=metadata))
+
+
 def new_tmp(final: Path) -> Path:
     """A temporary path for a writer that needs a file name (pyarrow, numpy); the file is
     created empty with umask-respecting permissions so the writer only fills it."""
@@ -93,9 +103,27 @@ def sha256_of(path: Path, chunk: int = 1 << 22) -> str:
     return h.hexdigest()
 
 
-def describe(path: Path) -> dict[str, int | str]:
-    """What the commit record keeps of a file: its size and sha256."""
-    return {"bytes": path.stat().st_size, "sha256": sha256_of(path)}
+def crc32_of(path: Path, chunk: int = 1 << 22) -> str:
+    import zlib
+
+    c = 0
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            c = zlib.crc32(block, c)
+    return f"{c:08x}"
+
+
+def describe(path: Path, chunk: int = 1 << 22) -> dict[str, int | str]:
+    """What the commit record keeps of a file: its size, sha256 (what ``info --check`` and
+    merge compare) and crc32 (twice as fast: what readers check on first use), in one read."""
+    import zlib
+
+    h, c = hashlib.sha256(), 0
+    with open(path, "rb") as f:
+        while block := f.read(chunk):
+            h.update(block)
+            c = zlib.crc32(block, c)
+    return {"bytes": path.stat().st_size, "sha256": h.hexdigest(), "crc32": f"{c:08x}"}
 
 
 def audio_path_in_row(path: str | os.PathLike[str], root: str | None) -> str:

@@ -12,6 +12,9 @@ A store is a folder of shards and one commit record (:mod:`audiotok.store.record
 - refuses to mix payloads of another identity (tokenizer, extractor), to rewrite a store of a
   newer format, and starts again only with ``overwrite`` (removing only the store's files);
 - keeps errors by id (a file that later succeeds leaves the list);
+- commits what it holds at least every ``commit_seconds`` of work (default 30 s, or the
+  ``AUDIOTOK_COMMIT_SECONDS`` environment variable) as well as by size, so a killed run keeps
+  what it finished;
 - adopts shards written by another process (``--shard i/N`` runs, Ray stages), checking their
   identity and refusing duplicate ids.
 
@@ -22,6 +25,7 @@ Payload classes (:class:`audiotok.store.tokens.TokenWriter`,
 from __future__ import annotations
 
 import errno
+import os
 import re
 import time
 from collections.abc import Callable
@@ -34,6 +38,21 @@ from audiotok.store.files import describe, final_of_tmp
 from audiotok.store.lock import LOCK_NAME, StoreLock
 
 Warn = Callable[[str], None]
+COMMIT_ENV = "AUDIOTOK_COMMIT_SECONDS"
+COMMIT_SECONDS = 30.0
+
+
+def commit_seconds(value: float | None = None) -> float:
+    """The commit interval: ``value``, else ``$AUDIOTOK_COMMIT_SECONDS``, else 30 s."""
+    if value is None:
+        env = os.environ.get(COMMIT_ENV, "").strip()
+        try:
+            value = float(env) if env else COMMIT_SECONDS
+        except ValueError:
+            raise AudiotokError(f"{COMMIT_ENV}={env!r} is not a number of seconds") from None
+    if not value > 0:
+        raise AudiotokError(f"the commit interval must be more than 0 seconds, got {value}")
+    return float(value)
 
 
 def _ignore(_: str) -> None:
@@ -54,9 +73,12 @@ class ShardedWriter:
         run: dict[str, Any] | None = None,
         audio_root: str | Path | None = None,
         warn: Warn | None = None,
+        commit_every_s: float | None = None,
     ):
         self.dir = Path(directory)
         self.warn = warn or _ignore
+        self.commit_every_s = commit_seconds(commit_every_s)
+        self._since = time.monotonic()
         self.repaired: list[str] = []
         _make_dir(self.dir)
         try:
@@ -243,7 +265,12 @@ class ShardedWriter:
     def clear_error(self, utt_id: str) -> None:
         self._errors.pop(utt_id, None)
 
+    def due(self) -> bool:
+        """Whether the rows held have waited ``commit_every_s`` since the last commit."""
+        return time.monotonic() - self._since >= self.commit_every_s
+
     def commit(self) -> None:
+        self._since = time.monotonic()
         self.record.errors = sorted(self._errors.values(), key=lambda e: e["id"])
         self.record.run["updated"] = _now()
         R.write(self.dir, self.record)
@@ -338,17 +365,17 @@ def verify_shards(
 
 
 def _check_file(p: Path, want: dict[str, Any], checksums: bool) -> str | None:
-    from audiotok.store.files import sha256_of
+    from audiotok.store.verify import file_damage
 
-    try:
-        size = p.stat().st_size
-    except FileNotFoundError:
-        return "is missing"
-    if size != want.get("bytes"):
-        return f"has {size} bytes, the record says {want.get('bytes')}"
-    if checksums and sha256_of(p) != want.get("sha256"):
-        return "does not match its sha256 in the record (modified or corrupted)"
-    return None
+    if not checksums:
+        try:
+            size = p.stat().st_size
+        except FileNotFoundError:
+            return "is missing"
+        if size != want.get("bytes"):
+            return f"has {size} bytes, the record says {want.get('bytes')}"
+        return None
+    return file_damage(p, want, cached=False)
 
 
 def _make_dir(d: Path) -> None:

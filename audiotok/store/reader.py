@@ -4,7 +4,10 @@ Iteration yields ``(id, codes)`` where ``codes`` is always ``[K, T']`` (uint16, 
 past 65,536 entries): a read-only view into the shard's flat codes (``.codes/shard-N.npy``,
 memory-mapped; no Parquet decoding, no per-row Python lists). ``get(id)`` is O(1) through an
 id -> (shard, row) index built on first use. Shards of audiotok 0.1 stores have no flat copy:
-they are decoded from Parquet (by row group for ``get``). Only committed shards are read.
+they are decoded from Parquet (by row group for ``get``). Only committed shards are read, and
+each is checked against the commit record (sizes and sha256) on its first use in a process
+(:mod:`audiotok.store.verify`): damage is a ``CorruptStoreError`` naming the shard, never
+wrong codes.
 """
 
 from __future__ import annotations
@@ -90,16 +93,26 @@ def row_groups(path: Path) -> list[int]:
 def flat_codes(path: Path, flat: Path, k: int) -> ShardCodes:
     """A shard through its flat copy: ids and frame counts from Parquet (plain columns, fast),
     codes memory-mapped from the ``.npy`` (no decoding, no copy)."""
+    import tokenize
+
     try:
         t = pq.read_table(path, columns=["id", "num_frames"], memory_map=True)
         values = np.load(flat, mmap_mode="r")
-    except (OSError, ValueError, pa.ArrowException) as e:
+    except (OSError, ValueError, SyntaxError, tokenize.TokenError, pa.ArrowException) as e:
+        # a damaged .npy header makes numpy's header parser raise SyntaxError or TokenError
         raise _broken(path, e) from None
     n = t.column("num_frames").to_numpy().astype(np.int64) * k
     ends = np.cumsum(n)
     if len(ends) and ends[-1] != len(values):
         raise _broken(flat, ValueError("the flat codes do not match the shard's frame counts"))
     return ShardCodes(t.column("id").to_pylist(), ends - n, ends, values, k)
+
+
+def _read(path: Path, columns: list[str] | None) -> pa.Table:
+    try:
+        return pq.read_table(path, columns=columns, memory_map=True)
+    except (OSError, pa.ArrowException) as e:
+        raise _broken(path, e) from None
 
 
 def _codes_of(t: pa.Table, k: int) -> ShardCodes:
@@ -138,6 +151,7 @@ class TokenStore:
         self._index: dict[str, tuple[int, int]] | None = None
         self._cache: OrderedDict[tuple[int, int], ShardCodes] = OrderedDict()
         self._groups: dict[int, list[int]] = {}
+        self._verified: set[int] = set()
 
     # --- facts -----------------------------------------------------------------------------
     @property
@@ -155,7 +169,19 @@ class TokenStore:
 
     @property
     def shard_paths(self) -> list[Path]:
-        return [self.dir / s["file"] for s in self.manifest.shards]
+        """The committed shards' Parquet files, each checked against the record first."""
+        return [self.shard_path(i) for i in range(len(self.manifest.shards))]
+
+    def shard_path(self, i: int) -> Path:
+        """Shard ``i``'s Parquet file, once its files (Parquet and flat copy) match the record;
+        CorruptStoreError naming the shard and the repair otherwise."""
+        entry = self.manifest.shards[i]
+        if i not in self._verified:
+            from audiotok.store.verify import check_shard
+
+            check_shard(self.dir, entry)
+            self._verified.add(i)
+        return self.dir / entry["file"]
 
     def shard_codes(self, i: int) -> ShardCodes:
         """All codes of shard ``i``: memory-mapped from its flat copy where it has one (format
@@ -163,9 +189,10 @@ class TokenStore:
         entry = self.manifest.shards[i]
         flat = next((f for f in entry.get("files", {}) if f.endswith(".npy")), None)
         k = self.spec.num_codebooks
+        path = self.shard_path(i)
         if flat is not None:
-            return flat_codes(self.dir / entry["file"], self.dir / flat, k)
-        return shard_codes(self.dir / entry["file"], k)
+            return flat_codes(path, self.dir / flat, k)
+        return shard_codes(path, k)
 
     @property
     def audio_root(self) -> Path | None:
@@ -194,7 +221,7 @@ class TokenStore:
         if self._has_flat(shard):
             key, r = (shard, -1), row
         else:
-            sizes = self._groups.setdefault(shard, row_groups(self.shard_paths[shard]))
+            sizes = self._groups.setdefault(shard, row_groups(self.shard_path(shard)))
             g = 0
             while row >= sizes[g]:
                 row -= sizes[g]
@@ -205,7 +232,7 @@ class TokenStore:
             if key[1] == -1:
                 sc = self.shard_codes(shard)
             else:
-                sc = shard_codes(self.shard_paths[shard], self.spec.num_codebooks, key[1])
+                sc = shard_codes(self.shard_path(shard), self.spec.num_codebooks, key[1])
             self._cache[key] = sc
             while len(self._cache) > 32:
                 self._cache.popitem(last=False)
@@ -223,7 +250,7 @@ class TokenStore:
         if self._index is None:
             idx: dict[str, tuple[int, int]] = {}
             for s, path in enumerate(self.shard_paths):
-                col = pq.read_table(path, columns=["id"]).column("id").to_pylist()
+                col = _read(path, ["id"]).column("id").to_pylist()
                 for r, utt_id in enumerate(col):
                     idx[str(utt_id)] = (s, r)
             self._index = idx
@@ -260,7 +287,7 @@ class TokenStore:
         codes ``[K, T']``."""
         for i, path in enumerate(self.shard_paths):
             sc = self.shard_codes(i)
-            meta = pq.read_table(path, columns=["path", "duration_s", "num_frames"]).to_pydict()
+            meta = _read(path, ["path", "duration_s", "num_frames"]).to_pydict()
             for r, utt_id in enumerate(sc.ids):
                 yield {
                     "id": utt_id,
@@ -279,13 +306,13 @@ class TokenStore:
         except KeyError:
             raise KeyError(f"no utterance {utt_id!r} in {self.dir}") from None
         cols = ["path", "duration_s", "num_frames"]
-        meta = pq.read_table(self.shard_paths[s], columns=cols, memory_map=True).slice(r, 1)
+        meta = _read(self.shard_path(s), cols).slice(r, 1)
         d = meta.to_pylist()[0]
         sc, i = self.locate(s, r)
         return {"id": utt_id, **d, "audio_path": self._resolve(d["path"]), "codes": sc.codes(i)}
 
     def to_table(self) -> pa.Table:
-        tables = [pq.read_table(p) for p in self.shard_paths]
+        tables = [_read(p, None) for p in self.shard_paths]
         return pa.concat_tables(tables) if tables else pa.table({})
 
     def verify(self, *, checksums: bool = True) -> list[tuple[dict[str, Any], str]]:

@@ -7,7 +7,8 @@ where a shard holds more than 2^31 - 1 codes). Each shard carries the TokenSpec,
 recipe and the format version in its Parquet key-value metadata, so one file describes itself.
 
 Codes are checked on the way in: ``[K, T']`` integers with ``0 <= code < codebook_size``.
-Shards are cut by count (``shard_size`` utterances) and by size (``shard_bytes`` of codes).
+Shards are cut by count (``shard_size`` utterances), by size (``shard_bytes`` of codes) and
+by time (``commit_every_s``, 30 s by default: a killed run keeps what it finished).
 """
 
 from __future__ import annotations
@@ -118,6 +119,7 @@ class TokenWriter(ShardedWriter):
         run: dict[str, Any] | None = None,
         audio_root: str | Path | None = None,
         warn: Any = None,
+        commit_every_s: float | None = None,
     ):
         if shard_size < 1 or shard_bytes < 1:
             raise AudiotokError("shard size and shard bytes must be at least 1")
@@ -125,7 +127,13 @@ class TokenWriter(ShardedWriter):
         self.recipe = recipe
         identity = {"spec": spec.to_dict(), "recipe": recipe.to_dict() if recipe else None}
         super().__init__(
-            directory, identity, overwrite=overwrite, run=run, audio_root=audio_root, warn=warn
+            directory,
+            identity,
+            overwrite=overwrite,
+            run=run,
+            audio_root=audio_root,
+            warn=warn,
+            commit_every_s=commit_every_s,
         )
         self.shard_size = shard_size
         self.shard_bytes = shard_bytes
@@ -161,7 +169,7 @@ class TokenWriter(ShardedWriter):
         self._nbytes += c.nbytes
         self.done_ids.add(utt_id)
         self.clear_error(utt_id)
-        if len(self._rows) >= self.shard_size or self._nbytes >= self.shard_bytes:
+        if len(self._rows) >= self.shard_size or self._nbytes >= self.shard_bytes or self.due():
             self.flush()
 
     def _rel_path(self, path: str | os.PathLike) -> str:

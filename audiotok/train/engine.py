@@ -54,7 +54,7 @@ class TrainConfig:
     fm_weight: float = 2.0
     adv_start: int = 0  # steps with the task's own losses only, before the GAN losses start
     checkpoint_every: int = 1000
-    keep_checkpoints: int = 3
+    keep_checkpoints: int = 2  # the newest whole; older ones slimmed to the generator
     log_every: int = 50
     eval_every: int = 0  # 0: at every checkpoint
     max_minutes: float | None = None  # stop (evaluate, checkpoint) after this much training time
@@ -142,11 +142,15 @@ class GanTrainer:
             torch.manual_seed(self.cfg.seed + 7919 * self.info.rank + step)
         return step
 
-    def _save(self, step: int) -> None:
-        if self.info.is_main:
-            ckpt.save(self.ckpt_root, step, self._modules(), self.state())
-            ckpt.prune(self.ckpt_root, self.cfg.keep_checkpoints)
-            self.task.export(self.G, step)
+    def _save(self, step: int) -> int:
+        """Bytes of the checkpoint written (0 outside the main process)."""
+        if not self.info.is_main:
+            return 0
+        path = ckpt.save(self.ckpt_root, step, self._modules(), self.state())
+        size = ckpt.size_of(path)
+        ckpt.prune(self.ckpt_root, self.cfg.keep_checkpoints)
+        self.task.export(self.G, step)
+        return size
 
     # --- one step ----------------------------------------------------------------------------
     def _autocast(self) -> Any:
@@ -297,7 +301,10 @@ class GanTrainer:
                 if s % eval_every == 0 or last:
                     evaluate(s)
                 if s % cfg.checkpoint_every == 0 or last:
-                    self._save(s)
+                    size = self._save(s)
+                    if log is not None:  # the training log says what a checkpoint costs
+                        log.write(s, {"checkpoint/MB": size / 1e6})
+                    summary["checkpoint_bytes"] = size
                     dist.barrier(info)
                 summary["steps"] = s
                 if last:

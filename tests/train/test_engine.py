@@ -175,3 +175,23 @@ def test_ddp_two_processes_on_gloo(tmp_path):
         result = json.loads(out.strip().splitlines()[-1])
         assert result == {"diff": 0.0, "world": 2}
     assert (tmp_path / "checkpoints" / "step-00000003" / "generator.safetensors").is_file()
+
+
+def test_checkpoints_are_sized_for_a_disk(tmp_path):
+    """The newest checkpoint keeps what resuming needs, older ones the generator only, at most
+    keep_checkpoints of them; the training log says what each costs (#25)."""
+    from audiotok.train import checkpoint as ckpt
+
+    cfg = TrainConfig(steps=6, checkpoint_every=2, log_every=2, progress=False,
+                      tensorboard=False, keep_checkpoints=2)  # fmt: skip
+    summary = GanTrainer(ToyTask(), cfg, tmp_path).run()
+    root = tmp_path / "checkpoints"
+    assert ckpt.all_steps(root) == [4, 6] and ckpt.list_steps(root) == [6]
+    assert sorted(f.name for f in (root / "step-00000004").iterdir()) == ["generator.safetensors"]
+    assert sorted(f.name for f in (root / "step-00000006").iterdir()) == [
+        "discriminator.safetensors", "generator.safetensors", ckpt.STATE]  # fmt: skip
+    records = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    sizes = {r["step"]: r["checkpoint/MB"] for r in records if "checkpoint/MB" in r}
+    assert sorted(sizes) == [2, 4, 6]
+    assert summary["checkpoint_bytes"] == ckpt.size_of(root / "step-00000006")
+    assert sizes[6] == pytest.approx(summary["checkpoint_bytes"] / 1e6)

@@ -52,5 +52,8 @@ def test_checkpoint_round_trip_is_weights_only(tmp_path):
     opt2.load_state_dict(back["optim"])
     ckpt.save(tmp_path, 9, {"net": net}, state)
     ckpt.save(tmp_path, 11, {"net": net}, state)
-    ckpt.prune(tmp_path, keep=2)
-    assert ckpt.list_steps(tmp_path) == [9, 11] and ckpt.latest(tmp_path).name == "step-00000011"
+    ckpt.prune(tmp_path, keep=2, weights_of_old=("net",))
+    assert ckpt.all_steps(tmp_path) == [9, 11] and ckpt.latest(tmp_path).name == "step-00000011"
+    # only the newest keeps the optimizer state: the older one is its weights
+    assert ckpt.list_steps(tmp_path) == [11]
+    assert [f.name for f in (tmp_path / "step-00000009").iterdir()] == ["net.safetensors"]
