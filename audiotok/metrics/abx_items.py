@@ -92,6 +92,23 @@ def read_speakers(path: str | Path) -> dict[str, str]:
     return out
 
 
+def _speaker_lookup(
+    speaker_of: Callable[[str], str] | dict[str, str] | None,
+) -> Callable[[str], str]:
+    if speaker_of is None:
+        return speaker_from_id
+    if not isinstance(speaker_of, dict):
+        return speaker_of
+    table = speaker_of
+
+    def lookup(u: str) -> str:
+        if u not in table:
+            raise AudiotokError(f"the speaker file does not name utterance {u}")
+        return table[u]
+
+    return lookup
+
+
 def items_from_alignments(
     align_dir: str | Path,
     ids: Iterable[str] | None = None,
@@ -108,16 +125,7 @@ def items_from_alignments(
         raise AudiotokError(f"--align {root} is not a folder of <utterance id>.tsv files")
     if ids is None:
         ids = sorted(p.relative_to(root).with_suffix("").as_posix() for p in root.rglob("*.tsv"))
-    table = speaker_of if isinstance(speaker_of, dict) else None
-    named = speaker_from_id if speaker_of is None or table is not None else speaker_of
-
-    def spk(u: str) -> str:
-        if table is None:
-            return named(u)
-        if u not in table:
-            raise AudiotokError(f"the speaker file does not name utterance {u}")
-        return table[u]
-
+    spk = _speaker_lookup(speaker_of)
     items = []
     for uid in ids:
         tsv = root / f"{uid}.tsv"
