@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import torch
@@ -80,33 +80,70 @@ DISTANCES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
 
 def dtw(dist: torch.Tensor, n: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
     """Frame-averaged DTW cost of each pair: ``dist [B, N, M]`` (padded), valid sizes
-    ``n [B]``, ``m [B]`` (each at least 1) -> ``[B]`` float32. Cell (i, j) is stored at
-    (i + 1, j + 1) behind a border of +inf (the origin's predecessor is 0)."""
+    ``n [B]``, ``m [B]`` (each at least 1) -> ``[B]`` float32."""
     import torch
 
     b, rows, cols = dist.shape
-    dist = dist.float()
-    cost = torch.full((b, rows + 1, cols + 1), float("inf"), device=dist.device)
-    cost[:, 0, 0] = 0.0
-    length = torch.zeros((b, rows + 1, cols + 1), dtype=torch.int32, device=dist.device)
-    for d in range(rows + cols - 1):
-        i = torch.arange(max(0, d - cols + 1), min(d, rows - 1) + 1, device=dist.device)
-        j = d - i
-        up, diag, left = cost[:, i, j + 1], cost[:, i, j], cost[:, i + 1, j]
-        best = torch.minimum(torch.minimum(up, diag), left)
-        cost[:, i + 1, j + 1] = dist[:, i, j] + best
-        # the walk back from (i, j): diagonal, else left, else up; straight on the border
+    i, j = skew_index(rows, cols, dist.device)
+    skew = dist.float().permute(1, 2, 0)[i, j.clamp(0, cols - 1)]
+    skew[(j < 0) | (j >= cols)] = float("inf")
+    return dtw_skewed(skew, torch.as_tensor(n), torch.as_tensor(m))
+
+
+def skew_index(rows: int, cols: int, device: Any = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(i, j) ``[rows + cols - 1, rows]``: row ``d`` of the skewed layout holds cell
+    ``(i, d - i)``; ``j`` is out of range where the diagonal leaves the matrix."""
+    import torch
+
+    i = torch.arange(rows, device=device)[None, :]
+    d = torch.arange(rows + cols - 1, device=device)[:, None]
+    return i.expand(rows + cols - 1, rows), d - i
+
+
+def dtw_skewed(skew: torch.Tensor, n: torch.Tensor, m: torch.Tensor) -> torch.Tensor:
+    """:func:`dtw` on distances in skewed layout ``[N + M - 1, N, B]`` (anti-diagonal d holds
+    cell ``(i, d - i)`` at index i; +inf outside the matrix), the batch last. The walk keeps
+    the two previous diagonals (padded with +inf at index -1), so a cell's three predecessors
+    are slices and each step is a few vector operations over ``N x B`` values; a pair's result
+    is taken when the walk passes its last cell."""
+    import torch
+
+    nd, rows, b = skew.shape
+    dev = skew.device
+    inf = float("inf")
+    ar = torch.arange(b, device=dev)
+    last = n.to(dev) + m.to(dev) - 2
+    row = n.to(dev) - 1
+    c2 = torch.full((rows + 1, b), inf, device=dev)  # diagonal k - 2
+    c1 = torch.full((rows + 1, b), inf, device=dev)  # diagonal k - 1
+    l2 = torch.zeros((rows + 1, b), device=dev)
+    l1 = torch.zeros((rows + 1, b), device=dev)
+    c1[1:] = skew[0]  # the origin: nothing before it
+    l1[1] = 1
+    out = torch.where(last == 0, c1[row + 1, ar], 0.0)
+    for k in range(1, nd):
+        c0 = torch.empty_like(c1)
+        c0[0] = inf
+        l0 = torch.empty_like(l1)
+        l0[0] = 0
+        up, left, diag = c1[:rows], c1[1:], c2[:rows]
+        torch.add(skew[k], torch.minimum(torch.minimum(up, diag), left), out=c0[1:])
+        # the walk back from (i, j): diagonal, else left, else up; on the first row or
+        # column it runs straight to the origin: 1 + i + j = 1 + k cells
         take_diag = (diag <= left) & (diag <= up)
-        take_left = ~take_diag & (left <= up)
-        prev = torch.where(
-            take_diag,
-            length[:, i, j],
-            torch.where(take_left, length[:, i + 1, j], length[:, i, j + 1]),
-        )
-        border = ((i == 0) | (j == 0)).expand_as(prev)
-        length[:, i + 1, j + 1] = torch.where(border, (1 + i + j).int(), prev + 1)
-    ar = torch.arange(b, device=dist.device)
-    return cost[ar, n, m] / length[ar, n, m].float()
+        take_left = (left <= up) & ~take_diag
+        step = torch.where(take_diag, l2[:rows], torch.where(take_left, l1[1:], l1[:rows]))
+        step += 1
+        step[0] = k + 1
+        if k < rows:
+            step[k] = k + 1
+        l0[1:] = step
+        done = last == k
+        if bool(done.any()):
+            sel = ar[done]
+            out[sel] = c0[row[sel] + 1, sel] / l0[row[sel] + 1, sel]
+        c2, c1, l2, l1 = c1, c0, l1, l0
+    return out
 
 
 def pair_costs(
@@ -119,46 +156,77 @@ def pair_costs(
     max_cells: int = 1 << 24,
 ) -> torch.Tensor:
     """DTW cost of each ordered pair of items: ``frames [F, D]`` (all items' frames, already
-    normalised), item ``starts``/``sizes`` ``[I]``, ``pairs [P, 2]`` item indices (the first is
-    the rows of the distance matrix) -> ``[P]`` float32. Pairs are sorted by size and run in
-    chunks of at most ``max_cells`` distance cells."""
+    normalised, items contiguous in order), item ``starts``/``sizes`` ``[I]``, ``pairs [P, 2]``
+    item indices (the first gives the rows of the distance matrix) -> ``[P]`` float32.
+
+    Frame distances are computed once per tile of row items against every frame (one matrix
+    product of at most ``max_cells`` entries); the pairs of a tile then run in batches of
+    similar sizes (at most ``max_cells`` padded cells), gathering their blocks from the tile."""
     import torch
 
     fn = DISTANCES[distance]
     out = torch.empty(len(pairs), dtype=torch.float32)
     if len(pairs) == 0:
         return out
-    s1, s2 = sizes[pairs[:, 0]], sizes[pairs[:, 1]]
-    order = torch.argsort(s1 * (int(sizes.max()) + 1) + s2)
-    pos = 0
-    while pos < len(order):
-        # grow the chunk while its padded area stays under max_cells
-        hi = pos + 1
-        step = 1
-        while hi < len(order):
-            nxt = min(len(order), hi + step)
-            idx = order[pos:nxt]
-            if int(s1[idx].max()) * int(s2[idx].max()) * len(idx) > max_cells:
-                break
-            hi, step = nxt, step * 2
-        idx = order[pos:hi]
-        a, b = pairs[idx, 0], pairs[idx, 1]
-        na, nb = sizes[a], sizes[b]
-        xa = _gather(frames, starts[a], na, int(na.max()))
-        xb = _gather(frames, starts[b], nb, int(nb.max()))
-        out[idx] = dtw(fn(xa, xb), na, nb).cpu()
-        pos = hi
+    order = torch.argsort(pairs[:, 0], stable=True)
+    pairs_sorted = pairs[order]
+    total = frames.shape[0]
+    ends = starts + sizes
+    item = 0
+    n_items = len(sizes)
+    while item < n_items:
+        # a tile of row items [item, last) whose frames x all frames fit in max_cells
+        last = item + 1
+        while last < n_items and int(ends[last] - starts[item]) * total <= max_cells:
+            last += 1
+        f0, f1 = int(starts[item]), int(ends[last - 1])
+        lo = int(torch.searchsorted(pairs_sorted[:, 0], item))
+        hi = int(torch.searchsorted(pairs_sorted[:, 0], last))
+        if hi > lo:
+            tile = fn(frames[None, f0:f1], frames[None])[0]  # [f1 - f0, F]
+            sel = order[lo:hi]
+            _run_tile(tile, f0, starts, sizes, pairs, sel, out, max_cells)
+        item = last
     return out
 
 
-def _gather(
-    frames: torch.Tensor, starts: torch.Tensor, sizes: torch.Tensor, width: int
-) -> torch.Tensor:
-    """``[B, width, D]``: each item's frames, zero-padded."""
+def _run_tile(
+    tile: torch.Tensor,
+    f0: int,
+    starts: torch.Tensor,
+    sizes: torch.Tensor,
+    pairs: torch.Tensor,
+    sel: torch.Tensor,
+    out: torch.Tensor,
+    max_cells: int,
+) -> None:
+    """DTW of the pairs ``sel`` (rows within the tile), in batches of similar sizes."""
     import torch
 
-    offs = torch.arange(width)
-    idx = starts[:, None] + offs[None, :]
-    valid = offs[None, :] < sizes[:, None]
-    out = frames[idx.clamp_(max=frames.shape[0] - 1)]
-    return out * valid[..., None].to(out.dtype)
+    s1, s2 = sizes[pairs[sel, 0]], sizes[pairs[sel, 1]]
+    sel = sel[torch.argsort(s1 * (int(s2.max()) + 1) + s2)]
+    pos = 0
+    while pos < len(sel):
+        hi, step = pos + 1, 1
+        while hi < len(sel):  # grow the batch while its padded area fits
+            nxt = min(len(sel), hi + step)
+            idx = sel[pos:nxt]
+            if (
+                int(sizes[pairs[idx, 0]].max()) * int(sizes[pairs[idx, 1]].max()) * len(idx)
+                > max_cells
+            ):
+                break
+            hi, step = nxt, step * 2
+        idx = sel[pos:hi]
+        a, b = pairs[idx, 0], pairs[idx, 1]
+        na, nb = sizes[a], sizes[b]
+        w1, w2 = int(na.max()), int(nb.max())
+        i, j = skew_index(w1, w2)
+        # frames (i, j) of each pair, read from the tile in skewed layout [w1 + w2 - 1, w1, B];
+        # padding cells read some other frame (clamped): they never reach a valid cell
+        r = ((starts[a] - f0)[None, None, :] + i[..., None]).clamp_(max=tile.shape[0] - 1)
+        c = (starts[b][None, None, :] + j.clamp(0, w2 - 1)[..., None]).clamp_(max=tile.shape[1] - 1)
+        skew = tile[r, c]
+        skew[((j < 0) | (j >= w2))[..., None].expand_as(skew)] = float("inf")
+        out[idx] = dtw_skewed(skew, na, nb).cpu()
+        pos = hi
