@@ -169,7 +169,7 @@ def pair_costs(
     if len(pairs) == 0:
         return out
     order = torch.argsort(pairs[:, 0], stable=True)
-    pairs_sorted = pairs[order]
+    first = pairs[order, 0].contiguous()
     total = frames.shape[0]
     ends = starts + sizes
     item = 0
@@ -180,8 +180,8 @@ def pair_costs(
         while last < n_items and int(ends[last] - starts[item]) * total <= max_cells:
             last += 1
         f0, f1 = int(starts[item]), int(ends[last - 1])
-        lo = int(torch.searchsorted(pairs_sorted[:, 0], item))
-        hi = int(torch.searchsorted(pairs_sorted[:, 0], last))
+        lo = int(torch.searchsorted(first, item))
+        hi = int(torch.searchsorted(first, last))
         if hi > lo:
             tile = fn(frames[None, f0:f1], frames[None])[0]  # [f1 - f0, F]
             sel = order[lo:hi]
