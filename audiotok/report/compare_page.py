@@ -79,15 +79,15 @@ def _plots(rows: list[dict[str, Any]], img: Path) -> list[tuple[str, Path]]:
         fig, ax = plt.subplots(figsize=(5.2, 3.4), dpi=100)
         ax.scatter([p[0] for p in pts], [p[1] for p in pts], color="#2d6cdf", zorder=3)
         for x, y, name in pts:
-            ax.annotate(name, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+            short = name if len(name) <= 28 else name[:27] + "…"
+            ax.annotate(short, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
         ax.set_xscale("log")
         label, better = COLUMNS[key]
         ax.set_xlabel("bitrate, kbit/s (log)")
         ax.set_ylabel(label + (" ↑" if better else " ↓"))
         ax.grid(True, alpha=0.3)
-        fig.tight_layout()
         png = img / f"bitrate-{key}.png"
-        fig.savefig(png)
+        fig.savefig(png, bbox_inches="tight")
         plt.close(fig)
         out.append((label, png))
     return out

@@ -1,0 +1,131 @@
+"""``audiotok compare`` on a synthetic corpus with exact phone alignments: the shipped
+semantic tokenizer, a tiny DAC from a checkpoint the test writes, and a model that does not
+exist. One run (slow: about 20 s of CPU); the JSON, the table and the page are checked (the
+page in Chromium where it is installed, as the other reports)."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from audiotok.cli.app import main
+
+sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parents[1] / "codecs"))
+from report_browser import Browser, chromium  # noqa: E402
+from test_report import NO_CHROMIUM, refs_of  # noqa: E402
+
+SR = 16000
+PHONES = {"a": (300.0, 0.0), "i": (700.0, 0.0), "s": (0.0, 1.0)}  # (tone Hz, noise share)
+
+
+def phone_corpus(root: Path, align: Path, speakers: int = 3, utts: int = 2) -> None:
+    """Each phone a 80-140 ms segment: a harmonic tone (pitch shifted per speaker) or noise;
+    alignments are the exact segment times."""
+    rng = np.random.default_rng(0)
+    for s in range(speakers):
+        for u in range(utts):
+            uid = f"spk{s}/u{u}"
+            wav, lines, t = [], [], 0
+            for p in rng.choice(list(PHONES), size=12):
+                n = int(rng.integers(80, 141)) * SR // 1000
+                f0, noise = PHONES[p]
+                tt = np.arange(n) / SR
+                x = sum(np.sin(2 * np.pi * f0 * (1 + 0.05 * s) * k * tt) / k for k in (1, 2, 3))
+                x = 0.3 * x + noise * 0.3 * rng.normal(size=n) + 0.01 * rng.normal(size=n)
+                wav.append(x)
+                lines.append(f"{t / SR}\t{(t + n) / SR}\t{p}\n")
+                t += n
+            (root / f"spk{s}").mkdir(parents=True, exist_ok=True)
+            (align / f"spk{s}").mkdir(parents=True, exist_ok=True)
+            sf.write(root / f"{uid}.wav", np.concatenate(wav).astype(np.float32), SR)
+            (align / f"{uid}.tsv").write_text("".join(lines))
+
+
+pytestmark = pytest.mark.filterwarnings("error::UserWarning:audiotok.report")
+
+
+@pytest.fixture(scope="module")
+def compared(tmp_path_factory):
+    from test_weights_cli import _dac_checkpoint
+
+    tmp = tmp_path_factory.mktemp("compare")
+    w = tmp / "weights_16khz.pth"
+    _dac_checkpoint(w)
+    phone_corpus(tmp / "corpus", tmp / "align")
+    argv = ["compare", str(tmp / "corpus"), "--models",
+            f"mfcc-km100,dac-16khz:weights={w}:n_codebooks=2,no-such-model",
+            "--align", str(tmp / "align"), "-o", str(tmp / "out"),
+            "--metrics", "mel_distance,si_sdr"]  # fmt: skip
+    with pytest.raises(SystemExit) as e:
+        main(argv)
+    return tmp / "out", e.value.code, argv
+
+
+@pytest.mark.slow
+def test_compare_json_rows(compared):
+    out, code, _ = compared
+    assert code == 1  # the missing model; the others are compared
+    r = json.loads((out / "compare.json").read_text())
+    mfcc, dac, missing = r["tokenizers"]
+    assert "unknown model 'no-such-model'" in missing["error"]
+    assert mfcc["kind"] == "semantic" and mfcc["codebooks"] == 1 and mfcc["frame_rate"] == 100
+    assert mfcc["bitrate_bps"] == pytest.approx(100 * np.log2(100))
+    assert dac["kind"] == "acoustic" and dac["codebooks"] == 2
+    assert dac["tokens_per_second"] == pytest.approx(2 * dac["frame_rate"])
+    for row in (mfcc, dac):
+        assert row["utterances"] == 6 and row["encode_realtime"] > 0
+        assert row["usage"][0]["used"] > 1 and row["usage"][0]["entropy_bits"] > 0
+        assert set(row["abx"]) == {"triphone_within", "triphone_across", "phoneme_within",
+                                   "phoneme_across"}  # fmt: skip
+        assert len(row["pnmi"]) == row["codebooks"]
+    # tones and noise are easy for MFCC units: far better than chance, and phonetic
+    assert mfcc["abx"]["phoneme_within"] < 25 and mfcc["pnmi"][0] > 0.3
+    assert set(dac["recon"]) == {"mel_distance", "si_sdr"} and "recon" not in mfcc
+    assert np.isfinite(dac["recon"]["mel_distance"])
+
+
+@pytest.mark.slow
+def test_compare_page(compared):
+    out, _, _ = compared
+    index = out / "index.html"
+    text = index.read_text()
+    for s in ("mfcc-km100", "dac-16khz", "no-such-model", "ABX triphone within %", "PNMI",
+              "Bitrate and quality", "sortable"):  # fmt: skip
+        assert s in text, s
+    refs = [v for _, v in refs_of(index) if not v.startswith(("#", "data:"))]
+    assert [v for v in refs if not (out / v).is_file()] == []
+    assert sum(v.endswith(".png") for v in refs) >= 2  # bitrate vs ABX, mel, SI-SDR
+    assert sum(v.startswith("audio/") for v in refs) == 4  # 2 files x (reference, decoded)
+    if chromium() is None:
+        pytest.skip(NO_CHROMIUM)
+    shot = out.parent / "compare.png"
+    with Browser() as b:
+        res = b.load(index, screenshot=shot)
+    assert res.loaded and res.errors == [], res.errors
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_compare_table(compared, capsys):
+    from audiotok.cli.compare_cmd import print_table
+
+    print_table(json.loads((compared[0] / "compare.json").read_text()))
+    out = capsys.readouterr().out
+    for s in ("mfcc-km100", "no-such-model", "error", "kbit/s", "ABX triphone within %",
+              "PNMI codebook 0", "mel distance"):  # fmt: skip
+        assert s in out, s
+
+
+def test_compare_refuses_a_foreign_output_folder(tmp_path, capsys):
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "mine.txt").write_text("x")
+    with pytest.raises(SystemExit) as e:
+        main(["compare", str(tmp_path), "--models", "mfcc-km100", "-o", str(tmp_path / "out")])
+    assert e.value.code == 2
+    assert "holds no earlier comparison" in capsys.readouterr().err
