@@ -7,6 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import soundfile as sf
 
 from audiotok.metrics.abx_items import Item
 
@@ -58,3 +59,30 @@ def write_alignments(aligns: dict[str, list[tuple[float, float, str]]], folder: 
         lines = [f"{on!r}\t{off!r}\t{ph}" for on, off, ph in segs]
         (folder / f"{uid}.tsv").write_text("\n".join(lines) + "\n")
     return folder
+
+
+SR = 16000
+PHONES = {"a": (300.0, 0.0), "i": (700.0, 0.0), "s": (0.0, 1.0)}  # (tone Hz, noise share)
+
+
+def phone_corpus(root: Path, align: Path, speakers: int = 3, utts: int = 2) -> None:
+    """Each phone a 80-140 ms segment: a harmonic tone (pitch shifted per speaker) or noise;
+    alignments are the exact segment times."""
+    rng = np.random.default_rng(0)
+    for s in range(speakers):
+        for u in range(utts):
+            uid = f"spk{s}/u{u}"
+            wav, lines, t = [], [], 0
+            for p in rng.choice(list(PHONES), size=12):
+                n = int(rng.integers(80, 141)) * SR // 1000
+                f0, noise = PHONES[p]
+                tt = np.arange(n) / SR
+                x = sum(np.sin(2 * np.pi * f0 * (1 + 0.05 * s) * k * tt) / k for k in (1, 2, 3))
+                x = 0.3 * x + noise * 0.3 * rng.normal(size=n) + 0.01 * rng.normal(size=n)
+                wav.append(x)
+                lines.append(f"{t / SR}\t{(t + n) / SR}\t{p}\n")
+                t += n
+            (root / f"spk{s}").mkdir(parents=True, exist_ok=True)
+            (align / f"spk{s}").mkdir(parents=True, exist_ok=True)
+            sf.write(root / f"{uid}.wav", np.concatenate(wav).astype(np.float32), SR)
+            (align / f"{uid}.tsv").write_text("".join(lines))

@@ -142,3 +142,29 @@ def test_eval_abx_cli_on_a_token_store(tmp_path, capsys):
         main(["eval", "abx", str(tok)])
     assert e.value.code == 2
     assert "exactly one of --align" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_eval_abx_on_audio_and_on_a_feature_store(tmp_path, capsys):
+    """MFCCs of tones and noise (exact alignments): the audio path and the feature store of
+    the same extractor give the same scores, far below chance."""
+    from abx_synth import phone_corpus
+
+    phone_corpus(tmp_path / "corpus", tmp_path / "align", speakers=2, utts=2)
+    with pytest.raises(SystemExit) as e:
+        main(
+            ["extract", str(tmp_path / "corpus"), "-o", str(tmp_path / "feats"), "--model", "mfcc"]
+        )
+    assert e.value.code == 0
+    capsys.readouterr()
+    scores = []
+    for src in (["feats"], ["corpus", "--model", "mfcc"]):
+        with pytest.raises(SystemExit) as e:
+            main(["eval", "abx", str(tmp_path / src[0]), *src[1:],
+                  "--align", str(tmp_path / "align"), "--json"])  # fmt: skip
+        assert e.value.code == 0
+        r = json.loads(capsys.readouterr().out)
+        assert r["speakers"] == 2 and r["frame_rate"] == 100.0
+        scores.append(r["scores"])
+    assert scores[0] == pytest.approx(scores[1], abs=0.5)  # the store is float16
+    assert scores[0]["phoneme_within"] < 20 and scores[0]["phoneme_across"] < 30
