@@ -25,7 +25,7 @@ float32, with the reference's additions in the reference's order.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -156,77 +156,71 @@ def pair_costs(
     max_cells: int = 1 << 24,
 ) -> torch.Tensor:
     """DTW cost of each ordered pair of items: ``frames [F, D]`` (all items' frames, already
-    normalised, items contiguous in order), item ``starts``/``sizes`` ``[I]``, ``pairs [P, 2]``
-    item indices (the first gives the rows of the distance matrix) -> ``[P]`` float32.
+    normalised), item ``starts``/``sizes`` ``[I]``, ``pairs [P, 2]`` item indices (the first
+    gives the rows of the distance matrix) -> ``[P]`` float32.
 
-    Frame distances are computed once per tile of row items against every frame (one matrix
-    product of at most ``max_cells`` entries); the pairs of a tile then run in batches of
-    similar sizes (at most ``max_cells`` padded cells), gathering their blocks from the tile."""
+    Pairs run in batches of similar sizes (at most ``max_cells`` padded cells). Where all
+    frames against all frames fit in ``2 * max_cells`` entries, that matrix is computed once
+    (one matrix product) and each batch reads its blocks from it; otherwise each batch
+    computes the distances of its own pairs (a batched product over their frames), so time
+    and memory grow with the pairs asked for, not with the square of the corpus."""
     import torch
 
     fn = DISTANCES[distance]
     out = torch.empty(len(pairs), dtype=torch.float32)
     if len(pairs) == 0:
         return out
-    order = torch.argsort(pairs[:, 0], stable=True)
-    first = pairs[order, 0].contiguous()
-    total = frames.shape[0]
-    ends = starts + sizes
-    item = 0
-    n_items = len(sizes)
-    while item < n_items:
-        # a tile of row items [item, last) whose frames x all frames fit in max_cells
-        last = item + 1
-        while last < n_items and int(ends[last] - starts[item]) * total <= max_cells:
-            last += 1
-        f0, f1 = int(starts[item]), int(ends[last - 1])
-        lo = int(torch.searchsorted(first, item))
-        hi = int(torch.searchsorted(first, last))
-        if hi > lo:
-            tile = fn(frames[None, f0:f1], frames[None])[0]  # [f1 - f0, F]
-            sel = order[lo:hi]
-            _run_tile(tile, f0, starts, sizes, pairs, sel, out, max_cells)
-        item = last
-    return out
-
-
-def _run_tile(
-    tile: torch.Tensor,
-    f0: int,
-    starts: torch.Tensor,
-    sizes: torch.Tensor,
-    pairs: torch.Tensor,
-    sel: torch.Tensor,
-    out: torch.Tensor,
-    max_cells: int,
-) -> None:
-    """DTW of the pairs ``sel`` (rows within the tile), in batches of similar sizes."""
-    import torch
-
-    s1, s2 = sizes[pairs[sel, 0]], sizes[pairs[sel, 1]]
-    sel = sel[torch.argsort(s1 * (int(s2.max()) + 1) + s2)]
-    pos = 0
-    while pos < len(sel):
-        hi, step = pos + 1, 1
-        while hi < len(sel):  # grow the batch while its padded area fits
-            nxt = min(len(sel), hi + step)
-            idx = sel[pos:nxt]
-            if (
-                int(sizes[pairs[idx, 0]].max()) * int(sizes[pairs[idx, 1]].max()) * len(idx)
-                > max_cells
-            ):
-                break
-            hi, step = nxt, step * 2
-        idx = sel[pos:hi]
+    total, dim = frames.shape
+    full = fn(frames[None], frames[None])[0] if total * total <= 2 * max_cells else None
+    s1, s2 = sizes[pairs[:, 0]], sizes[pairs[:, 1]]
+    order = torch.argsort(s1 * (int(s2.max()) + 1) + s2)
+    per_frame = 0 if full is not None else dim
+    for idx in _batches(order, s1, s2, max_cells, per_frame):
         a, b = pairs[idx, 0], pairs[idx, 1]
         na, nb = sizes[a], sizes[b]
         w1, w2 = int(na.max()), int(nb.max())
         i, j = skew_index(w1, w2)
-        # frames (i, j) of each pair, read from the tile in skewed layout [w1 + w2 - 1, w1, B];
-        # padding cells read some other frame (clamped): they never reach a valid cell
-        r = ((starts[a] - f0)[None, None, :] + i[..., None]).clamp_(max=tile.shape[0] - 1)
-        c = (starts[b][None, None, :] + j.clamp(0, w2 - 1)[..., None]).clamp_(max=tile.shape[1] - 1)
-        skew = tile[r, c]
+        jc = j.clamp(0, w2 - 1)
+        # cell (i, j) of each pair in skewed layout [w1 + w2 - 1, w1, B]; padding cells hold
+        # some other frame's distance: they never reach a valid cell
+        if full is not None:
+            r = (starts[a][None, None, :] + i[..., None]).clamp_(max=total - 1)
+            c = (starts[b][None, None, :] + jc[..., None]).clamp_(max=total - 1)
+            skew = full[r, c]
+        else:
+            dist = fn(_gather(frames, starts[a], na, w1), _gather(frames, starts[b], nb, w2))
+            skew = dist.permute(1, 2, 0)[i, jc]
         skew[((j < 0) | (j >= w2))[..., None].expand_as(skew)] = float("inf")
         out[idx] = dtw_skewed(skew, na, nb).cpu()
+    return out
+
+
+def _batches(
+    order: torch.Tensor, s1: torch.Tensor, s2: torch.Tensor, max_cells: int, dim: int
+) -> Iterator[torch.Tensor]:
+    """Consecutive runs of ``order`` whose padded DTW area (and, with ``dim``, gathered
+    frames) stays within ``max_cells``; a run has at least one pair."""
+    pos = 0
+    while pos < len(order):
+        hi, step = pos + 1, 1
+        while hi < len(order):
+            nxt = min(len(order), hi + step)
+            run = order[pos:nxt]
+            w1, w2 = int(s1[run].max()), int(s2[run].max())
+            if len(run) * max(w1 * w2, (w1 + w2) * dim) > max_cells:
+                break
+            hi, step = nxt, step * 2
+        yield order[pos:hi]
         pos = hi
+
+
+def _gather(
+    frames: torch.Tensor, starts: torch.Tensor, sizes: torch.Tensor, width: int
+) -> torch.Tensor:
+    """``[B, width, D]``: each item's frames, zero-padded."""
+    import torch
+
+    offs = torch.arange(width)
+    idx = (starts[:, None] + offs[None, :]).clamp_(max=frames.shape[0] - 1)
+    valid = offs[None, :] < sizes[:, None]
+    return frames[idx] * valid[..., None].to(frames.dtype)

@@ -168,3 +168,27 @@ def test_eval_abx_on_audio_and_on_a_feature_store(tmp_path, capsys):
         scores.append(r["scores"])
     assert scores[0] == pytest.approx(scores[1], abs=0.5)  # the store is float16
     assert scores[0]["phoneme_within"] < 20 and scores[0]["phoneme_across"] < 30
+
+
+@pytest.mark.parametrize("distance", ["cosine", "kl"])
+def test_pair_costs_are_the_same_from_the_full_matrix_and_per_batch(distance):
+    """Small corpora read blocks of one frame-distance matrix; large ones compute each
+    batch's distances: same costs (to float rounding), and each equals a lone DTW."""
+    from audiotok.metrics.abx_dtw import DISTANCES, pair_costs
+
+    g = torch.Generator().manual_seed(0)
+    sizes = torch.randint(1, 9, (30,), generator=g)
+    starts = torch.cumsum(sizes, 0) - sizes
+    frames = torch.rand(int(sizes.sum()), 5, generator=g)
+    frames = normalize_with_singularity(frames) if distance == "cosine" else frames
+    pairs = torch.randint(0, 30, (200, 2), generator=g)
+    full = pair_costs(frames, starts, sizes, pairs, distance)
+    batched = pair_costs(frames, starts, sizes, pairs, distance, max_cells=200)
+    # arccos near 1 turns a last-bit difference of a dot product into ~1e-4 (equal frames)
+    assert torch.allclose(full, batched, atol=1e-3)
+    assert (full - batched).abs().median() < 1e-6
+    a, b = pairs[7]
+    xa = frames[starts[a] : starts[a] + sizes[a]][None]
+    xb = frames[starts[b] : starts[b] + sizes[b]][None]
+    alone = dtw(DISTANCES[distance](xa, xb), sizes[a][None], sizes[b][None])
+    assert full[7].item() == pytest.approx(alone.item(), abs=1e-5)
