@@ -82,11 +82,11 @@ def run_reference(folder: Path, item_file: Path) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--speakers", type=int, default=8)
-    ap.add_argument("--utterances", type=int, default=6, help="per speaker")
-    ap.add_argument("--phones", type=int, default=12, help="phone set size")
-    ap.add_argument("--length", type=int, default=60, help="phones per utterance")
-    ap.add_argument("--dim", type=int, default=256)
+    ap.add_argument("--speakers", type=int, default=4)
+    ap.add_argument("--utterances", type=int, default=3, help="per speaker")
+    ap.add_argument("--phones", type=int, default=10, help="phone set size")
+    ap.add_argument("--length", type=int, default=40, help="phones per utterance")
+    ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--toy", action="store_true", help="smoke run: 3 speakers x 2 utterances")
     ap.add_argument(
         "--threads", type=int, default=None, help="torch threads for both (default: torch's)"
