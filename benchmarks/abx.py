@@ -3,7 +3,8 @@
 
 Synthetic corpus shaped like a LibriSpeech ABX set: speakers x utterances of phones drawn
 from a phone set, 3-12 frames each at 100 frames/s, features = phone prototype + speaker
-offset + noise (``--dim``), saved as ``<id>.npy`` with an ``.item`` file of every triphone.
+offset + noise (``--dim``, ``--noise``: errors of 10-20 %), saved as ``<id>.npy`` with
+an ``.item`` file of every triphone.
 Both compute all four conditions (triphone/phoneme x within/across speaker) with their
 defaults (``max_size_group`` 10, ``max_x_across`` 5, their own random draws, so the scores
 agree within sampling noise; ``tests/metrics/test_abx_parity.py`` proves equality without
@@ -30,7 +31,9 @@ from pathlib import Path
 import numpy as np
 
 
-def make_corpus(folder: Path, speakers: int, utts: int, phones: int, length: int, dim: int) -> Path:
+def make_corpus(
+    folder: Path, speakers: int, utts: int, phones: int, length: int, dim: int, noise: float
+) -> Path:
     from audiotok.metrics.abx_items import Item, write_item_file
 
     rng = np.random.default_rng(0)
@@ -44,7 +47,7 @@ def make_corpus(folder: Path, speakers: int, utts: int, phones: int, length: int
             for p in rng.integers(0, phones, size=length):
                 n = int(rng.integers(3, 13))
                 segs.append((t / 100, (t + n) / 100, names[p]))
-                chunks.append(proto[p] + shift + 1.5 * rng.normal(size=(n, dim)))
+                chunks.append(proto[p] + shift + noise * rng.normal(size=(n, dim)))
                 t += n
             np.save(folder / f"{uid}.npy", np.concatenate(chunks).astype(np.float32))
             items += [
@@ -87,6 +90,7 @@ def main() -> None:
     ap.add_argument("--phones", type=int, default=10, help="phone set size")
     ap.add_argument("--length", type=int, default=40, help="phones per utterance")
     ap.add_argument("--dim", type=int, default=128)
+    ap.add_argument("--noise", type=float, default=4.0, help="noise std per feature")
     ap.add_argument("--toy", action="store_true", help="smoke run: 3 speakers x 2 utterances")
     ap.add_argument(
         "--threads", type=int, default=None, help="torch threads for both (default: torch's)"
@@ -94,7 +98,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, default=None, help="write the figures here")
     a = ap.parse_args()
     if a.toy:
-        a.speakers, a.utterances, a.phones, a.length, a.dim = 3, 2, 4, 16, 16
+        a.speakers, a.utterances, a.phones, a.length, a.dim, a.noise = 3, 2, 4, 16, 16, 1.0
 
     import torch
 
@@ -102,7 +106,9 @@ def main() -> None:
         torch.set_num_threads(a.threads)
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        item_file = make_corpus(folder, a.speakers, a.utterances, a.phones, a.length, a.dim)
+        item_file = make_corpus(
+            folder, a.speakers, a.utterances, a.phones, a.length, a.dim, a.noise
+        )
         n_items = len(item_file.read_text().splitlines()) - 1
         print(
             f"{a.speakers} speakers x {a.utterances} utterances x {a.length} phones "

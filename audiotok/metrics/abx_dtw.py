@@ -153,7 +153,7 @@ def pair_costs(
     pairs: torch.Tensor,
     distance: str,
     *,
-    max_cells: int = 1 << 24,
+    max_cells: int = 1 << 22,
 ) -> torch.Tensor:
     """DTW cost of each ordered pair of items: ``frames [F, D]`` (all items' frames, already
     normalised), item ``starts``/``sizes`` ``[I]``, ``pairs [P, 2]`` item indices (the first
@@ -171,26 +171,34 @@ def pair_costs(
     if len(pairs) == 0:
         return out
     total, dim = frames.shape
-    full = fn(frames[None], frames[None])[0] if total * total <= 2 * max_cells else None
+    flat = None
+    if total * total <= 2 * max_cells:
+        flat = fn(frames[None], frames[None])[0].reshape(-1)
     s1, s2 = sizes[pairs[:, 0]], sizes[pairs[:, 1]]
     order = torch.argsort(s1 * (int(s2.max()) + 1) + s2)
-    per_frame = 0 if full is not None else dim
-    for idx in _batches(order, s1, s2, max_cells, per_frame):
+    per_frame = 0 if flat is not None else dim
+    n_items = len(sizes)
+    for run in _batches(order, s1, s2, max_cells, per_frame):
+        # within a batch, pairs by (row item, column item): neighbouring reads of the matrix
+        idx = run[torch.argsort(pairs[run, 0] * n_items + pairs[run, 1])]
         a, b = pairs[idx, 0], pairs[idx, 1]
         na, nb = sizes[a], sizes[b]
         w1, w2 = int(na.max()), int(nb.max())
         i, j = skew_index(w1, w2)
+        # cell (i, j) of each pair in skewed layout [w1 + w2 - 1, w1, B], +inf outside the
+        # matrix; padding cells hold some other frame's distance: they never reach a valid cell
+        outside = torch.zeros(j.shape)
+        outside[(j < 0) | (j >= w2)] = float("inf")
         jc = j.clamp(0, w2 - 1)
-        # cell (i, j) of each pair in skewed layout [w1 + w2 - 1, w1, B]; padding cells hold
-        # some other frame's distance: they never reach a valid cell
-        if full is not None:
-            r = (starts[a][None, None, :] + i[..., None]).clamp_(max=total - 1)
-            c = (starts[b][None, None, :] + jc[..., None]).clamp_(max=total - 1)
-            skew = full[r, c]
+        if flat is not None:
+            base = starts[a] * total + starts[b]
+            lin = (i * total + jc)[..., None] + base[None, None, :]
+            skew = torch.take(flat, lin.clamp_(max=len(flat) - 1))
         else:
             dist = fn(_gather(frames, starts[a], na, w1), _gather(frames, starts[b], nb, w2))
-            skew = dist.permute(1, 2, 0)[i, jc]
-        skew[((j < 0) | (j >= w2))[..., None].expand_as(skew)] = float("inf")
+            lin = (i * w2 + jc)[..., None] + (torch.arange(len(idx)) * (w1 * w2))[None, None, :]
+            skew = torch.take(dist, lin)
+        skew += outside[..., None]
         out[idx] = dtw_skewed(skew, na, nb).cpu()
     return out
 
