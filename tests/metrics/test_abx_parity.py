@@ -41,6 +41,17 @@ def reference_scores(folder: Path, item_file: Path, distance: str) -> tuple[dict
     return {k: 100 * v for k, v in scores.items()}, [f for f, _ in files]
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Two OpenMP threads on a shared 2-core machine wait on each other (tests/vocoders)."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.mark.filterwarnings("ignore::UserWarning")
 @pytest.mark.parametrize(
     ("distance", "posteriors"),

@@ -26,19 +26,46 @@ pytestmark = pytest.mark.filterwarnings("error::UserWarning:audiotok.report")
 
 @pytest.fixture(scope="module")
 def compared(tmp_path_factory):
+    import torch
     from test_weights_cli import _dac_checkpoint
 
     tmp = tmp_path_factory.mktemp("compare")
     w = tmp / "weights_16khz.pth"
     _dac_checkpoint(w)
+    tiny_vocoder(tmp / "voc")
     phone_corpus(tmp / "corpus", tmp / "align")
     argv = ["compare", str(tmp / "corpus"), "--models",
             f"mfcc-km100,dac-16khz:weights={w}:n_codebooks=2,no-such-model",
-            "--align", str(tmp / "align"), "-o", str(tmp / "out"),
+            "--align", str(tmp / "align"), "--vocoder", str(tmp / "voc"), "-o", str(tmp / "out"),
             "--metrics", "mel_distance,si_sdr"]  # fmt: skip
-    with pytest.raises(SystemExit) as e:
-        main(argv)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # two OpenMP threads on a shared 2-core machine wait on each other
+    try:
+        with pytest.raises(SystemExit) as e:
+            main(argv)
+    finally:
+        torch.set_num_threads(threads)
     return tmp / "out", e.value.code, argv
+
+
+def tiny_vocoder(folder: Path) -> None:
+    """A tiny unit HiFi-GAN with random weights, made for mfcc-km100's units."""
+    import torch
+
+    import audiotok
+    from audiotok.vocoders.config import VocoderConfig, spec_identity
+    from audiotok.vocoders.loading import save
+    from audiotok.vocoders.model import Vocoder
+
+    tok = audiotok.load("mfcc-km100")
+    torch.manual_seed(0)
+    cfg = VocoderConfig(
+        num_units=100, frame_rate=100.0, embedding_dim=16, upsample_initial_channel=32,
+        resblock_kernel_sizes=(3,), resblock_dilation_sizes=((1, 3),),
+        tokens=spec_identity(tok.spec), codebook_sha256=tok.spec.params["codebook_sha256"],
+        tokenizer=tok.recipe.to_dict(),
+    )  # fmt: skip
+    save(Vocoder(cfg).eval(), folder)
 
 
 @pytest.mark.slow
@@ -60,8 +87,10 @@ def test_compare_json_rows(compared):
         assert len(row["pnmi"]) == row["codebooks"]
     # tones and noise are easy for MFCC units: far better than chance, and phonetic
     assert mfcc["abx"]["phoneme_within"] < 25 and mfcc["pnmi"][0] > 0.3
-    assert set(dac["recon"]) == {"mel_distance", "si_sdr"} and "recon" not in mfcc
+    assert set(dac["recon"]) == {"mel_distance", "si_sdr"} and "uer" not in dac
     assert np.isfinite(dac["recon"]["mel_distance"])
+    # the vocoder is made for mfcc-km100's units: resynthesis, its unit error rate
+    assert 0 <= mfcc["uer"] <= 1.5 and set(mfcc["recon"]) == {"mel_distance", "si_sdr"}
 
 
 @pytest.mark.slow
@@ -70,12 +99,13 @@ def test_compare_page(compared):
     index = out / "index.html"
     text = index.read_text()
     for s in ("mfcc-km100", "dac-16khz", "no-such-model", "ABX triphone within %", "PNMI",
-              "Bitrate and quality", "sortable"):  # fmt: skip
+              "Bitrate and quality", "sortable", "UER"):  # fmt: skip
         assert s in text, s
     refs = [v for _, v in refs_of(index) if not v.startswith(("#", "data:"))]
     assert [v for v in refs if not (out / v).is_file()] == []
     assert sum(v.endswith(".png") for v in refs) >= 2  # bitrate vs ABX, mel, SI-SDR
-    assert sum(v.startswith("audio/") for v in refs) == 4  # 2 files x (reference, decoded)
+    # 2 files x (reference, decoded) x (DAC, mfcc-km100 resynthesised)
+    assert sum(v.startswith("audio/") for v in refs) == 8
     if chromium() is None:
         pytest.skip(NO_CHROMIUM)
     shot = out.parent / "compare.png"
