@@ -121,6 +121,12 @@ def abx(
     result["failures"] = [{"id": i, "reason": r} for i, r in src.failures]
     for i, r in src.failures:
         err_console.print(f"failed: {i}: {r}", highlight=False)
+    if result["missing_files"]:
+        err_console.print(
+            f"note: {result['missing_files']} utterance(s) named by the items have no frames "
+            f"in {source}; {result['empty_items']} item(s) were shorter than one frame",
+            highlight=False,
+        )
     title = f"ABX of {result.get('name') or source}"
     if html is not None:
         err_console.print(f"report: {html_report(html, title, result)}")

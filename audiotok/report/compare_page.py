@@ -46,8 +46,12 @@ PLOTTED = ("abx_triphone_within", "mel_distance", "pesq_wb", "stoi", "si_sdr", "
 
 def flat_row(r: Mapping[str, Any]) -> dict[str, Any]:
     """One tokenizer's row as table cells (keys of COLUMNS, plus model and errors)."""
-    if "error" in r:
-        return {"model": r["model"], "error": r["error"]}
+    if "error" in r:  # the first sentence; the whole message is under Errors
+        msg = str(r["error"])
+        if len(msg) > 120:
+            msg = msg.split(". ", 1)[0]
+            msg = msg if len(msg) <= 120 else msg[:119] + "…"
+        return {"model": r["model"], "error": msg}
     usage = r.get("usage") or []
     row: dict[str, Any] = {
         "model": r["model"],
@@ -158,7 +162,10 @@ def write_compare_report(
         pnmi = r.get("pnmi") or []
         for u in r.get("usage") or []:
             c = u["codebook"]
-            per_cb.append({"model": r["model"], **u, "pnmi": pnmi[c] if c < len(pnmi) else None})
+            row = {"model": r["model"], **u}
+            if c < len(pnmi):
+                row["pnmi"] = pnmi[c]
+            per_cb.append(row)
     if per_cb:
         parts += ['<h2 id="codebooks">Per codebook</h2>', H.table(per_cb)]
     plots = _plots(ok, img)
@@ -170,7 +177,8 @@ def write_compare_report(
     cards = [_players(r, snd, examples, max_audio_seconds) for r in result["tokenizers"]]
     if any(cards):
         parts += ['<h2 id="examples">Listen</h2>', *[c for c in cards if c]]
-    errors = [(r["model"], e) for r in result["tokenizers"] for e in r.get("errors", [])]
+    errors = [(r["model"], r["error"]) for r in result["tokenizers"] if "error" in r]
+    errors += [(r["model"], e) for r in result["tokenizers"] for e in r.get("errors", [])]
     if errors:
         parts += [
             '<h2 id="errors">Errors</h2>',
