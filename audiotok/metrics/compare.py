@@ -192,7 +192,10 @@ def compare_one(
         "encode_errors": summary.errors,
     }
     if align is not None:
-        row.update(_alignment_metrics(ts, align, abx_options or {}))
+        try:
+            row.update(_alignment_metrics(ts, align, abx_options or {}))
+        except AudiotokError as e:  # e.g. no alignment matches this store's ids
+            row["errors"].append(f"alignments: {e}")
     if s.kind in ("acoustic", "hybrid") and metrics:
         part = _recon(ts, tok, corpus, work, metrics)
         row["errors"] += part.pop("errors")
