@@ -86,6 +86,7 @@ COMMAND_MODULES = (
     "vocoder_cmd",
     "merge_cmd",
     "hybrid_cmd",
+    "compare_cmd",
 )
 for _name in COMMAND_MODULES:
     importlib.import_module(f"audiotok.cli.{_name}").register(app)

@@ -1,7 +1,8 @@
 """audiotok eval: how well decoded audio matches its reference.
 
 ``eval recon REF DECODED`` scores folders paired by id; ``eval roundtrip CORPUS --model M``
-encodes, decodes and scores in one go. Exit codes: 0 all scored, 1 some file or metric
+encodes, decodes and scores in one go; ``eval abx`` (``cli/eval_abx.py``) scores phone
+discriminability. Exit codes: 0 all scored, 1 some file or metric
 failed (listed; failures never count as scores), 2 bad usage.
 """
 
@@ -15,6 +16,7 @@ import numpy as np
 import typer
 
 from audiotok.cli.common import describe_spec, err_console, out_console, report_error
+from audiotok.cli.eval_abx import abx as abx_command
 
 eval_app = typer.Typer(
     rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
@@ -487,6 +489,9 @@ def _codebooks_report(out: Path, tokens: Path, result: dict[str, Any]) -> Path:
         },
         extra_tables={"per codebook": rows},
     )
+
+
+eval_app.command("abx")(abx_command)
 
 
 def register(app: typer.Typer) -> None:
