@@ -19,6 +19,7 @@ the hop, as ``DAC.preprocess`` does, so a file gives ``ceil(T / hop)`` frames.
   receptive field (:func:`audiotok.codecs.windows.conv_span`): codes equal. Decoding is
   windowed the same way in frames.
 
+The network is ours (:mod:`audiotok.codecs.dac_model`, the package's key names).
 Weights (see :mod:`audiotok.codecs.dac_weights`): the released ``.pth`` holds
 ``{"state_dict", "metadata": {"kwargs": ...}}``; loaded with ``torch.load(weights_only=True)``,
 or converted once to safetensors + JSON when it needs unpickling.
@@ -81,12 +82,10 @@ class DacCodec(Codec):
         return self
 
     def _codes(self, wav):
-        z = self.model.encoder(wav)
-        return self.model.quantizer(z, self.n_q)[1][:, : self.n_q].long()
+        return self.model.quantizer.encode(self.model.encoder(wav), self.n_q).long()
 
     def _audio(self, codes):
-        z = self.model.quantizer.from_codes(codes)[0]
-        return self.model.decoder(z)
+        return self.model.decoder(self.model.quantizer.from_codes(codes))
 
     def encode_batch(self, wav, lengths):
         import torch
@@ -144,15 +143,28 @@ class DacCodec(Codec):
             )
 
 
-def architecture(variant: str, config: dict[str, Any] | None = None) -> Any:
-    """A DAC with random weights: the published configuration of ``variant``, with
-    ``config`` overriding constructor arguments (tests use a small encoder/decoder)."""
-    from dac.model.dac import DAC
+def architecture(variant: str, config: dict[str, Any] | None = None, seed: int = 0) -> Any:
+    """Our :class:`~audiotok.codecs.dac_model.DAC` with random weights from a local generator
+    seeded ``seed``: the published configuration of ``variant``, with ``config`` overriding
+    constructor arguments (tests use a small encoder/decoder). Building it leaves torch's
+    global RNG as it was."""
+    import torch
+
+    from audiotok.codecs.dac_model import DAC
+    from audiotok.codecs.random_init import random_init_
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown DAC variant {variant!r}: {', '.join(VARIANTS)}")
     kwargs = {**COMMON, **VARIANTS[variant], **(config or {})}
-    return DAC(**kwargs).eval()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            model = DAC(**kwargs)
+    except TypeError as e:
+        from audiotok.errors import AudiotokError
+
+        raise AudiotokError(f"bad DAC configuration {config}: {e}") from e
+    random_init_(model, torch.Generator().manual_seed(seed))
+    return model.eval()
 
 
 def build(
@@ -168,8 +180,6 @@ def build(
     config: dict[str, Any] | None = None,
 ) -> DacCodec:
     """Build the registry entry's DAC; ``pretrained=False``: random weights (``seed``)."""
-    import torch
-
     from audiotok import weights as W
     from audiotok.codecs import dac_weights
 
@@ -177,10 +187,16 @@ def build(
     if pretrained:
         state, kwargs, sha, path = dac_weights.load(entry, weights)
         config = {**(config or {}), **kwargs}
-    torch.manual_seed(seed)
-    model = architecture(variant, config)
+    model = architecture(variant, config, seed)
     if pretrained:
-        model.load_state_dict(state)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as e:
+            from audiotok.errors import AudiotokError
+
+            lines = str(e).strip().splitlines()
+            detail = (lines[1] if len(lines) > 1 else lines[0]).strip()[:200]
+            raise AudiotokError(f"{path} does not fit this DAC ({detail})") from e
     else:
         sha = W.state_dict_sha256(model.state_dict())
     model.eval()
