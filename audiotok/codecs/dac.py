@@ -14,7 +14,8 @@ samples ``[hop j, hop (j + 1))``; the input is zero-padded on the right to a mul
 the hop, as ``DAC.preprocess`` does, so a file gives ``ceil(T / hop)`` frames.
 
 - Batches: :func:`audiotok.codecs.padding.as_if_alone` zeroes every convolution's input
-  past each file's end, which is what the file alone sees: codes equal.
+  past each file's end, which is what the file alone sees: codes equal up to float
+  rounding (see ``DacCodec.batch_exact``).
 - Long files: windows with ``context`` samples on each side, at least half the encoder's
   receptive field (:func:`audiotok.codecs.windows.conv_span`): codes equal. Decoding is
   windowed the same way in frames.
@@ -56,7 +57,6 @@ class DacCodec(Codec):
         self.model = model
         self.hop_length = int(model.hop_length)
         self.n_q = n_codebooks
-        self.batch_exact = True
         sr = int(model.sample_rate)
         self.window = round_up(int(WINDOW_SECONDS * sr), self.hop_length)
         self.context = round_up(conv_span(model.encoder) // 2 + 1, self.hop_length)
@@ -75,6 +75,15 @@ class DacCodec(Codec):
             params={"n_codebooks": n_codebooks},
             version=__version__,
         )
+
+    @property
+    def batch_exact(self) -> bool:  # type: ignore[override]
+        """Exact on the CPU, where items run one by one at their own length. The padded path
+        (GPUs) computes each item as if alone up to float rounding (~1e-7: kernels chosen by
+        shape), and with codebooks whose entries lie close, a code flips at a near tie (4 of
+        480 in tests/codecs/test_batching.py); there the engine batches only files of equal
+        length (no padding), as for EnCodec 24 kHz."""
+        return str(self.device).startswith("cpu")
 
     def to(self, device: str) -> DacCodec:
         self.device = device
@@ -164,7 +173,35 @@ def architecture(variant: str, config: dict[str, Any] | None = None, seed: int =
 
         raise AudiotokError(f"bad DAC configuration {config}: {e}") from e
     random_init_(model, torch.Generator().manual_seed(seed))
+    with torch.no_grad():  # as DAC's init_weights: every Conv1d's bias starts at zero
+        for m in model.modules():
+            if isinstance(m, torch.nn.Conv1d) and m.bias is not None:
+                m.bias.zero_()
     return model.eval()
+
+
+def randomize_codebooks(model: Any, seed: int = 0) -> Any:
+    """Fill a random-weight DAC's codebooks from its own projected latents of noise.
+
+    With random convolutions the latents of different frames point in nearly one direction,
+    so random (normal) codebooks give nearly one code. As a k-means initialisation would,
+    each stage's entries here are sampled projected residual frames of 1 s of seeded noise
+    plus a little noise, so random-weight models (tests, benchmarks) give varied codes.
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = 0.1 * torch.randn(1, 1, int(model.sample_rate), generator=g)
+    with torch.no_grad():
+        residual = model.encoder(x)
+        for vq in model.quantizer.quantizers:
+            frames = vq.in_proj(residual)[0].T  # [T', codebook_dim]
+            book = vq.codebook.weight
+            idx = torch.randint(0, frames.shape[0], (book.shape[0],), generator=g)
+            spread = frames.std(dim=0, keepdim=True) + 1e-6
+            book.copy_(frames[idx] + 0.5 * spread * torch.randn(book.shape, generator=g))
+            residual = residual - vq.encode(residual)[1]
+    return model
 
 
 def build(
@@ -198,6 +235,7 @@ def build(
             detail = (lines[1] if len(lines) > 1 else lines[0]).strip()[:200]
             raise AudiotokError(f"{path} does not fit this DAC ({detail})") from e
     else:
+        randomize_codebooks(model, seed)
         sha = W.state_dict_sha256(model.state_dict())
     model.eval()
     fr = model.sample_rate / model.hop_length
