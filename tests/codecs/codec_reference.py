@@ -63,12 +63,13 @@ def dac_reference(variant: str, seed: int, encoder_dim: int = 4, decoder_dim: in
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = DacModel(cfg).eval()
+        with torch.no_grad():  # its init (std 0.02) leaves tiny models' latents flat
+            for m in model.modules():
+                if isinstance(m, (torch.nn.Conv1d, torch.nn.ConvTranspose1d)):
+                    m.reset_parameters()
         model.apply_weight_norm()
         g = torch.Generator().manual_seed(seed)
         with torch.no_grad():
-            for name, p in model.named_parameters():  # its init zeroes conv biases
-                if name.endswith("bias"):
-                    p.normal_(0, 0.01, generator=g)
             residual = model.encoder(0.1 * torch.randn(1, 1, sr, generator=g))
             for vq in model.quantizer.quantizers:
                 frames = vq.in_proj(residual)[0].T

@@ -19,10 +19,10 @@ from codec_reference import encodec_reference
 from codec_tiny import TINY_ENCODEC, padded
 
 ATOL = 1e-4
-# samples: 12800 is 40 hops of 320, the others are not multiples of the hop
-LENGTHS_24 = (2808, 9841, 12800, 25207)
+# samples: 6400 is 20 hops of 320, the others are not multiples of the hop
+LENGTHS_24 = (2808, 6400, 9841)
 # at most the package's segment stride (0.99 s = 47520 samples): it codes them in one piece
-LENGTHS_48 = (5616, 30001, 47520)
+LENGTHS_48 = (5616, 47520)
 
 
 def signal(n: int, seed: int) -> torch.Tensor:
@@ -115,7 +115,7 @@ def test_encodec_48khz_longer_files_equal_the_package_segment_by_segment(pair48)
     the package overlaps them by 1 %): each segment equals the package's on that segment,
     in a padded batch with lengths."""
     ref, codec = pair48
-    xs = [signal(110_401, seed=1), signal(52_000, seed=2), signal(7_000, seed=3)]
+    xs = [signal(60_001, seed=1), signal(7_000, seed=3)]
     batch, lengths = padded(xs)
     codes, code_lengths = codec.encode_batch(batch, lengths)
     wav, _ = codec.decode_batch(codes, code_lengths)
