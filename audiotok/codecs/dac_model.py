@@ -184,6 +184,17 @@ class DAC(nn.Module):
         encoder_rates = list(encoder_rates or [2, 4, 8, 8])
         decoder_rates = list(decoder_rates or [8, 8, 4, 2])
         latent_dim = latent_dim or encoder_dim * 2 ** len(encoder_rates)
+        self.config = dict(  # the constructor's arguments, as a release file's kwargs
+            encoder_dim=encoder_dim,
+            encoder_rates=encoder_rates,
+            latent_dim=latent_dim,
+            decoder_dim=decoder_dim,
+            decoder_rates=decoder_rates,
+            n_codebooks=n_codebooks,
+            codebook_size=codebook_size,
+            codebook_dim=codebook_dim,
+            sample_rate=sample_rate,
+        )
         self.sample_rate, self.latent_dim = sample_rate, latent_dim
         self.hop_length = math.prod(encoder_rates)
         self.n_codebooks, self.codebook_size = n_codebooks, codebook_size

@@ -97,6 +97,7 @@ class EncodecModel(nn.Module):
             raise ValueError(f"unknown EnCodec variant {variant!r}: {', '.join(VARIANTS)}")
         v = VARIANTS[variant]
         cfg = seanet_config(v, config)
+        self.variant, self.seanet = variant, cfg
         self.encoder = SEANetEncoder(cfg)
         self.decoder = SEANetDecoder(cfg)
         self.sample_rate, self.channels = v.sample_rate, v.channels
