@@ -89,8 +89,14 @@ def reference(codec):
         n_q = ours.quantizer.n_q
         quantizer = qt.ResidualVectorQuantizer(dimension=c.dimension, n_q=n_q, bins=1024)
         m = EncodecModel(
-            enc, dec, quantizer, ours.target_bandwidths, ours.sample_rate, ours.channels,
-            normalize=ours.normalize, segment=ours.segment,
+            enc,
+            dec,
+            quantizer,
+            ours.target_bandwidths,
+            ours.sample_rate,
+            ours.channels,
+            normalize=ours.normalize,
+            segment=ours.segment,
         )
         assert m.frame_rate == math.ceil(ours.sample_rate / c.hop_length)
         m.load_state_dict(state)

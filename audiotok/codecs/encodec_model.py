@@ -46,7 +46,9 @@ class EncodecVariant:
 
 
 VARIANTS = {
-    "24khz": EncodecVariant(24000, 1, True, "weight_norm", False, None, (1.5, 3.0, 6.0, 12.0, 24.0)),
+    "24khz": EncodecVariant(
+        24000, 1, True, "weight_norm", False, None, (1.5, 3.0, 6.0, 12.0, 24.0)
+    ),
     "48khz": EncodecVariant(48000, 2, False, "time_group_norm", True, 1.0, (3.0, 6.0, 12.0, 24.0)),
 }
 

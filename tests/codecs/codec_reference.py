@@ -17,7 +17,11 @@ import torch
 
 TINY_FILTERS = 4
 BANDWIDTHS = {"24khz": [1.5, 3.0, 6.0, 12.0, 24.0], "48khz": [3.0, 6.0, 12.0, 24.0]}
-DAC_RATES = {"16khz": (16000, [2, 4, 5, 8]), "24khz": (24000, [2, 4, 5, 8]), "44khz": (44100, [2, 4, 8, 8])}
+DAC_RATES = {
+    "16khz": (16000, [2, 4, 5, 8]),
+    "24khz": (24000, [2, 4, 5, 8]),
+    "44khz": (44100, [2, 4, 8, 8]),
+}
 
 
 def encodec_reference(variant: str, seed: int):
@@ -38,7 +42,13 @@ def encodec_reference(variant: str, seed: int):
         n_q = int(1000 * bw[-1] // (math.ceil(sr / enc.hop_length) * 10))
         q = qt.ResidualVectorQuantizer(dimension=enc.dimension, n_q=n_q, bins=1024)
         model = EncodecModel(
-            enc, dec, q, bw, sr, ch, normalize=variant == "48khz",
+            enc,
+            dec,
+            q,
+            bw,
+            sr,
+            ch,
+            normalize=variant == "48khz",
             segment=1.0 if variant == "48khz" else None,
         )
         # the package's norm layers start at ones/zeros: give them random values too
@@ -50,15 +60,20 @@ def encodec_reference(variant: str, seed: int):
     return randomize_codebooks(model.eval(), seed)
 
 
-def dac_reference(variant: str, seed: int, encoder_dim: int = 4, decoder_dim: int = 16, n_codebooks: int = 6):
+def dac_reference(
+    variant: str, seed: int, encoder_dim: int = 4, decoder_dim: int = 16, n_codebooks: int = 6
+):
     """transformers' DacModel (weight norm applied) with random weights and its codebooks
     filled from its own projected latents of noise (random ones give nearly one code)."""
     from transformers import DacConfig, DacModel
 
     sr, rates = DAC_RATES[variant]
     cfg = DacConfig(
-        encoder_hidden_size=encoder_dim, downsampling_ratios=rates,
-        decoder_hidden_size=decoder_dim, n_codebooks=n_codebooks, sampling_rate=sr,
+        encoder_hidden_size=encoder_dim,
+        downsampling_ratios=rates,
+        decoder_hidden_size=decoder_dim,
+        n_codebooks=n_codebooks,
+        sampling_rate=sr,
     )
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
@@ -79,9 +94,15 @@ def dac_reference(variant: str, seed: int, encoder_dim: int = 4, decoder_dim: in
                 book.copy_(frames[idx] + 0.5 * spread * torch.randn(book.shape, generator=g))
                 residual = residual - vq(residual)[0]
     kwargs = {
-        "encoder_dim": encoder_dim, "encoder_rates": rates, "latent_dim": None,
-        "decoder_dim": decoder_dim, "decoder_rates": rates[::-1], "n_codebooks": n_codebooks,
-        "codebook_size": 1024, "codebook_dim": 8, "sample_rate": sr,
+        "encoder_dim": encoder_dim,
+        "encoder_rates": rates,
+        "latent_dim": None,
+        "decoder_dim": decoder_dim,
+        "decoder_rates": rates[::-1],
+        "n_codebooks": n_codebooks,
+        "codebook_size": 1024,
+        "codebook_dim": 8,
+        "sample_rate": sr,
     }
     return model, kwargs
 
@@ -142,8 +163,9 @@ def assert_dac_codes_match(codec, x: torch.Tensor, ref_codes: torch.Tensor, ours
     transformers writes DAC's distance as ``-(|e|^2 - 2 e.c) + |c|^2`` where DAC has
     ``-(|e|^2 - 2 e.c + |c|^2)``; with unit-norm entries both rank by cosine, but they
     round differently, so where two entries are within ~1e-7 the reference may pick the
-    other one. ``ours`` defaults to ``codec.encode(x)``. A frame may differ only from a stage where our distances to the two entries
+    other one. A frame may differ only from a stage where our distances to the two entries
     are within ``TIE`` (later stages of that frame then quantise another residual).
+    ``ours`` defaults to ``codec.encode(x)``.
     """
     import torch.nn.functional as F
 

@@ -71,7 +71,7 @@ def test_dac_batch_with_lengths_equals_transformers_file_by_file(pair):
     codes, code_lengths = codec.encode_batch(batch, lengths)
     refs = [_reference(ref, codec, x) for x in xs]
     ref_batch = torch.zeros_like(codes)
-    for b, (x, (ref_codes, _)) in enumerate(zip(xs, refs)):
+    for b, (x, (ref_codes, _)) in enumerate(zip(xs, refs, strict=True)):
         t = int(code_lengths[b])
         assert_dac_codes_match(codec, x, ref_codes, ours=codes[b, :, :t])
         ref_batch[b, :, :t] = ref_codes

@@ -125,6 +125,4 @@ def test_encodec_48khz_longer_files_equal_the_package_segment_by_segment(pair48)
             f0, f1 = s // 320, s // 320 + ref_codes.shape[-1]
             assert torch.equal(codes[b, :-1, f0:f1], ref_codes)
             assert torch.equal(codes[b, -1, f0:f1], scale_to_code(scale).expand(f1 - f0))
-            torch.testing.assert_close(
-                wav[b, 0, s : s + len(ref_wav)], ref_wav, atol=ATOL, rtol=0
-            )
+            torch.testing.assert_close(wav[b, 0, s : s + len(ref_wav)], ref_wav, atol=ATOL, rtol=0)
