@@ -48,6 +48,7 @@ for model, config in configs.items():
 """
 
 
+@pytest.mark.slow  # a fresh interpreter imports torch
 def test_encodec_and_dac_import_none_of_the_reference_packages():
     """Our own EnCodec and DAC build and encode with encodec, dac, audiotools and
     torchaudio made unimportable (in a fresh interpreter, so no module is shared)."""
