@@ -1,11 +1,14 @@
 """Codec encode throughput: audiotok's batched path vs each package's own per-file API.
 
 For each model: the same random weights (real architecture sizes, ``pretrained=False``,
-seed 0), the same files (the first ``--n-files`` of ../shared/data/fsdd when present,
-else synthesised speech-like signals of 0.3-1.0 s), one timed run each way:
+seed 0; the reference package's model gets audiotok's weights by key, see ``reference``),
+the same files (the first ``--n-files`` of ../shared/data/fsdd when present, else
+synthesised speech-like signals of 0.3-1.0 s), one timed run each way:
 
-- baseline: ``EncodecModel.encode(x)`` per file (bandwidth set on the model; every segment's
-  codes, concatenated), or DAC's ``model.encode(model.preprocess(x, sr), n_quantizers)``;
+- baseline: the ``encodec`` package's ``EncodecModel.encode(x)`` per file (bandwidth set on
+  the model; every segment's codes, concatenated), or descript-audio-codec's
+  ``model.encode(model.preprocess(x, sr), n_quantizers)`` (neither is an audiotok
+  dependency: install them to run this);
 - audiotok, what ``encode`` runs on this device: files sorted by length, batches of
   ``--batch-seconds``, ``encode_batch`` (on the CPU each item runs at its own length);
 - audiotok's padded batch, the path a GPU runs (the unwrapped method with the padding hooks),
@@ -59,12 +62,58 @@ def build(name: str, device: str):
     return audiotok.load(name, pretrained=False, seed=0, device=device)
 
 
-def baseline_encode(codec, x):
-    """The package's own per-file API on the same model object."""
+def reference(codec):
+    """The reference package's model of ``codec``, carrying the codec's weights (audiotok's
+    modules use the packages' key names)."""
+    state = {k: v for k, v in codec.model.state_dict().items() if "unused_steps" not in k}
+    if codec.spec.name.startswith("encodec"):
+        import math
+
+        from encodec import EncodecModel
+        from encodec import modules as em
+        from encodec import quantization as qt
+
+        ours = codec.model
+        c = ours.seanet
+        sizes = dict(
+            channels=c.channels,
+            dimension=c.dimension,
+            n_filters=c.n_filters,
+            ratios=c.ratios,
+            n_residual_layers=c.n_residual_layers,
+            lstm=c.lstm_layers,
+            norm=c.norm,
+            causal=c.causal,
+        )
+        enc, dec = em.SEANetEncoder(**sizes), em.SEANetDecoder(**sizes)
+        n_q = ours.quantizer.n_q
+        quantizer = qt.ResidualVectorQuantizer(dimension=c.dimension, n_q=n_q, bins=1024)
+        m = EncodecModel(
+            enc,
+            dec,
+            quantizer,
+            ours.target_bandwidths,
+            ours.sample_rate,
+            ours.channels,
+            normalize=ours.normalize,
+            segment=ours.segment,
+        )
+        assert m.frame_rate == math.ceil(ours.sample_rate / c.hop_length)
+        m.load_state_dict(state)
+        m.set_target_bandwidth(codec.spec.params["bandwidth_kbps"])
+    else:
+        from dac.model.dac import DAC
+
+        m = DAC(**codec.model.config)
+        m.load_state_dict(state)
+    return m.to(codec.device).eval()
+
+
+def baseline_encode(m, codec, x):
+    """The package's own per-file API (``m``: :func:`reference`)."""
     import torch
 
     t = torch.from_numpy(x).view(1, 1, -1).to(codec.device)
-    m = codec.model
     if codec.spec.name.startswith("encodec"):
         if getattr(m, "channels", 1) > 1:
             t = t.expand(-1, m.channels, -1)
@@ -110,15 +159,14 @@ def throughput(name: str, args) -> dict:
     import torch
 
     codec = build(name, args.device)
-    if name.startswith("encodec"):
-        codec.model.set_target_bandwidth(codec.spec.params["bandwidth_kbps"])
+    ref = reference(codec)
     files, source = load_files(args.n_files, codec.sample_rate)
     seconds = sum(len(x) for x in files) / codec.sample_rate
     with torch.inference_mode():
-        baseline_encode(codec, files[0])  # warm-up, both paths
+        baseline_encode(ref, codec, files[0])  # warm-up, both paths
         audiotok_encode(codec, files[:2], args.batch_seconds)
         t0 = time.perf_counter()
-        base = [baseline_encode(codec, x).cpu() for x in files]
+        base = [baseline_encode(ref, codec, x).cpu() for x in files]
         t_base = time.perf_counter() - t0
         t0 = time.perf_counter()
         ours = audiotok_encode(codec, files, args.batch_seconds)

@@ -20,17 +20,19 @@ def test_every_package_folder_is_listed():
 
 
 def test_the_test_setup_installs_every_optional_extra_the_tests_use():
-    """CI installs ``.[test]`` and then ray: an optional package missing from both turns its
-    tests into skips (the Ray engine's did). Each extra's pins must appear in the test extra
-    unchanged; ray's, which pip cannot resolve together with DAC, in the README's second pip
-    call, which .ci/run runs."""
+    """CI installs ``.[test]`` in one pip call: an optional package missing from it turns its
+    tests into skips (the Ray engine's did). Each extra's requirements must appear in the test
+    extra unchanged, ``[all]`` names every user extra, and the README's test command is the
+    one pip call CI runs."""
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = extras["optional-dependencies"]
     test = set(extras["test"])
-    for name in ("s3m", "dac", "eval", "feed", "sklearn"):
+    users = [name for name in extras if name not in ("test", "all", "gpu")]
+    assert {"s3m", "eval", "feed", "sklearn", "ray"} <= set(users), users
+    for name in users:
         missing = [req for req in extras[name] if req not in test]
-        assert missing == [], f"[{name}] pins missing from [test]: {missing}"
-    (ray,) = extras["ray"]
+        assert missing == [], f"[{name}] requirements missing from [test]: {missing}"
+    assert extras["all"] == [f"audiotok[{','.join(users)}]"], extras["all"]
     readme, ci = (ROOT / "README.md").read_text(), (ROOT / ".ci" / "run").read_text()
-    line = f'pip install "{ray}"'
-    assert line in readme and line in ci
+    assert 'pip install -e ".[test]" && python -m pytest -q' in readme
+    assert 'pip install -q -e ".[test]"' in ci and "python -m pytest -q" in ci

@@ -14,11 +14,13 @@ samples ``[hop j, hop (j + 1))``; the input is zero-padded on the right to a mul
 the hop, as ``DAC.preprocess`` does, so a file gives ``ceil(T / hop)`` frames.
 
 - Batches: :func:`audiotok.codecs.padding.as_if_alone` zeroes every convolution's input
-  past each file's end, which is what the file alone sees: codes equal.
+  past each file's end, which is what the file alone sees: codes equal up to float
+  rounding (see ``DacCodec.batch_exact``).
 - Long files: windows with ``context`` samples on each side, at least half the encoder's
   receptive field (:func:`audiotok.codecs.windows.conv_span`): codes equal. Decoding is
   windowed the same way in frames.
 
+The network is ours (:mod:`audiotok.codecs.dac_model`, the package's key names).
 Weights (see :mod:`audiotok.codecs.dac_weights`): the released ``.pth`` holds
 ``{"state_dict", "metadata": {"kwargs": ...}}``; loaded with ``torch.load(weights_only=True)``,
 or converted once to safetensors + JSON when it needs unpickling.
@@ -55,7 +57,6 @@ class DacCodec(Codec):
         self.model = model
         self.hop_length = int(model.hop_length)
         self.n_q = n_codebooks
-        self.batch_exact = True
         sr = int(model.sample_rate)
         self.window = round_up(int(WINDOW_SECONDS * sr), self.hop_length)
         self.context = round_up(conv_span(model.encoder) // 2 + 1, self.hop_length)
@@ -75,18 +76,25 @@ class DacCodec(Codec):
             version=__version__,
         )
 
+    @property
+    def batch_exact(self) -> bool:  # type: ignore[override]
+        """Exact on the CPU, where items run one by one at their own length. The padded path
+        (GPUs) computes each item as if alone up to float rounding (~1e-7: kernels chosen by
+        shape), and with codebooks whose entries lie close, a code flips at a near tie (4 of
+        480 in tests/codecs/test_batching.py); there the engine batches only files of equal
+        length (no padding), as for EnCodec 24 kHz."""
+        return str(self.device).startswith("cpu")
+
     def to(self, device: str) -> DacCodec:
         self.device = device
         self.model.to(device)
         return self
 
     def _codes(self, wav):
-        z = self.model.encoder(wav)
-        return self.model.quantizer(z, self.n_q)[1][:, : self.n_q].long()
+        return self.model.quantizer.encode(self.model.encoder(wav), self.n_q).long()
 
     def _audio(self, codes):
-        z = self.model.quantizer.from_codes(codes)[0]
-        return self.model.decoder(z)
+        return self.model.decoder(self.model.quantizer.from_codes(codes))
 
     def encode_batch(self, wav, lengths):
         import torch
@@ -144,15 +152,56 @@ class DacCodec(Codec):
             )
 
 
-def architecture(variant: str, config: dict[str, Any] | None = None) -> Any:
-    """A DAC with random weights: the published configuration of ``variant``, with
-    ``config`` overriding constructor arguments (tests use a small encoder/decoder)."""
-    from dac.model.dac import DAC
+def architecture(variant: str, config: dict[str, Any] | None = None, seed: int = 0) -> Any:
+    """Our :class:`~audiotok.codecs.dac_model.DAC` with random weights from a local generator
+    seeded ``seed``: the published configuration of ``variant``, with ``config`` overriding
+    constructor arguments (tests use a small encoder/decoder). Building it leaves torch's
+    global RNG as it was."""
+    import torch
+
+    from audiotok.codecs.dac_model import DAC
+    from audiotok.codecs.random_init import random_init_
 
     if variant not in VARIANTS:
         raise ValueError(f"unknown DAC variant {variant!r}: {', '.join(VARIANTS)}")
     kwargs = {**COMMON, **VARIANTS[variant], **(config or {})}
-    return DAC(**kwargs).eval()
+    try:
+        with torch.random.fork_rng(devices=[]):
+            model = DAC(**kwargs)
+    except TypeError as e:
+        from audiotok.errors import AudiotokError
+
+        raise AudiotokError(f"bad DAC configuration {config}: {e}") from e
+    random_init_(model, torch.Generator().manual_seed(seed))
+    with torch.no_grad():  # as DAC's init_weights: every Conv1d's bias starts at zero
+        for m in model.modules():
+            if isinstance(m, torch.nn.Conv1d) and m.bias is not None:
+                m.bias.zero_()
+    return model.eval()
+
+
+def randomize_codebooks(model: Any, seed: int = 0) -> Any:
+    """Fill a random-weight DAC's codebooks from its own projected latents of noise.
+
+    With random convolutions the latents of different frames point in nearly one direction,
+    so random (normal) codebooks give nearly one code. As a k-means initialisation would,
+    each stage's entries here are sampled projected residual frames of 1 s of seeded noise
+    plus a little noise, so random-weight models (tests, benchmarks) give varied codes.
+    """
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    x = 0.1 * torch.randn(1, 1, int(model.sample_rate), generator=g)
+    with torch.no_grad():
+        residual = model.encoder(x)
+        for vq in model.quantizer.quantizers:
+            frames = vq.in_proj(residual)[0].T  # [T', codebook_dim]
+            book = vq.codebook.weight
+            idx = torch.randint(0, frames.shape[0], (book.shape[0],), generator=g)
+            spread = frames.std(dim=0, keepdim=True) + 1e-6
+            book.copy_(frames[idx] + 0.5 * spread * torch.randn(book.shape, generator=g))
+            residual = residual - vq.encode(residual)[1]
+    return model
 
 
 def build(
@@ -168,8 +217,6 @@ def build(
     config: dict[str, Any] | None = None,
 ) -> DacCodec:
     """Build the registry entry's DAC; ``pretrained=False``: random weights (``seed``)."""
-    import torch
-
     from audiotok import weights as W
     from audiotok.codecs import dac_weights
 
@@ -177,11 +224,18 @@ def build(
     if pretrained:
         state, kwargs, sha, path = dac_weights.load(entry, weights)
         config = {**(config or {}), **kwargs}
-    torch.manual_seed(seed)
-    model = architecture(variant, config)
+    model = architecture(variant, config, seed)
     if pretrained:
-        model.load_state_dict(state)
+        try:
+            model.load_state_dict(state)
+        except RuntimeError as e:
+            from audiotok.errors import AudiotokError
+
+            lines = str(e).strip().splitlines()
+            detail = (lines[1] if len(lines) > 1 else lines[0]).strip()[:200]
+            raise AudiotokError(f"{path} does not fit this DAC ({detail})") from e
     else:
+        randomize_codebooks(model, seed)
         sha = W.state_dict_sha256(model.state_dict())
     model.eval()
     fr = model.sample_rate / model.hop_length

@@ -1,7 +1,7 @@
 """EnCodec 24 kHz (facebookresearch/encodec) as an audiotok Codec.
 
-The architecture comes from the ``encodec`` package (``EncodecModel._get_model``'s recipe:
-SEANet encoder/decoder, RVQ of 1024-entry codebooks); the weights are loaded by audiotok
+The network is ours (:mod:`audiotok.codecs.encodec_model`: SEANet encoder/decoder, RVQ of
+1024-entry codebooks, the ``encodec`` package's key names); the weights are loaded
 from the published file with ``torch.load(weights_only=True)`` after its sha256 is checked
 (the 8 hex digits in the file name are the digest's prefix, as torch.hub checks them).
 
@@ -33,65 +33,29 @@ WINDOW_SECONDS = 10.0  # per window of encode_long / decode_long
 QUANTIZE_CHUNK = 3000  # frames quantized at once (the distance matrix is chunk x 1024)
 
 
-def architecture(variant: str, config: dict[str, Any] | None = None) -> Any:
-    """An EncodecModel with random weights; ``config`` overrides SEANet sizes (tests use
-    ``{"n_filters": 4}``). Mirrors encodec's ``_get_model`` for the published variants."""
-    import math
+def architecture(variant: str, config: dict[str, Any] | None = None, seed: int = 0) -> Any:
+    """Our :class:`~audiotok.codecs.encodec_model.EncodecModel` of ``variant`` with random
+    weights drawn from a local generator seeded ``seed`` (codebooks still empty: see
+    :func:`randomize_codebooks`); ``config`` overrides SEANet sizes (tests use
+    ``{"n_filters": 4}``). Building it leaves torch's global RNG as it was."""
+    import torch
 
-    from encodec import EncodecModel
-    from encodec import modules as m
-    from encodec import quantization as qt
+    from audiotok.codecs.encodec_model import EncodecModel
+    from audiotok.codecs.random_init import random_init_
 
-    params: dict[str, dict[str, Any]] = {
-        "24khz": dict(
-            sample_rate=24000,
-            channels=1,
-            causal=True,
-            norm="weight_norm",
-            normalize=False,
-            segment=None,
-            bandwidths=[1.5, 3.0, 6.0, 12.0, 24.0],
-        ),
-        "48khz": dict(
-            sample_rate=48000,
-            channels=2,
-            causal=False,
-            norm="time_group_norm",
-            normalize=True,
-            segment=1.0,
-            bandwidths=[3.0, 6.0, 12.0, 24.0],
-        ),
-    }
-    if variant not in params:
-        raise ValueError(f"unknown EnCodec variant {variant!r}")
-    p = params[variant]
-    seanet = dict(config or {})
-    encoder = m.SEANetEncoder(channels=p["channels"], norm=p["norm"], causal=p["causal"], **seanet)
-    decoder = m.SEANetDecoder(channels=p["channels"], norm=p["norm"], causal=p["causal"], **seanet)
-    frame_rate = math.ceil(p["sample_rate"] / encoder.hop_length)
-    n_q = int(1000 * p["bandwidths"][-1] // (frame_rate * 10))
-    quantizer = qt.ResidualVectorQuantizer(dimension=encoder.dimension, n_q=n_q, bins=1024)
-    model = EncodecModel(
-        encoder,
-        decoder,
-        quantizer,
-        p["bandwidths"],
-        p["sample_rate"],
-        p["channels"],
-        normalize=p["normalize"],
-        segment=p["segment"],
-        name=f"encodec_{variant}",
-    )
+    with torch.random.fork_rng(devices=[]):
+        model = EncodecModel(variant, config)
+    random_init_(model, torch.Generator().manual_seed(seed))
     return model.eval()
 
 
 def randomize_codebooks(model: Any, seed: int = 0) -> Any:
     """Fill the RVQ codebooks of an untrained model from its own embeddings of noise.
 
-    encodec's ``EuclideanCodebook`` starts at zeros and is filled by k-means on the first
-    training batch, so an untrained model maps every frame to code 0. As k-means' init does,
-    each stage's entries are sampled residual frames (here of 2 s of seeded noise) plus a
-    little noise, so random-weight models (tests, benchmarks) give varied codes.
+    EnCodec's codebooks start at zeros and are filled by k-means on the first training
+    batch, so an untrained model maps every frame to code 0. As k-means' init does, each
+    stage's entries are sampled residual frames (here of 2 s of seeded noise) plus a little
+    noise, so random-weight models (tests, benchmarks) give varied codes.
     """
     import torch
 
@@ -117,7 +81,7 @@ def quantize(model: Any, emb: Any, n_q: int) -> Any:
     import torch
 
     pieces = [
-        model.quantizer.vq.encode(emb[..., i : i + QUANTIZE_CHUNK], n_q=n_q).transpose(0, 1)
+        model.quantizer.encode(emb[..., i : i + QUANTIZE_CHUNK], n_q)
         for i in range(0, emb.shape[-1], QUANTIZE_CHUNK)
     ]
     return torch.cat(pieces, dim=-1).long()
@@ -192,7 +156,7 @@ class EncodecCodec(Codec):
             torch.inference_mode(),
             as_if_alone(self.model.decoder, code_lengths, codes.shape[-1]) as lengths,
         ):
-            emb = self.model.quantizer.decode(codes.transpose(0, 1))
+            emb = self.model.quantizer.decode(codes)
             wav = self.model.decoder(emb)
         return wav, torch.tensor(lengths.valid(wav.shape[-1]))
 
@@ -204,7 +168,7 @@ class EncodecCodec(Codec):
         with torch.inference_mode():
             emb = torch.cat(
                 [
-                    self.model.quantizer.decode(codes[..., i : i + QUANTIZE_CHUNK].transpose(0, 1))
+                    self.model.quantizer.decode(codes[..., i : i + QUANTIZE_CHUNK])
                     for i in range(0, codes.shape[-1], QUANTIZE_CHUNK)
                 ],
                 dim=-1,
@@ -216,6 +180,20 @@ class EncodecCodec(Codec):
                 Fraction(1),
                 self.hop_length,
             )
+
+
+def load_state(model: Any, state: dict, path: str) -> None:
+    """Load a state dict with the package's key names; a mismatch is one clear line."""
+    from audiotok.errors import AudiotokError
+
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as e:
+        first = str(e).strip().splitlines()
+        detail = first[1].strip() if len(first) > 1 else first[0]
+        raise AudiotokError(
+            f"{path} does not fit this EnCodec ({detail[:200]}); is it the right variant?"
+        ) from e
 
 
 def load_weights(entry: Any, weights: str | None) -> tuple[dict, str, str]:
@@ -239,16 +217,13 @@ def build(
     config: dict[str, Any] | None = None,
 ) -> Codec:
     """Build the registry entry's EnCodec; ``pretrained=False``: random weights (``seed``)."""
-    import torch
-
     from audiotok import weights as W
 
     if pretrained:  # find and check the file before building anything
         state, sha, path = load_weights(entry, weights)
-    torch.manual_seed(seed)
-    model = architecture(variant, config)
+    model = architecture(variant, config, seed)
     if pretrained:
-        model.load_state_dict(state)
+        load_state(model, state, path)
     else:
         randomize_codebooks(model, seed)
         sha, path = W.state_dict_sha256(model.state_dict()), ""

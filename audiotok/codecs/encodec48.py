@@ -131,7 +131,7 @@ class Encodec48Codec(Codec):
         for group in self._groups(segs):
             c = torch.stack([codes[b, :, s : s + n] for b, s, n in group])
             with torch.inference_mode():
-                emb = self.model.quantizer.decode(c[:, : self.n_q].transpose(0, 1))
+                emb = self.model.quantizer.decode(c[:, : self.n_q])
                 out = self.model.decoder(emb).mean(dim=1)
             out = out * code_to_scale(c[:, self.n_q, 0]).view(-1, 1)
             for i, (b, s, _) in enumerate(group):

@@ -53,12 +53,12 @@ def _out_len(module: nn.Module, v: int) -> int:
     if hasattr(module, "convtr"):  # SConvTranspose1d: trims kernel - stride after the conv
         return v * wrapper.convtr.convtr.stride[0]
     if hasattr(module, "pad_mode"):  # SConv1d: pads itself, then a padding-free conv
-        from encodec.modules.conv import get_extra_padding_for_conv1d
+        from audiotok.codecs.seanet import extra_padding
 
         c = wrapper.conv.conv
         k, s, d = c.kernel_size[0], c.stride[0], c.dilation[0]
         total = (k - 1) * d - (s - 1)
-        extra = get_extra_padding_for_conv1d(torch.empty(1, 1, v), k, s, total)
+        extra = extra_padding(v, k, s, total)
         return _conv_out(v + total + extra, k, s, d, 0)
     # as_if_alone hooks only these, and with numeric padding (not "same"/"valid")
     conv = cast("nn.Conv1d | nn.ConvTranspose1d", module)
@@ -85,8 +85,9 @@ def _zero_past_end(tracker: LengthTracker):
 def _seanet_pad_past_end(tracker: LengthTracker):
     """EnCodec SConv1d pads on the right inside its forward: ``extra`` samples to complete the
     last stride (plus half the kernel when not causal), by reflection (encodec/modules/conv.py
-    ``SConv1d.forward``). Write that padding after each item's valid end."""
-    from encodec.modules.conv import get_extra_padding_for_conv1d, pad1d
+    ``SConv1d.forward``; ours: :class:`audiotok.codecs.seanet.SConv1d`). Write that padding
+    after each item's valid end."""
+    from audiotok.codecs.seanet import extra_padding, pad1d
 
     def hook(module: nn.Module, args: tuple) -> tuple | None:
         x = args[0]
@@ -102,9 +103,9 @@ def _seanet_pad_past_end(tracker: LengthTracker):
             if v >= L:
                 continue
             item = x[b : b + 1, :, :v]
-            extra = get_extra_padding_for_conv1d(item, k, s, padding_total)
+            extra = extra_padding(v, k, s, padding_total)
             right = extra + (0 if sconv.causal else padding_total // 2)
-            padded = pad1d(item, (0, right), mode=sconv.pad_mode)[..., :L]
+            padded = pad1d(item, 0, right, sconv.pad_mode)[..., :L]
             x[b, :, : padded.shape[-1]] = padded[0]
             x[b, :, padded.shape[-1] :] = 0
         return None

@@ -1,4 +1,4 @@
-"""SEANet encoder/decoder as SpeechTokenizer uses them (our implementation).
+"""SEANet encoder/decoder as SpeechTokenizer and EnCodec use them (our implementation).
 
 Facts from the ``speechtokenizer`` package 1.0.1 (ZhangXInFD/SpeechTokenizer,
 ``speechtokenizer/modules/{seanet,conv,lstm}.py``, itself EnCodec's SEANet): non-causal
@@ -11,6 +11,13 @@ activations. Module nesting and ``nn.Sequential`` indices are those of the packa
 checkpoints load by key: ``model.N.conv.conv.weight_g`` / ``weight_v`` (the old
 ``torch.nn.utils.weight_norm`` names), ``model.N.convtr.convtr.*``, ``model.N.lstm.*``,
 ``model.N.block.M.*``, ``model.N.shortcut.conv.conv.*``, ``model.N.alpha`` (Snake).
+
+EnCodec (``encodec`` package 0.1.1, ``encodec/modules/{seanet,conv}.py``) uses the same
+stack with a unidirectional encoder LSTM, causal padding in the 24 kHz model (all the
+padding on the left; transposed convs trimmed on the right) and, in the 48 kHz model,
+``norm="time_group_norm"``: plain convolutions followed by ``GroupNorm(1, out_channels)``
+(one group: statistics over channels and time of each item), keys ``conv.conv.weight``,
+``conv.conv.bias``, ``conv.norm.weight``, ``conv.norm.bias`` (``convtr.*`` alike).
 
 Frame rule: each strided conv gives ``ceil(L / stride)`` outputs (the input is reflection-padded
 on the right to complete the last stride), so the encoder gives ``ceil(T / hop)`` frames;
@@ -64,15 +71,31 @@ class WNConvTranspose1d(nn.ConvTranspose1d):
 
 
 class _Holder(nn.Module):
-    """One level of nesting so keys read ``conv.conv.*`` / ``convtr.convtr.*`` as upstream."""
+    """One level of nesting so keys read ``conv.conv.*`` / ``convtr.convtr.*`` as upstream,
+    with the normalisation applied after the convolution as ``norm`` (upstream's
+    ``NormConv1d``: an identity for weight norm, ``GroupNorm(1, C)`` for time group norm)."""
 
-    def __init__(self, name: str, module: nn.Module):
+    def __init__(self, name: str, module: nn.Module, norm: nn.Module | None = None):
         super().__init__()
         self.add_module(name, module)
         self._name = name
+        self.norm = nn.Identity() if norm is None else norm
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return getattr(self, self._name)(x)
+        return self.norm(getattr(self, self._name)(x))
+
+
+# norm name -> (conv class, transposed conv class, whether a GroupNorm(1, C) follows)
+NORMS: dict[str, tuple[type[nn.Conv1d], type[nn.ConvTranspose1d], bool]] = {
+    "weight_norm": (WNConv1d, WNConvTranspose1d, False),
+    "time_group_norm": (nn.Conv1d, nn.ConvTranspose1d, True),
+}
+
+
+def _norm_kind(norm: str) -> tuple[type[nn.Conv1d], type[nn.ConvTranspose1d], bool]:
+    if norm not in NORMS:
+        raise ValueError(f"unknown SEANet norm {norm!r}: {', '.join(NORMS)}")
+    return NORMS[norm]
 
 
 def extra_padding(length: int, kernel: int, stride: int, padding_total: int) -> int:
@@ -109,9 +132,12 @@ class SConv1d(nn.Module):
         dilation: int = 1,
         causal: bool = False,
         pad_mode: str = "reflect",
+        norm: str = "weight_norm",
     ):
         super().__init__()
-        self.conv = _Holder("conv", WNConv1d(cin, cout, kernel, stride, dilation=dilation))
+        conv_cls, _, group_norm = _norm_kind(norm)
+        gn = nn.GroupNorm(1, cout) if group_norm else None
+        self.conv = _Holder("conv", conv_cls(cin, cout, kernel, stride, dilation=dilation), gn)
         self.causal = causal
         self.pad_mode = pad_mode
 
@@ -125,20 +151,30 @@ class SConv1d(nn.Module):
         else:
             right = total // 2
             x = pad1d(x, total - right, right + extra, self.pad_mode)
-        return c(x)
+        return self.conv(x)
 
 
 class SConvTranspose1d(nn.Module):
     """Transposed conv trimmed by ``kernel - stride``: exactly ``stride`` outputs per input."""
 
-    def __init__(self, cin: int, cout: int, kernel: int, stride: int, causal: bool = False):
+    def __init__(
+        self,
+        cin: int,
+        cout: int,
+        kernel: int,
+        stride: int,
+        causal: bool = False,
+        norm: str = "weight_norm",
+    ):
         super().__init__()
-        self.convtr = _Holder("convtr", WNConvTranspose1d(cin, cout, kernel, stride))
+        _, convtr_cls, group_norm = _norm_kind(norm)
+        gn = nn.GroupNorm(1, cout) if group_norm else None
+        self.convtr = _Holder("convtr", convtr_cls(cin, cout, kernel, stride), gn)
         self.causal = causal
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         c = cast(nn.ConvTranspose1d, self.convtr.convtr)
-        y = c(x)
+        y = self.convtr(x)
         total = c.kernel_size[0] - c.stride[0]
         right = total if self.causal else total // 2
         return y[..., total - right : y.shape[-1] - right]
@@ -211,24 +247,29 @@ class SEANetConfig:
     activation: str = "ELU"
     causal: bool = False
     pad_mode: str = "reflect"
+    norm: str = "weight_norm"  # or "time_group_norm" (EnCodec 48 kHz)
 
     @property
     def hop_length(self) -> int:
         return math.prod(self.ratios)
 
 
+def _conv_opts(cfg: SEANetConfig) -> dict:
+    return {"causal": cfg.causal, "pad_mode": cfg.pad_mode, "norm": cfg.norm}
+
+
 class ResnetBlock(nn.Module):
     def __init__(self, cfg: SEANetConfig, dim: int, dilation: int):
         super().__init__()
         hidden = dim // cfg.compress
-        k, mode = cfg.residual_kernel_size, cfg.pad_mode
+        k, opts = cfg.residual_kernel_size, _conv_opts(cfg)
         self.block = nn.Sequential(
             activation(cfg.activation, dim),
-            SConv1d(dim, hidden, k, dilation=dilation, causal=cfg.causal, pad_mode=mode),
+            SConv1d(dim, hidden, k, dilation=dilation, **opts),
             activation(cfg.activation, hidden),
-            SConv1d(hidden, dim, 1, causal=cfg.causal, pad_mode=mode),
+            SConv1d(hidden, dim, 1, **opts),
         )
-        self.shortcut = SConv1d(dim, dim, 1, causal=cfg.causal, pad_mode=mode)
+        self.shortcut = SConv1d(dim, dim, 1, **opts)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.shortcut(x) + self.block(x)
@@ -239,23 +280,21 @@ class SEANetEncoder(nn.Module):
 
     def __init__(self, cfg: SEANetConfig):
         super().__init__()
-        nf, c, m = cfg.n_filters, cfg.causal, cfg.pad_mode
-        layers: list[nn.Module] = [SConv1d(cfg.channels, nf, cfg.kernel_size, causal=c, pad_mode=m)]
+        nf, o = cfg.n_filters, _conv_opts(cfg)
+        layers: list[nn.Module] = [SConv1d(cfg.channels, nf, cfg.kernel_size, **o)]
         mult = 1
         for ratio in reversed(cfg.ratios):
             for j in range(cfg.n_residual_layers):
                 layers.append(ResnetBlock(cfg, mult * nf, cfg.dilation_base**j))
             layers.append(activation(cfg.activation, mult * nf))
-            layers.append(
-                SConv1d(mult * nf, 2 * mult * nf, 2 * ratio, stride=ratio, causal=c, pad_mode=m)
-            )
+            layers.append(SConv1d(mult * nf, 2 * mult * nf, 2 * ratio, stride=ratio, **o))
             mult *= 2
         if cfg.lstm_layers:
             layers.append(SLSTM(mult * nf, cfg.lstm_layers, bidirectional=cfg.bidirectional))
             if cfg.bidirectional:
                 mult *= 2
         layers.append(activation(cfg.activation, mult * nf))
-        layers.append(SConv1d(mult * nf, cfg.dimension, cfg.last_kernel_size, causal=c, pad_mode=m))
+        layers.append(SConv1d(mult * nf, cfg.dimension, cfg.last_kernel_size, **o))
         self.model = nn.Sequential(*layers)
         self.hop_length = cfg.hop_length
 
@@ -282,21 +321,23 @@ class SEANetDecoder(nn.Module):
 
     def __init__(self, cfg: SEANetConfig):
         super().__init__()
-        nf, c, m = cfg.n_filters, cfg.causal, cfg.pad_mode
+        nf, o = cfg.n_filters, _conv_opts(cfg)
         mult = 2 ** len(cfg.ratios)
-        layers: list[nn.Module] = [
-            SConv1d(cfg.dimension, mult * nf, cfg.kernel_size, causal=c, pad_mode=m)
-        ]
+        layers: list[nn.Module] = [SConv1d(cfg.dimension, mult * nf, cfg.kernel_size, **o)]
         if cfg.lstm_layers:
             layers.append(SLSTM(mult * nf, cfg.lstm_layers, bidirectional=False))
         for ratio in cfg.ratios:
             layers.append(activation(cfg.activation, mult * nf))
-            layers.append(SConvTranspose1d(mult * nf, mult * nf // 2, 2 * ratio, ratio, causal=c))
+            layers.append(
+                SConvTranspose1d(
+                    mult * nf, mult * nf // 2, 2 * ratio, ratio, causal=cfg.causal, norm=cfg.norm
+                )
+            )
             for j in range(cfg.n_residual_layers):
                 layers.append(ResnetBlock(cfg, mult * nf // 2, cfg.dilation_base**j))
             mult //= 2
         layers.append(activation(cfg.activation, nf))
-        layers.append(SConv1d(nf, cfg.channels, cfg.last_kernel_size, causal=c, pad_mode=m))
+        layers.append(SConv1d(nf, cfg.channels, cfg.last_kernel_size, **o))
         self.model = nn.Sequential(*layers)
         self.hop_length = cfg.hop_length
 

@@ -18,7 +18,7 @@ from gpu_parts.common import Context, Figure, Item, utterances
 
 def measure(ctx: Context, name: str) -> Figure:
     import torch
-    from codec_throughput import audiotok_encode, baseline_encode
+    from codec_throughput import audiotok_encode, baseline_encode, reference
 
     import audiotok
 
@@ -26,14 +26,13 @@ def measure(ctx: Context, name: str) -> Figure:
     codec: Any = audiotok.load(
         name, pretrained=False, seed=0, device=ctx.device, **s.codec_configs.get(name, {})
     )
-    if name.startswith("encodec"):
-        codec.model.set_target_bandwidth(codec.spec.params["bandwidth_kbps"])
+    ref = reference(codec)
     files = utterances(s.codec_files, s.codec_seconds, codec.sample_rate, ctx.seed)
     seconds = sum(len(x) for x in files) / codec.sample_rate
     with torch.inference_mode():
-        baseline_encode(codec, files[0])  # warm-up, both paths
+        baseline_encode(ref, codec, files[0])  # warm-up, both paths
         audiotok_encode(codec, files[:2], s.batch_seconds, padded=True)
-        t_base, base = ctx.timed(lambda: [baseline_encode(codec, x).cpu() for x in files])
+        t_base, base = ctx.timed(lambda: [baseline_encode(ref, codec, x).cpu() for x in files])
         t_pad, pad = ctx.timed(lambda: audiotok_encode(codec, files, s.batch_seconds, True))
     same_files, same, total = 0, 0, 0
     for a, b in zip(base, pad, strict=True):

@@ -10,28 +10,27 @@ import torch
 import audiotok
 from audiotok.errors import ChecksumError, MissingWeightsError, UnsafeCheckpointError
 
-from codec_tiny import TINY_DAC, TINY_ENCODEC, noise
+from codec_reference import (
+    assert_dac_codes_match,
+    dac_reference,
+    encodec_reference,
+    save_dac_release,
+)
+from codec_tiny import TINY_ENCODEC, noise
 
 
 def _dac_checkpoint(path, seed: int = 1):
-    """A tiny DAC saved the way DAC releases are (audiotools BaseModel.save, package=False)."""
-    from audiotok.codecs.dac import architecture
-
-    torch.manual_seed(seed)
-    model = architecture("16khz", TINY_DAC)
-    kwargs = {
-        "encoder_dim": 4,
-        "encoder_rates": [2, 4, 5, 8],
-        "decoder_dim": 16,
-        "decoder_rates": [8, 5, 4, 2],
-        "n_codebooks": 6,
-        "codebook_size": 1024,
-        "codebook_dim": 8,
-        "sample_rate": 16000,
-        "latent_dim": None,
-    }
-    torch.save({"state_dict": model.state_dict(), "metadata": {"kwargs": kwargs}}, path)
+    """A tiny DAC (transformers' DacModel) saved the way DAC releases are (audiotools
+    BaseModel.save, package=False, descript-audio-codec key names)."""
+    model, kwargs = dac_reference("16khz", seed)
+    save_dac_release(model, kwargs, path)
     return model
+
+
+def _ref_codes(model, x):
+    xp = torch.nn.functional.pad(x, (0, -len(x) % 320)).view(1, 1, -1)  # DAC.preprocess
+    with torch.inference_mode():
+        return model.encode(xp).audio_codes[0]
 
 
 def test_dac_loads_a_release_style_checkpoint_with_weights_only(tmp_path):
@@ -39,9 +38,7 @@ def test_dac_loads_a_release_style_checkpoint_with_weights_only(tmp_path):
     model = _dac_checkpoint(path)
     codec = audiotok.load("dac-16khz", weights=str(path))
     x = noise(0.5, 16000)
-    with torch.inference_mode():
-        ref = model.encode(model.preprocess(x.view(1, 1, -1), 16000))[1]
-    assert torch.equal(codec.encode(x, 16000), ref[0])
+    assert_dac_codes_match(codec, x, _ref_codes(model, x))
     assert codec.spec.weights_sha256 and codec.weights_path == str(path.resolve())
 
 
@@ -65,9 +62,7 @@ def test_dac_pickled_objects_need_the_explicit_conversion(tmp_path):
     assert st.suffix == ".safetensors" and st.with_suffix(".json").is_file()
     codec = audiotok.load("dac-16khz", weights=str(st))
     x = noise(0.3, 16000)
-    with torch.inference_mode():
-        ref = model.encode(model.preprocess(x.view(1, 1, -1), 16000))[1]
-    assert torch.equal(codec.encode(x, 16000), ref[0])
+    assert_dac_codes_match(codec, x, _ref_codes(model, x))
 
 
 def test_encodec_checksum_mismatch_and_missing_weights(tmp_path, monkeypatch):
@@ -83,10 +78,8 @@ def test_encodec_checksum_mismatch_and_missing_weights(tmp_path, monkeypatch):
 
 
 def test_encodec_loads_a_checkpoint_the_test_writes(tmp_path):
-    from audiotok.codecs.encodec import architecture, randomize_codebooks
-
-    torch.manual_seed(3)
-    model = randomize_codebooks(architecture("24khz", TINY_ENCODEC), seed=3)
+    """A state dict of the encodec package's model (its key names), as the released .th."""
+    model = encodec_reference("24khz", seed=3)
     path = tmp_path / "mine.th"
     torch.save(model.state_dict(), path)
     codec = audiotok.load("encodec-24khz", weights=str(path), config=TINY_ENCODEC, bandwidth=3.0)
