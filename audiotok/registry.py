@@ -44,6 +44,7 @@ class ModelEntry:
     files: tuple[WeightFile, ...] = ()
     shipped: bool = False  # weights are inside the package
     options: dict[str, Any] = field(default_factory=dict)  # defaults passed to the builder
+    encode_only: bool = False  # tokens with no decoder in audiotok (`models list` says so)
 
     def build(self, **options: Any) -> Any:
         module_name, func_name = self.builder.split(":")
