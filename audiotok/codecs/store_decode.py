@@ -17,7 +17,7 @@ def codec_for_store(
     from audiotok.tokenizer import resolve_device
 
     spec = store.spec
-    _refuse_encode_only(spec.name)
+    refuse_encode_only(spec.name)
     if spec.kind == "semantic":
         raise AudiotokError(
             f"{store.dir} holds semantic units of {spec.name}; they need a unit vocoder: "
@@ -35,7 +35,7 @@ def codec_for_store(
     return tok
 
 
-def _refuse_encode_only(name: str) -> None:
+def refuse_encode_only(name: str) -> None:
     """Tokens of a registered encode-only model (S3Tokenizer): one line, before any work."""
     from audiotok import registry
 
