@@ -33,7 +33,9 @@ class WeightFile:
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
-    kind: str  # "semantic" | "acoustic" | "hybrid" | "extractor" | "vocoder"
+    # "semantic" | "acoustic" | "hybrid" | "extractor" | "vocoder" (of units) | "decoder" (of a
+    # codec's codes or of spectrograms: Vocos)
+    kind: str
     builder: str  # "package.module:function", called as builder(entry, **options)
     description: str = ""
     source: str = ""  # human-readable origin: URL, HF repo, torchaudio bundle

@@ -247,7 +247,10 @@ def load_folder(folder: str | Path, name: str = "") -> VocosDecoder:
     except (OSError, yaml.YAMLError) as e:
         raise AudiotokError(f"cannot read {cfg_path}: {str(e).splitlines()[0]}") from None
     parsed = parse_config(cfg, str(cfg_path))
-    model = architecture(parsed)
+    from audiotok import rng
+
+    with rng.seeded(0):  # the initialisers' draws, overwritten by the checkpoint
+        model = architecture(parsed)
     load_state(model, W.load_state_dict(bin_path), str(bin_path))
     return VocosDecoder(model, parsed, name or folder.name, str(bin_path.resolve()))
 
