@@ -6,6 +6,7 @@ import functools
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 import torch
 import yaml
@@ -214,3 +215,38 @@ def test_cli_decoder_vocos_refuses_a_unit_store(tmp_path, small_corpus, capsys):
     assert e.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1] == "error: vocos-encodec decodes EnCodec-24 kHz tokens, not mfcc-km100"
+
+
+@pytest.mark.slow
+def test_cli_decodes_an_encodec_store_with_vocos(tmp_path, small_corpus, capsys):
+    """`audiotok decode STORE --decoder vocos`: one wav per utterance, each equal to the
+    Vocos decode of the row's codes."""
+    import soundfile as sf
+
+    from audiotok.cli.app import main
+    from audiotok.corpus import scan
+    from audiotok.pipeline.api import encode_corpus
+    from audiotok.pipeline.local import RunOptions
+
+    from codec_tiny import TINY_ENCODEC
+
+    tok = audiotok.load(
+        "encodec-24khz", pretrained=False, device="cpu", config=TINY_ENCODEC, n_codebooks=4
+    )
+    store = tmp_path / "tok"
+    encode_corpus(scan([str(small_corpus)]), tok, store, options=RunOptions(num_workers=0))
+    folder = _folder(tmp_path, "encodec", _reference("encodec", seed=6))
+    out = tmp_path / "wav"
+    with pytest.raises(SystemExit) as e:
+        main(["decode", str(store), "-o", str(out), "--decoder", "vocos", "--weights",
+              str(folder), "--device", "cpu"])  # fmt: skip
+    assert e.value.code == 0, capsys.readouterr().err
+    dec = audiotok.load_vocos(str(folder))
+    rows = list(audiotok.open_tokens(str(store)).rows())
+    assert len(rows) == len(list(out.rglob("*.wav"))) > 0
+    for row in rows:
+        wav, sr = sf.read(out / f"{row['id']}.wav", dtype="float32")
+        alone = dec.decode(torch.tensor(np.array(row["codes"])).reshape(4, -1))
+        assert sr == 24000 and abs(len(wav) - round(row["duration_s"] * 24000)) <= 1
+        assert alone.abs().max() > 1e-3
+        torch.testing.assert_close(torch.from_numpy(wav), alone[: len(wav)], atol=1e-3, rtol=0)

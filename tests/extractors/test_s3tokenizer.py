@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+import audiotok
 from audiotok import registry
 from audiotok.errors import AudiotokError
 from audiotok.extractors import s3tokenizer as S3
@@ -133,3 +134,25 @@ def test_registry_entries():
         tok = _ours(name.removeprefix("s3tokenizer-"))
         assert tok.frame_rate == rate
         assert tok.codebook_size == (64 if size == 4096 else 6561)  # tiny v1 codebook
+
+
+@pytest.mark.slow
+def test_a_store_of_s3_tokens_decodes_to_one_clear_line(tmp_path, small_corpus, capsys):
+    from audiotok.cli.app import main
+    from audiotok.corpus import scan
+    from audiotok.pipeline.api import encode_corpus
+    from audiotok.pipeline.local import RunOptions
+
+    tok = _ours("v2-25hz")
+    store = tmp_path / "tok"
+    encode_corpus(scan([str(small_corpus)]), tok, store, options=RunOptions(num_workers=0))
+    rows = list(audiotok.open_tokens(str(store)).rows())
+    assert rows and all(
+        len(r["codes"][0]) == tok.num_frames(round(r["duration_s"] * 16000)) for r in rows
+    )
+    for extra in ([], ["--decoder", "vocos"]):
+        with pytest.raises(SystemExit) as e:
+            main(["decode", str(store), "-o", str(tmp_path / "w"), *extra])
+        assert e.value.code == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert err == [f"error: s3tokenizer-v2-25hz: {S3.NO_DECODER}"]
