@@ -154,27 +154,27 @@ def build(
     """The S3Tokenizer ``variant`` with the cached or given weights; ``pretrained=False``:
     random weights (seeded, the caller's RNG untouched). ``config`` overrides sizes of
     :class:`S3Config` (tests: a tiny model and the checkpoint they wrote)."""
+    from dataclasses import fields
+
     from audiotok import rng
     from audiotok import weights as W
 
+    if variant not in VARIANTS:
+        raise AudiotokError(f"unknown S3Tokenizer variant {variant!r}: {', '.join(VARIANTS)}")
+    unknown = sorted(set(config or {}) - {f.name for f in fields(S3Config)})
+    if unknown:
+        raise AudiotokError(f"unknown S3Tokenizer config field(s): {', '.join(unknown)}")
     cfg = S3Config(**{**VARIANTS[variant], **(config or {})})
-    with rng.seeded(seed):
-        model = S3TokenizerModel(cfg)
-        if not pretrained:  # LayerNorms start at 1/0 and the codebook at 0: draw them too
-            for key, param in model.named_parameters():
-                if "_ln." in key:
-                    mean = 1.0 if key.endswith("weight") else 0.0
-                    torch.nn.init.normal_(param, mean=mean, std=0.1)
-            if cfg.version == 1:
-                # unit rows, as the inputs it is searched with
-                embed = cast(torch.Tensor, model.quantizer._codebook.embed)
-                embed.copy_(torch.nn.functional.normalize(torch.randn_like(embed), dim=-1))
     path = ""
     if pretrained:
-        p, sha = _weights_file(entry, weights)
-        state = W.load_state_dict(p)
+        p, sha = _weights_file(entry, weights)  # a missing file fails before any work
+        state = {
+            k: v.float() if v.is_floating_point() else v for k, v in W.load_state_dict(p).items()
+        }
+        with torch.device("meta"):  # no initialisation: every tensor comes from the file
+            model = S3TokenizerModel(cfg)
         try:
-            model.load_state_dict(state, strict=True)
+            model.load_state_dict(state, strict=True, assign=True)
         except RuntimeError as e:
             first = str(e).splitlines()[1].strip() if "\n" in str(e) else str(e)
             raise AudiotokError(
@@ -184,6 +184,17 @@ def build(
     else:
         if weights is not None:
             raise AudiotokError("weights= and pretrained=False exclude each other")
+        with rng.seeded(seed):
+            model = S3TokenizerModel(cfg)
+            # LayerNorms start at 1/0 and the codebook at 0: draw them too
+            for key, param in model.named_parameters():
+                if "_ln." in key:
+                    mean = 1.0 if key.endswith("weight") else 0.0
+                    torch.nn.init.normal_(param, mean=mean, std=0.1)
+            if cfg.version == 1:
+                # unit rows, as the inputs it is searched with
+                embed = cast(torch.Tensor, model.quantizer._codebook.embed)
+                embed.copy_(torch.nn.functional.normalize(torch.randn_like(embed), dim=-1))
         sha = W.state_dict_sha256(model.state_dict())
     tok = S3Tokenizer(model, entry.name, sha)
     tok.weights_path = path
