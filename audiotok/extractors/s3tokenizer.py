@@ -64,6 +64,7 @@ def _windows(n_mel: int) -> list[tuple[int, int]]:
 class S3Tokenizer(Tokenizer):
     batch_exact = False  # padded rows change float sums in the attention: batch equal lengths
     long_window_seconds = WINDOW_FRAMES * HOP / SAMPLE_RATE
+    max_windows = 8  # 30 s windows through the encoder at once (memory bound of long files)
 
     def __init__(self, model: S3TokenizerModel, name: str, weights_sha256: str):
         self.model = model.eval()
@@ -104,15 +105,17 @@ class S3Tokenizer(Tokenizer):
         x = wav.reshape(wav.shape[0], -1)
         mels = [log_mel(x[b, : int(lengths[b])]) for b in range(x.shape[0])]
         segs = [(b, m[:, a:e]) for b, m in enumerate(mels) for a, e in _windows(m.shape[1])]
-        width = max(1, max(s.shape[1] for _, s in segs))
-        batch = torch.zeros(len(segs), mels[0].shape[0], width, device=x.device)
-        for i, (_, s) in enumerate(segs):
-            batch[i, :, : s.shape[1]] = s
-        seg_len = torch.tensor([s.shape[1] for _, s in segs], device=x.device)
-        codes, code_len = self.model(batch, seg_len)
         per_file: list[list[torch.Tensor]] = [[] for _ in mels]
-        for i, (b, _) in enumerate(segs):
-            per_file[b].append(codes[i, : int(code_len[i])])
+        for start in range(0, len(segs), self.max_windows):  # bounded memory for long files
+            group = segs[start : start + self.max_windows]
+            width = max(1, max(s.shape[1] for _, s in group))
+            batch = torch.zeros(len(group), mels[0].shape[0], width, device=x.device)
+            for i, (_, s) in enumerate(group):
+                batch[i, :, : s.shape[1]] = s
+            seg_len = torch.tensor([s.shape[1] for _, s in group], device=x.device)
+            codes, code_len = self.model(batch, seg_len)
+            for i, (b, _) in enumerate(group):
+                per_file[b].append(codes[i, : int(code_len[i])])
         cut = 2 * round(self.rate)
         joined = []
         for parts in per_file:

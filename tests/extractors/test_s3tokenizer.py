@@ -81,16 +81,22 @@ def test_codes_equal_the_reference_batched_with_lengths(variant):
     assert len(set(codes[0, 0, : n[0]].tolist())) > 1  # a real, varied code stream
 
 
-def test_long_file_windows_as_the_package():
-    """31 s: two windows (0-30 s, 26-31 s) joined by the package's rule."""
-    tok = _ours("v2-25hz", seed=3)
-    theirs = _reference("v2-25hz", tok.model.state_dict())
-    wav, lengths = _wavs([31 * 16000])
+@pytest.mark.parametrize("variant", ["v1-50hz", "v2-25hz"])
+def test_long_file_windows_as_the_package(variant):
+    """31 s beside 2 s in one batch: the long file in two windows (0-30 s, 26-31 s) joined by
+    the package's rule (2 s of tokens dropped each side of the overlap)."""
+    tok = _ours(variant, seed=3)
+    theirs = _reference(variant, tok.model.state_dict())
+    wav, lengths = _wavs([31 * 16000, 2 * 16000])
     codes, n = tok.encode_batch(wav, lengths)
-    mel = ref.log_mel_spectrogram(wav[0, 0])
-    want, want_len = theirs.quantize(mel[None], torch.tensor([mel.shape[1]]))
-    assert int(n[0]) == int(want_len[0]) == tok.num_frames(31 * 16000)
-    assert torch.equal(codes[0, 0, : n[0]], want[0, : want_len[0]].long())
+    mels = [ref.log_mel_spectrogram(wav[b, 0, : int(lengths[b])]) for b in range(2)]
+    mel, mel_len = ref.padding(mels)
+    want, want_len = theirs.quantize(mel, mel_len)
+    assert n.tolist() == want_len.tolist() == [tok.num_frames(int(x)) for x in lengths]
+    for b in range(2):
+        assert torch.equal(codes[b, 0, : n[b]], want[b, : want_len[b]].long())
+    tok.max_windows = 1  # one window through the encoder at a time: the same codes
+    assert torch.equal(tok.encode_batch(wav, lengths)[0], codes)
 
 
 def test_checkpoint_with_the_package_key_names_loads(tmp_path):
