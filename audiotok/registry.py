@@ -87,7 +87,7 @@ def _check_options(name: str, func: Any, options: dict[str, Any]) -> None:
 
 
 # Packages of optional extras, for the message when one is missing.
-OPTIONAL_PACKAGES = {"dac": "dac", "audiotools": "dac", "transformers": "s3m"}
+OPTIONAL_PACKAGES = {"dac": "dac", "audiotools": "dac", "transformers": "s3m", "yaml": "vocos"}
 
 _REGISTRY: dict[str, ModelEntry] = {}
 # Modules whose import registers entries; imported on first lookup (no torch inside them).

@@ -27,7 +27,7 @@ def test_the_test_setup_installs_every_optional_extra_the_tests_use():
     extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
     extras = extras["optional-dependencies"]
     test = set(extras["test"])
-    for name in ("s3m", "dac", "eval", "feed", "sklearn"):
+    for name in ("s3m", "dac", "eval", "feed", "sklearn", "vocos"):
         missing = [req for req in extras[name] if req not in test]
         assert missing == [], f"[{name}] pins missing from [test]: {missing}"
     (ray,) = extras["ray"]

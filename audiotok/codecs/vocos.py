@@ -233,7 +233,12 @@ def build(
 
 
 def load_folder(folder: str | Path, name: str = "") -> VocosDecoder:
-    import yaml
+    try:
+        import yaml
+    except ModuleNotFoundError:
+        raise AudiotokError(
+            "reading a Vocos config.yaml needs PyYAML: pip install 'audiotok[vocos]'"
+        ) from None
 
     from audiotok import weights as W
 

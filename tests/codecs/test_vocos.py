@@ -157,9 +157,13 @@ def test_store_rows_decode_each_row_as_alone(tmp_path):
         dec.for_store(SimpleNamespace(kind="acoustic", name="dac-24khz", num_codebooks=8))
 
 
-def test_config_is_read_safely_and_checked(tmp_path):
+def test_config_is_read_safely_and_checked(tmp_path, monkeypatch):
     ref = _reference("mel")
     folder = _folder(tmp_path, "mel", ref)
+    with monkeypatch.context() as m:
+        m.setitem(__import__("sys").modules, "yaml", None)  # as if PyYAML were not installed
+        with pytest.raises(AudiotokError, match=r"audiotok\[vocos\]"):
+            audiotok.load_vocos(str(folder))
     cfg = _config("mel")
     cfg["head"]["class_path"] = "os.system"
     (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
