@@ -54,6 +54,8 @@ def decode(
     from audiotok.errors import AudiotokError
 
     set_threads(threads, 0)
+    if decoder is not None and (vocoder is not None or store.is_file()):
+        raise AudiotokError("--decoder decodes a codec's token store; units take --vocoder")
     if store.is_file() or vocoder is not None:
         return _vocode(store, output, utt_id, vocoder, device, batch_frames, speaker, dedup)
     if speaker is not None or dedup:

@@ -9,6 +9,11 @@ A released Vocos is a folder (Hugging Face ``charactr/vocos-*``): ``config.yaml`
   1.5, 3, 6, 12 kbps, Vocos's bandwidth ids 0-3) through ``vocos-encodec-24khz``;
 - ``audiotok.load_vocos("vocos-mel-24khz")``: ``.mel(wav)`` gives the features it expects
   (24 kHz, 100 bins, hop 256) and ``.decode_mel(mel)`` the waveform.
+
+The EnCodec release (gemelo-ai/vocos README: bandwidth ids index ``[1.5, 3.0, 6.0, 12.0]``)
+is a backbone 128 -> 384 (1152 inner, 8 blocks, 4 AdaLayerNorm classes) and an ISTFT head of
+n_fft 1280, hop 320, "same" padding; its ``feature_extractor.codebook_weights`` (16384 x 128)
+is a parameter of the checkpoint, loaded from it.
 """
 
 from __future__ import annotations
