@@ -47,4 +47,13 @@ def open_tokens(path: str) -> TokenStore:
     return TokenStore(path)
 
 
-__all__ = ["__version__", "load", "load_for_store", "open_tokens"]
+def load_vocos(name_or_folder: str, device: str = "cpu") -> Any:
+    """A Vocos decoder (``vocos-encodec-24khz``, ``vocos-mel-24khz`` or a folder with
+    config.yaml + pytorch_model.bin): ``.decode_mel(mel)`` / ``.mel(wav)`` for the mel
+    vocoder; EnCodec stores decode with ``audiotok decode STORE --decoder vocos``."""
+    from audiotok.codecs.vocos import load_vocos as _load_vocos
+
+    return _load_vocos(name_or_folder, device=device)
+
+
+__all__ = ["__version__", "load", "load_for_store", "load_vocos", "open_tokens"]

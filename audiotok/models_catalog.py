@@ -63,3 +63,61 @@ register(
         options={"variant": "48khz", "bandwidth": 6.0},
     )
 )
+
+# S3Tokenizer (CosyVoice's supervised semantic tokenizer). URLs and sha256: the reference
+# package s3tokenizer 0.3.0 (``_MODELS``, ``_SHA256S`` in its __init__.py); the files are the
+# ONNX release at ModelScope "master" (no pinned revision published). Licence: Apache-2.0,
+# FunAudioLLM/CosyVoice and the CosyVoice model cards. Rates: 16 kHz audio, 100 mel frames/s
+# subsampled 2x (v1 50 Hz) or 4x (25 Hz).
+S3_NO_DECODER = (
+    "S3Tokenizer tokens have no decoder in audiotok; CosyVoice synthesises them with its own "
+    "flow-matching model and HiFi-GAN, which audiotok does not include"
+)
+_MS = "https://www.modelscope.cn/models/"
+_S3 = (
+    (
+        "s3tokenizer-v1-50hz",
+        "v1-50hz",
+        50.0,
+        4096,
+        "iic/cosyvoice-300m/resolve/master/speech_tokenizer_v1.onnx",
+        "23b5a723ed9143aebfd9ffda14ac4c21231f31c35ef837b6a13bb9e5488abb1e",
+        "CosyVoice-300M",
+    ),
+    (
+        "s3tokenizer-v1-25hz",
+        "v1-25hz",
+        25.0,
+        4096,
+        "iic/CosyVoice-300M-25Hz/resolve/master/speech_tokenizer_v1.onnx",
+        "56285ddd4a83e883ee0cb9f8d69c1089b53a94b1f78ff7e4a0224a27eb4cb486",
+        "CosyVoice-300M-25Hz",
+    ),
+    (
+        "s3tokenizer-v2-25hz",
+        "v2-25hz",
+        25.0,
+        6561,
+        "iic/CosyVoice2-0.5B/resolve/master/speech_tokenizer_v2.onnx",
+        "d43342aa12163a80bf07bffb94c9de2e120a8df2f9917cd2f642e7f4219c6f71",
+        "CosyVoice 2",
+    ),
+)
+for _name, _variant, _rate, _size, _path, _sha, _of in _S3:
+    register(
+        ModelEntry(
+            name=_name,
+            kind="semantic",
+            builder="audiotok.extractors.s3tokenizer:build",
+            description=f"S3Tokenizer {_variant} of {_of}: supervised semantic tokens, "
+            f"{_rate:g} Hz x {_size} ({'FSQ' if _size == 6561 else 'VQ'}); encode only "
+            "(load its PyTorch form: s3tokenizer.onnx2torch)",
+            source=_MS + _path,
+            license="Apache-2.0 (FunAudioLLM/CosyVoice, model card)",
+            sample_rate=16000,
+            frame_rate=_rate,
+            files=(WeightFile(_path.rsplit("/", 1)[1], url=_MS + _path, sha256=_sha),),
+            options={"variant": _variant},
+            encode_only=True,
+        )
+    )

@@ -67,7 +67,9 @@ class WeightFile:
 @dataclass(frozen=True)
 class ModelEntry:
     name: str
-    kind: str  # "semantic" | "acoustic" | "hybrid" | "extractor" | "vocoder"
+    # "semantic" | "acoustic" | "hybrid" | "extractor" | "vocoder" (of units) | "decoder" (of a
+    # codec's codes or of spectrograms: Vocos)
+    kind: str
     builder: str  # "package.module:function", called as builder(entry, **options)
     description: str = ""
     source: str = ""  # human-readable origin: URL, HF repo, torchaudio bundle
@@ -78,6 +80,7 @@ class ModelEntry:
     files: tuple[WeightFile, ...] = ()
     shipped: bool = False  # weights are inside the package
     options: dict[str, Any] = field(default_factory=dict)  # defaults passed to the builder
+    encode_only: bool = False  # tokens with no decoder in audiotok (`models list` says so)
 
     def build(self, **options: Any) -> Any:
         module_name, func_name = self.builder.split(":")
@@ -118,7 +121,7 @@ def _check_options(name: str, func: Any, options: dict[str, Any]) -> None:
 
 
 # Packages of optional extras, for the message when one is missing.
-OPTIONAL_PACKAGES = {"transformers": "s3m"}
+OPTIONAL_PACKAGES = {"transformers": "s3m", "yaml": "vocos"}
 
 _REGISTRY: dict[str, ModelEntry] = {}
 # Modules whose import registers entries; imported on first lookup (no torch inside them).

@@ -78,6 +78,9 @@ class MelSpectrogram(nn.Module):
     """``wav [..., T] -> mel [..., n_mels, frames]``: a Hann-windowed STFT magnitude raised to
     ``power`` and projected on mel filters (torchaudio's ``MelSpectrogram`` options)."""
 
+    window: torch.Tensor
+    fb: torch.Tensor
+
     def __init__(
         self,
         sample_rate: int,

@@ -34,6 +34,11 @@ def decode(
         help="Unit vocoder (folder or registry name) for semantic units: `audiotok vocoder "
         "train` makes one.",
     ),
+    decoder: str = typer.Option(
+        None,
+        help="Another decoder of the store's codec tokens: vocos (EnCodec 24 kHz stores, "
+        "vocos-encodec-24khz) or a Vocos folder.",
+    ),
     speaker: str = typer.Option(None, help="Speaker of a multi-speaker vocoder."),
     dedup: bool = typer.Option(
         False, help="Units are deduplicated (as unit LMs emit them): predict durations."
@@ -49,12 +54,19 @@ def decode(
     from audiotok.errors import AudiotokError
 
     set_threads(threads, 0)
+    if decoder is not None and (vocoder is not None or store.is_file()):
+        raise AudiotokError("--decoder decodes a codec's token store; units take --vocoder")
     if store.is_file() or vocoder is not None:
         return _vocode(store, output, utt_id, vocoder, device, batch_frames, speaker, dedup)
     if speaker is not None or dedup:
         raise AudiotokError("--speaker and --dedup apply to unit vocoders (--vocoder)")
     ts = open_tokens(str(store))
-    tok = codec_for_store(ts, model=model, weights=weights, device=device)
+    if decoder is not None:
+        if model is not None:
+            raise AudiotokError("--decoder and --model exclude each other")
+        tok = _decoder_for_store(ts, decoder, weights, device)
+    else:
+        tok = codec_for_store(ts, model=model, weights=weights, device=device)
     rows: Iterable[dict[str, Any]]
     if utt_id:
         if utt_id not in ts:
@@ -73,6 +85,20 @@ def decode(
     if n == 0:
         err_console.print("the store holds no utterances")
     return 0
+
+
+def _decoder_for_store(ts: Any, name: str, weights: str | None, device: str) -> Any:
+    """``--decoder vocos`` (or a registry name / Vocos folder), checked against the store."""
+    from audiotok.codecs.store_decode import refuse_encode_only
+    from audiotok.codecs.vocos import load_vocos
+    from audiotok.tokenizer import resolve_device
+
+    refuse_encode_only(ts.spec.name)
+    dev = resolve_device(device)
+    if weights is not None:  # a Vocos folder (or a file in it) for the named decoder
+        name = str(Path(weights).parent) if Path(weights).is_file() else weights
+    dec = load_vocos("vocos-encodec-24khz" if name == "vocos" else name, device=dev)
+    return dec.for_store(ts.spec)
 
 
 def _vocode(

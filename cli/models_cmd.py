@@ -69,7 +69,7 @@ def list_models(
     for e in sorted(registry.entries(kind), key=lambda e: (e.kind, e.name)):
         row = [
             e.name,
-            e.kind,
+            f"{e.kind}, encode-only" if e.encode_only else e.kind,
             f"{e.sample_rate}",
             f"{e.frame_rate:.6g}",
             str(e.num_layers or "-"),

@@ -28,7 +28,7 @@ def test_the_test_setup_installs_every_optional_extra_the_tests_use():
     extras = extras["optional-dependencies"]
     test = set(extras["test"])
     users = [name for name in extras if name not in ("test", "all", "gpu")]
-    assert {"s3m", "eval", "feed", "sklearn", "ray"} <= set(users), users
+    assert {"s3m", "eval", "feed", "sklearn", "vocos", "ray"} <= set(users), users
     for name in users:
         missing = [req for req in extras[name] if req not in test]
         assert missing == [], f"[{name}] requirements missing from [test]: {missing}"

@@ -9,7 +9,9 @@ from audiotok.errors import AudiotokError, UnknownModelError
 
 def test_every_entry_is_complete():
     for e in registry.entries():
-        assert e.kind in ("semantic", "acoustic", "hybrid", "extractor", "vocoder"), e.name
+        assert e.kind in ("semantic", "acoustic", "hybrid", "extractor", "vocoder", "decoder"), (
+            e.name
+        )
         assert e.sample_rate > 0 and e.frame_rate > 0 and e.license and e.source, e.name
         assert e.shipped or e.files, f"{e.name}: no weights named and none shipped"
         for f in e.files:

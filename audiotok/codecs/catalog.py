@@ -35,3 +35,39 @@ for name, variant, tag, upstream, local, sr, hop, k in _DAC:
             options={"variant": variant},
         )
     )
+
+# Vocos (charactr-platform/vocos, MIT; the Hugging Face cards state MIT). Files: config.yaml
+# and pytorch_model.bin of each repo; no sha256 read here (left empty, as other HF entries).
+_HF_VOCOS = "https://huggingface.co/charactr/"
+for _name, _desc, _rate in (
+    (
+        "vocos-encodec-24khz",
+        "Vocos decoder of EnCodec 24 kHz codes (2/4/8/16 codebooks = 1.5/3/6/12 kbps): "
+        "`audiotok decode STORE --decoder vocos`",
+        75.0,
+    ),
+    (
+        "vocos-mel-24khz",
+        "Vocos vocoder of 100-bin log-mel spectrograms (hop 256): "
+        'audiotok.load_vocos("vocos-mel-24khz").decode_mel(mel)',
+        93.75,
+    ),
+):
+    register(
+        ModelEntry(
+            name=_name,
+            kind="decoder",
+            builder="audiotok.codecs.vocos:build",
+            description=_desc,
+            source=_HF_VOCOS + _name,
+            license="MIT (charactr-platform/vocos, model card)",
+            sample_rate=24000,
+            frame_rate=_rate,
+            files=(
+                WeightFile("config.yaml", url=f"{_HF_VOCOS}{_name}/resolve/main/config.yaml"),
+                WeightFile(
+                    "pytorch_model.bin", url=f"{_HF_VOCOS}{_name}/resolve/main/pytorch_model.bin"
+                ),
+            ),
+        )
+    )

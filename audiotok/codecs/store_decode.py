@@ -17,6 +17,7 @@ def codec_for_store(
     from audiotok.tokenizer import resolve_device
 
     spec = store.spec
+    refuse_encode_only(spec.name)
     if spec.kind == "semantic":
         raise AudiotokError(
             f"{store.dir} holds semantic units of {spec.name}; they need a unit vocoder: "
@@ -32,6 +33,18 @@ def codec_for_store(
             f"{model} has {tok.spec.weights_sha256[:12]}...; pass the same weights (--weights)"
         )
     return tok
+
+
+def refuse_encode_only(name: str) -> None:
+    """Tokens of a registered encode-only model (S3Tokenizer): one line, before any work."""
+    from audiotok import registry
+
+    entry = next((e for e in registry.entries() if e.name == name), None)
+    if entry is not None and entry.encode_only:
+        from audiotok.models_catalog import S3_NO_DECODER
+
+        line = S3_NO_DECODER if name.startswith("s3tokenizer") else "no decoder in audiotok"
+        raise AudiotokError(f"{name}: {line}")
 
 
 def output_path(out_dir: Path, utt_id: str, suffix: str = ".wav") -> Path:

@@ -146,8 +146,48 @@ def _vocoder(tmp):
     voc.decode(torch.randint(0, 20, (1, 10), generator=torch.Generator().manual_seed(0)))
 
 
+def _s3tokenizer(tmp):
+    from audiotok.extractors.s3tokenizer import tiny_config
+
+    cfg = tiny_config("v2-25hz")
+    tok = audiotok.load("s3tokenizer-v2-25hz", pretrained=False, device="cpu", config=cfg)
+    tok.encode(_wav(16000), 16000)
+
+
+def _vocos(tmp):
+    import yaml
+
+    folder = tmp / "vocos"
+    if not folder.exists():
+        folder.mkdir()
+        cfg = {
+            "feature_extractor": {"class_path": "vocos.feature_extractors.MelSpectrogramFeatures"},
+            "backbone": {
+                "init_args": {
+                    "input_channels": 100,
+                    "dim": 16,
+                    "intermediate_dim": 32,
+                    "num_layers": 1,
+                }
+            },
+            "head": {
+                "class_path": "vocos.heads.ISTFTHead",
+                "init_args": {"dim": 16, "n_fft": 1024, "hop_length": 256, "padding": "center"},
+            },
+        }
+        (folder / "config.yaml").write_text(yaml.safe_dump(cfg))
+        from audiotok.codecs.vocos import architecture, parse_config
+
+        with torch.random.fork_rng(devices=[]):
+            torch.save(architecture(parse_config(cfg)).state_dict(), folder / "pytorch_model.bin")
+    voc = audiotok.load_vocos(str(folder))
+    voc.decode_mel(voc.mel(torch.from_numpy(_wav(24000))))
+
+
 ENTRY_POINTS = {
     "mfcc-km100": _mfcc,
+    "s3tokenizer": _s3tokenizer,
+    "vocos": _vocos,
     "encodec-24khz": _codec("encodec-24khz", TINY_ENCODEC),
     "dac-16khz": _codec("dac-16khz", TINY_DAC),
     "hubert": _hubert,
