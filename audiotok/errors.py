@@ -50,3 +50,7 @@ class InvalidTokensError(AudiotokError):
 
 class ManifestError(AudiotokError):
     """A manifest (.tsv / .jsonl) cannot be used as it is; the message names file and line."""
+
+
+class NotStreamableError(AudiotokError):
+    """The model cannot tokenize as a stream with offline-equal output (it is not causal)."""

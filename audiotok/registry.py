@@ -44,6 +44,7 @@ class ModelEntry:
     files: tuple[WeightFile, ...] = ()
     shipped: bool = False  # weights are inside the package
     options: dict[str, Any] = field(default_factory=dict)  # defaults passed to the builder
+    streaming: bool = False  # causal: offers streaming_encoder() / streaming_decoder()
 
     def build(self, **options: Any) -> Any:
         module_name, func_name = self.builder.split(":")

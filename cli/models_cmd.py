@@ -27,13 +27,14 @@ def list_models(
     kind: str = typer.Option(None, help="Only this kind."),
     sources: bool = typer.Option(False, "--sources", help="Add where each model comes from."),
 ) -> int:
-    """Each model's kind, rates, layers, licence and whether its weights are here."""
+    """Each model's kind, rates, layers, licence, whether it streams (causal: `audiotok
+    stream`) and whether its weights are here."""
     from rich.table import Table
 
     from audiotok import registry
 
     table = Table(show_lines=False, box=None, pad_edge=False)
-    for col in ("name", "kind", "Hz", "frames/s", "layers", "weights", "licence"):
+    for col in ("name", "kind", "Hz", "frames/s", "layers", "stream", "weights", "licence"):
         table.add_column(col, no_wrap=col in ("name", "kind", "licence"))
     if sources:
         table.add_column("source", overflow="fold")
@@ -44,6 +45,7 @@ def list_models(
             f"{e.sample_rate}",
             f"{e.frame_rate:.6g}",
             str(e.num_layers or "-"),
+            "yes" if e.streaming else "-",
             _presence(e),
             e.license.split(" (")[0],
         ]

@@ -87,6 +87,7 @@ register(
             WeightFile("model.safetensors", url=MIMI + "model.safetensors"),
             WeightFile("config.json", url=MIMI + "config.json"),
         ),
+        streaming=True,
         options={"n_codebooks": 8},
     )
 )

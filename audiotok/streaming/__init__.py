@@ -8,6 +8,6 @@ causal raise :class:`NotStreamableError` with one line saying why. Per-layer sta
 chunked unit-vocoder decoding with a lookahead in :mod:`audiotok.streaming.vocoder`.
 """
 
-from audiotok.streaming.layers import NotStreamableError
+from audiotok.errors import NotStreamableError
 
 __all__ = ["NotStreamableError"]

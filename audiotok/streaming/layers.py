@@ -35,11 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from audiotok.errors import AudiotokError
-
-
-class NotStreamableError(AudiotokError):
-    """The model (or one of its layers) cannot run as a stream with offline-equal output."""
+from audiotok.errors import NotStreamableError
 
 
 class TooShortError(Exception):

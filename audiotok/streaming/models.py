@@ -45,13 +45,13 @@ class EncodecEngine:
         return _States([StreamState(self.model.encoder)])
 
     def encode_step(self, state: _States, wav: torch.Tensor, final: bool) -> torch.Tensor:
-        from audiotok.codecs.encodec import quantize
-
         with state.stacks[0].attached(final):
             emb = self.model.encoder(wav)
         if emb.shape[-1] == 0:
             return torch.zeros(wav.shape[0], self.num_codebooks, 0, dtype=torch.long)
-        return quantize(self.model, emb, self.num_codebooks)
+        from audiotok.codecs.nearest import encodec_codes
+
+        return encodec_codes(self.model.quantizer.vq, emb, self.num_codebooks)
 
     def encode_offline(self, wav: torch.Tensor) -> torch.Tensor:
         n = wav.shape[-1]
@@ -113,7 +113,9 @@ class MimiEngine:
             latents = enc.downsample(h)
         if latents.shape[-1] == 0:
             return torch.zeros(wav.shape[0], self.num_codebooks, 0, dtype=torch.long)
-        return self.model.quantizer.encode(latents, self.num_codebooks).transpose(0, 1)
+        from audiotok.codecs.nearest import mimi_codes
+
+        return mimi_codes(self.model.quantizer, latents, self.num_codebooks)
 
     def encode_offline(self, wav: torch.Tensor) -> torch.Tensor:
         return self.codec._codes(wav)
