@@ -85,6 +85,7 @@ COMMAND_MODULES = (
     "vocoder_cmd",
     "merge_cmd",
     "hybrid_cmd",
+    "stream_cmd",
 )
 for _name in COMMAND_MODULES:
     importlib.import_module(f"audiotok.cli.{_name}").register(app)
