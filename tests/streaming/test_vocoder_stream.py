@@ -19,8 +19,15 @@ TINY = {
 
 @pytest.fixture(scope="module")
 def vocoder():
-    torch.manual_seed(0)
-    return Vocoder(VocoderConfig(num_units=50, frame_rate=50.0, **TINY)).eval()
+    with torch.random.fork_rng():
+        torch.manual_seed(0)
+        voc = Vocoder(VocoderConfig(num_units=50, frame_rate=50.0, **TINY)).eval()
+        # HiFi-GAN's N(0, 0.01) init leaves the output near its biases; torch's default
+        # init lets the units (and so the lookahead) matter
+        for m in voc.generator.modules():
+            if isinstance(m, torch.nn.Conv1d | torch.nn.ConvTranspose1d):
+                m.reset_parameters()
+    return voc
 
 
 def stream(voc, units, chunk, lookahead):
@@ -42,9 +49,10 @@ def test_lookahead_at_the_receptive_radius_equals_offline(vocoder):
 def test_a_shorter_lookahead_differs_but_keeps_every_sample(vocoder):
     units = torch.randint(0, 50, (60,), generator=torch.Generator().manual_seed(2))
     ref = vocoder.decode(units[None])[0][0]
+    exact, _ = stream(vocoder, units, 4, None)
     got, s = stream(vocoder, units, 4, 0)
     assert got.shape == ref.shape and s.latency_ms == 20.0
-    assert (got - ref).abs().max() > 1e-3 * ref.abs().max()
+    assert (got - ref).abs().max() > 10 * (exact - ref).abs().max() + 1e-6 * ref.abs().max()
 
 
 def test_audio_comes_out_lookahead_frames_behind(vocoder):
