@@ -3,7 +3,8 @@
 For the causal codecs (`audiotok models list` shows which stream). In a shell pipe:
 
     sox in.wav -r 24000 -c 1 -b 16 -t wav - | audiotok stream encode --model mimi > codes.txt
-    audiotok stream decode --model mimi < codes.txt | sox -t raw -r 24000 -e signed -b 16 -c 1 - out.wav
+    audiotok stream decode --model mimi < codes.txt \
+        | sox -t raw -r 24000 -e signed -b 16 -c 1 - out.wav
 """
 
 from __future__ import annotations
@@ -46,7 +47,9 @@ def encode(
     weights: str = WeightsOpt,
     n_codebooks: int = CodebooksOpt,
     fmt: str = FormatOpt,
-    rate: int = typer.Option(None, "--rate", help="Raw PCM: sample rate (resampled to the model's)."),
+    rate: int = typer.Option(
+        None, "--rate", help="Raw PCM: sample rate (resampled to the model's)."
+    ),
     channels: int = typer.Option(1, "--channels", min=1, help="Raw PCM: interleaved channels."),
     encoding: str = typer.Option("s16le", "--encoding", help="Raw PCM: s16le or f32le."),
     device: str = typer.Option("cpu", "--device", help="cpu | cuda | cuda:N."),
@@ -70,7 +73,9 @@ def encode(
 
 @stream_app.command("decode")
 def decode(
-    source: Path = typer.Argument(Path("-"), help="Codes (as `stream encode` writes); - reads stdin."),
+    source: Path = typer.Argument(
+        Path("-"), help="Codes (as `stream encode` writes); - reads stdin."
+    ),
     model: str = ModelOpt,
     weights: str = WeightsOpt,
     n_codebooks: int = CodebooksOpt,

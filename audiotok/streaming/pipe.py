@@ -22,7 +22,7 @@ import numpy as np
 
 from audiotok.errors import AudiotokError
 
-ENCODINGS = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
+ENCODINGS: dict[str, np.dtype[Any]] = {"s16le": np.dtype("<i2"), "f32le": np.dtype("<f4")}
 CODE_FORMATS = ("text", "binary")
 AUDIO_OUT = ("s16le", "f32le", "wav")
 
@@ -205,7 +205,9 @@ def _wav_open_header(rate: int, encoding: str) -> bytes:
     )
 
 
-def decode_pipe(tok: Any, src: BinaryIO, dst: BinaryIO, fmt: str = "text", out: str = "s16le") -> int:
+def decode_pipe(
+    tok: Any, src: BinaryIO, dst: BinaryIO, fmt: str = "text", out: str = "s16le"
+) -> int:
     """Stream codes from ``src`` to audio on ``dst``; returns the number of samples."""
     if fmt not in CODE_FORMATS:
         raise AudiotokError(f"--format must be one of {', '.join(CODE_FORMATS)}")

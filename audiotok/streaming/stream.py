@@ -172,7 +172,9 @@ class StreamingDecoder:
         c = torch.as_tensor(codes, dtype=torch.long)
         k = self.engine.num_codebooks
         if c.dim() not in (2, 3) or c.shape[-2] != k:
-            raise AudiotokError(f"codes are [{k}, frames] or [streams, {k}, frames], got {tuple(c.shape)}")
+            raise AudiotokError(
+                f"codes are [{k}, frames] or [streams, {k}, frames], got {tuple(c.shape)}"
+            )
         one = c.dim() == 2
         c = c.unsqueeze(0) if one else c
         if self.batch is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 import audiotok
+
 from audio_fixtures import speechlike
 
 # transformers' MimiConfig shrunk (as tests/codecs/test_mimi.py): a 10-step sliding window,

@@ -115,8 +115,13 @@ def test_a_shell_pipe_through_sox(mimi, mimi_folder, tmp_path):
         f"{au} decode {w} --output-format f32le | "
         f"sox -t raw -r 24000 -e floating-point -b 32 -c 1 - {tmp_path}/out.wav"
     )
-    r = subprocess.run(["bash", "-o", "pipefail", "-c", cmd], capture_output=True, text=True,
-                       env={**os.environ}, timeout=300)
+    r = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", cmd],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     lines = (tmp_path / "codes.txt").read_text().splitlines()
     codes = torch.tensor([[int(v) for v in line.split()] for line in lines]).T
