@@ -26,6 +26,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import statistics
 import sys
 import time
@@ -81,7 +82,12 @@ def codec_figures(name: str, toy: bool, seconds: float, chunk_ms: float, batch: 
     skip = math.ceil(enc.warmup / chunk) + 1
     t_enc, outs = push_times(enc, cut(x, chunk))
     codes = torch.cat(outs, dim=-1)
+    t0 = time.perf_counter()
     offline = tok.encode(x, sr)
+    offline_enc = (time.perf_counter() - t0) / seconds
+    t0 = time.perf_counter()
+    tok.decode(offline)
+    offline_dec = (time.perf_counter() - t0) / seconds
     equal = int((codes == offline).all(0).sum()), offline.shape[-1]
     fpc = chunk // hop
     t_dec, _ = push_times(dec, cut(codes, fpc))
@@ -104,6 +110,8 @@ def codec_figures(name: str, toy: bool, seconds: float, chunk_ms: float, batch: 
         f"encode_rtf_b{batch}": rtf(t_enc_b, chunk_s, skip),
         f"decode_rtf_b{batch}": rtf(t_dec_b, chunk_s, skip),
         "frames_equal_offline": f"{equal[0]}/{equal[1]}",
+        "offline_encode_rtf": offline_enc,  # the whole file at once, for reference
+        "offline_decode_rtf": offline_dec,
     }
     # concurrent real-time streams per core (encode + decode of each stream)
     both = fig[f"encode_rtf_b{batch}"] + fig[f"decode_rtf_b{batch}"]
@@ -169,7 +177,11 @@ def main() -> None:
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     seconds = a.seconds or (1.0 if a.toy else 6.0)
-    print(f"torch {torch.__version__}, {a.threads} thread(s), {seconds:g} s audio per run")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(
+        f"torch {torch.__version__}, {a.threads} thread(s), {seconds:g} s audio per run; "
+        f"{os.cpu_count()} CPUs, load average {load} (other processes slow every figure)"
+    )
     figs = []
     for name in a.models.split(","):
         f = codec_figures(name, a.toy, seconds, a.chunk_ms, a.batch)
@@ -178,7 +190,8 @@ def main() -> None:
     v = vocoder_figures(a.toy, seconds, a.chunk_ms)
     print(json.dumps(v))
     if a.json:
-        a.json.write_text(json.dumps({"codecs": figs, "vocoder": v}, indent=2))
+        meta = {"threads": a.threads, "seconds": seconds, "load_average": os.getloadavg()}
+        a.json.write_text(json.dumps({"codecs": figs, "vocoder": v, "run": meta}, indent=2))
     head = "; ".join(
         f"{f['model']}: latency {f['latency_ms']:.1f} ms, RTF b1 enc {f['encode_rtf_b1']:.3f} "
         f"dec {f['decode_rtf_b1']:.3f}, b{a.batch} enc {f[f'encode_rtf_b{a.batch}']:.3f} "

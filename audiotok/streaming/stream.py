@@ -32,6 +32,7 @@ class Engine(Protocol):
     """What a causal model supplies (see :mod:`audiotok.streaming.models`)."""
 
     hop: int  # samples per frame
+    sample_rate: int
     num_codebooks: int
     device: Any
 
@@ -83,7 +84,7 @@ class StreamingEncoder:
     @property
     def latency_ms(self) -> float:
         """Algorithmic latency past the warm-up: one frame (the models are causal)."""
-        return 1000.0 * self.hop / self.engine.sample_rate  # type: ignore[attr-defined]
+        return 1000.0 * self.hop / self.engine.sample_rate
 
     def _as_batch(self, chunk: Any) -> torch.Tensor:
         x = torch.as_tensor(chunk, dtype=torch.float32)
