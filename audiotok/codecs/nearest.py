@@ -17,16 +17,44 @@ Codebooks, residual updates and decoding are the models' own (``layer.decode``).
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import torch
 
 
+# id(codebook tensor) -> (weak reference to it, data pointer, version, float64 copy, squared
+# norms): streaming quantizes a frame or two per call, where converting a 2048 x 256 codebook
+# each time cost more than the search (measured: 0.67 s of 4.8 s for 20 Mimi frames)
+_CACHE: dict[int, tuple[Any, int, int, torch.Tensor, torch.Tensor]] = {}
+_CACHE_SIZE = 512
+
+
+def _version(t: torch.Tensor) -> int:
+    try:
+        return int(t._version)
+    except RuntimeError:  # an inference tensor (made under inference_mode) has no counter
+        return -1
+
+
+def _float64(embed: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    ptr, version = embed.data_ptr(), _version(embed)
+    hit = _CACHE.get(id(embed))
+    if hit is not None and hit[0]() is embed and hit[1:3] == (ptr, version):
+        return hit[3], hit[4]
+    e = embed.detach().double()
+    norms = e.pow(2).sum(1)
+    if len(_CACHE) >= _CACHE_SIZE:
+        _CACHE.clear()
+    _CACHE[id(embed)] = (weakref.ref(embed), ptr, version, e, norms)
+    return e, norms
+
+
 def nearest(x: torch.Tensor, embed: torch.Tensor) -> torch.Tensor:
     """x[..., D], embed[N, D] -> index of the nearest entry, LongTensor[...]."""
-    e = embed.double()
+    e, norms = _float64(embed)
     flat = x.reshape(-1, x.shape[-1]).double()
-    d = e.pow(2).sum(1)[None] - 2 * flat @ e.T
+    d = norms[None] - 2 * flat @ e.T
     return d.argmin(dim=1).view(x.shape[:-1])
 
 

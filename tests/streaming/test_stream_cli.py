@@ -131,3 +131,14 @@ def test_a_shell_pipe_through_sox(mimi, mimi_folder, tmp_path):
     assert sr == 24000 and out.shape == ref.shape
     # sox clips to [-1, 1] (the random model's output is louder)
     assert np.abs(out - np.clip(ref, -1, 1)).max() <= 1e-4
+
+
+def test_models_list_shows_which_models_stream(monkeypatch, capsys):
+    monkeypatch.setenv("COLUMNS", "200")
+    rc, out, _ = run(["models", "list"], b"", monkeypatch, capsys)
+    rows = [line.split() for line in out.decode().splitlines()]
+    header = next(r for r in rows if r and r[0] == "name")
+    col = header.index("stream")
+    streams = {r[0]: r[col] for r in rows if len(r) == len(header) and r[0] != "name"}
+    assert rc == 0 and streams["mimi"] == streams["encodec-24khz"] == "yes"
+    assert streams["dac-16khz"] == streams["encodec-48khz"] == "-"
