@@ -184,15 +184,20 @@ class StreamState:
 
     @contextlib.contextmanager
     def attached(self, final: bool = False) -> Iterator[None]:
-        """Route the wrappers' forwards through this state while the block runs."""
+        """Route the wrappers' forwards through this state while the block runs (so a model
+        serves one stream set at a time per thread: do not run it offline concurrently)."""
         self.final = final
+        before = {m: m.__dict__.get("forward") for m in self.specs}  # an instance's own forward
         for m, spec in self.specs.items():
             m.forward = functools.partial(_STEPS[type(spec)], spec, self.layers[m], self)  # type: ignore[method-assign]
         try:
             yield
         finally:
-            for m in self.specs:
-                del m.forward
+            for m, f in before.items():
+                if f is None:
+                    del m.forward
+                else:
+                    m.forward = f  # type: ignore[method-assign]
 
 
 def _empty(x: torch.Tensor, channels: int) -> torch.Tensor:
