@@ -75,3 +75,7 @@ def write_failed(path: object, detail: str) -> AudiotokError:
             "another output, then rerun the same command)"
         )
     return AudiotokError(f"cannot write {path}: {detail}")
+
+
+class NotStreamableError(AudiotokError):
+    """The model cannot tokenize as a stream with offline-equal output (it is not causal)."""

@@ -38,6 +38,7 @@ register(
                 sha256_prefix="d7cc33bc",
             ),
         ),
+        streaming=True,
         options={"variant": "24khz", "bandwidth": 6.0},
     )
 )

@@ -81,6 +81,7 @@ class ModelEntry:
     shipped: bool = False  # weights are inside the package
     options: dict[str, Any] = field(default_factory=dict)  # defaults passed to the builder
     encode_only: bool = False  # tokens with no decoder in audiotok (`models list` says so)
+    streaming: bool = False  # causal: offers streaming_encoder() / streaming_decoder()
 
     def build(self, **options: Any) -> Any:
         module_name, func_name = self.builder.split(":")

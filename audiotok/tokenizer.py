@@ -79,6 +79,23 @@ class Tokenizer:
         self.device = device
         return self
 
+    # --- streaming (audiotok.streaming) -----------------------------------------------------
+    # Why this model cannot stream; causal models override streaming_encoder/_decoder.
+    not_streamable_reason: str = "it is not causal: every frame depends on audio after it"
+
+    def streaming_encoder(self) -> Any:
+        """``enc.push(chunk) -> codes`` of the frames completed so far, ``enc.flush()``; the
+        concatenation equals ``encode`` (audiotok.streaming.stream)."""
+        from audiotok.errors import NotStreamableError
+
+        raise NotStreamableError(f"'{self.spec.name}' cannot stream: {self.not_streamable_reason}")
+
+    def streaming_decoder(self) -> Any:
+        """``dec.push(codes) -> audio`` those frames complete, ``dec.flush()``."""
+        from audiotok.errors import NotStreamableError
+
+        raise NotStreamableError(f"'{self.spec.name}' cannot stream: {self.not_streamable_reason}")
+
     def encode(self, wav: Any, sample_rate: int) -> torch.Tensor:
         """One waveform (numpy or torch, [T] or [channels, T], any rate) -> codes.
 

@@ -87,6 +87,7 @@ COMMAND_MODULES = (
     "merge_cmd",
     "hybrid_cmd",
     "compare_cmd",
+    "stream_cmd",
 )
 for _name in COMMAND_MODULES:
     importlib.import_module(f"audiotok.cli.{_name}").register(app)

@@ -54,13 +54,15 @@ def list_models(
     kind: str = typer.Option(None, help="Only this kind."),
     sources: bool = typer.Option(False, "--sources", help="Add where each model comes from."),
 ) -> int:
-    """Each model's kind, rates, layers, licence, whether its weights are here, the revision
-    its downloads are pinned to and how they are verified (sha256, sha256 prefix, first-use)."""
+    """Each model's kind, rates, layers, whether it streams (causal: `audiotok stream`),
+    licence, whether its weights are here, the revision its downloads are pinned to and how
+    they are verified (sha256, sha256 prefix, first-use)."""
     from rich.table import Table
 
     from audiotok import registry
 
-    cols = ["name", "kind", "Hz", "frames/s", "layers", "weights", "licence", "revision", "check"]
+    cols = ["name", "kind", "Hz", "frames/s", "layers", "stream", "weights", "licence"]
+    cols += ["revision", "check"]
     cols += ["source"] if sources else []
     table = Table(show_lines=False, box=None, pad_edge=False)
     for col in cols:
@@ -73,6 +75,7 @@ def list_models(
             f"{e.sample_rate}",
             f"{e.frame_rate:.6g}",
             str(e.num_layers or "-"),
+            "yes" if e.streaming else "-",
             _presence(e),
             e.license.split(" (")[0],
             _revision(e),

@@ -174,6 +174,14 @@ class Vocoder(nn.Module):
         valid = torch.arange(units.shape[1], device=d.device)[None] < lengths.to(d.device)[:, None]
         return d * valid
 
+    def streaming_decoder(self, lookahead: int | None = None, speaker: Any = None) -> Any:
+        """Audio as units arrive, frame ``j`` once frame ``j + lookahead`` is in (default: the
+        receptive radius, where it equals ``decode`` to float rounding); see
+        :mod:`audiotok.streaming.vocoder`."""
+        from audiotok.streaming.vocoder import VocoderStream
+
+        return VocoderStream(self, lookahead, speaker)
+
     @torch.inference_mode()
     def decode(
         self,

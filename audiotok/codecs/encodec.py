@@ -77,11 +77,15 @@ def randomize_codebooks(model: Any, seed: int = 0) -> Any:
 
 def quantize(model: Any, emb: Any, n_q: int) -> Any:
     """emb[B, D, T'] -> codes[B, K, T'], in chunks of frames (memory bounded by the chunk).
-    Residual stages are sequential: the first K codes do not depend on later stages."""
+    Residual stages are sequential: the first K codes do not depend on later stages. Nearest
+    entries are found in float64 (:mod:`audiotok.codecs.nearest`), so a frame's codes do not
+    depend on the frames quantized with it (streaming quantizes a few at a time)."""
     import torch
 
+    from audiotok.codecs.nearest import encodec_codes
+
     pieces = [
-        model.quantizer.encode(emb[..., i : i + QUANTIZE_CHUNK], n_q)
+        encodec_codes(model.quantizer.vq, emb[..., i : i + QUANTIZE_CHUNK], n_q)
         for i in range(0, emb.shape[-1], QUANTIZE_CHUNK)
     ]
     return torch.cat(pieces, dim=-1).long()
@@ -159,6 +163,20 @@ class EncodecCodec(Codec):
             emb = self.model.quantizer.decode(codes)
             wav = self.model.decoder(emb)
         return wav, torch.tensor(lengths.valid(wav.shape[-1]))
+
+    def streaming_encoder(self) -> Any:
+        """Codes as audio arrives, equal to ``encode`` (audiotok.streaming)."""
+        from audiotok.streaming.models import EncodecEngine
+        from audiotok.streaming.stream import StreamingEncoder
+
+        return StreamingEncoder(EncodecEngine(self))
+
+    def streaming_decoder(self) -> Any:
+        """Audio as codes arrive, equal to ``decode`` to float rounding (audiotok.streaming)."""
+        from audiotok.streaming.models import EncodecEngine
+        from audiotok.streaming.stream import StreamingDecoder
+
+        return StreamingDecoder(EncodecEngine(self))
 
     def decode_long(self, codes):
         import torch

@@ -102,6 +102,7 @@ register(
                 sha256="aca6f44b04f7bc2e7466b71597d2d51e463ed1cf3cd7025d8848595580546c36",
             ),
         ),
+        streaming=True,
         options={"n_codebooks": 8},
     )
 )

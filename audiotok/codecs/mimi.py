@@ -93,7 +93,11 @@ class MimiCodec(Codec):
         return self
 
     def _codes(self, wav):
-        return self.model.encode(wav, num_quantizers=self.n_q, return_dict=True).audio_codes
+        """transformers' ``MimiModel.encode``, with nearest entries found in float64
+        (:mod:`audiotok.codecs.nearest`: codes independent of the frames batched together)."""
+        from audiotok.codecs.nearest import mimi_codes
+
+        return mimi_codes(self.model.quantizer, self.model.encoder(wav).latents, self.n_q)
 
     def encode_batch(self, wav, lengths):
         """Files of equal length run together, each length on its own (see the module doc)."""
@@ -140,6 +144,20 @@ class MimiCodec(Codec):
             wav = self.model.decode(codes, return_dict=True).audio_values
         lengths = [int(n) * self.hop_length for n in code_lengths]
         return wav[..., : max(lengths)], torch.tensor(lengths)
+
+    def streaming_encoder(self) -> Any:
+        """Codes as audio arrives, equal to ``encode`` (audiotok.streaming)."""
+        from audiotok.streaming.models import MimiEngine
+        from audiotok.streaming.stream import StreamingEncoder
+
+        return StreamingEncoder(MimiEngine(self))
+
+    def streaming_decoder(self) -> Any:
+        """Audio as codes arrive, equal to ``decode`` to float rounding (audiotok.streaming)."""
+        from audiotok.streaming.models import MimiEngine
+        from audiotok.streaming.stream import StreamingDecoder
+
+        return StreamingDecoder(MimiEngine(self))
 
     def decode_long(self, codes):
         import torch

@@ -87,7 +87,29 @@ def test_encodec_loads_a_checkpoint_the_test_writes(tmp_path):
     with torch.inference_mode():
         model.set_target_bandwidth(3.0)
         ref = model.encode(x.view(1, 1, -1))[0][0]
-    assert torch.equal(codec.encode(x, 24000), ref[0])
+        ours = codec.encode(x, 24000)
+        assert_equal_but_float32_ties(model, x, ours, ref[0])
+
+
+def assert_equal_but_float32_ties(model, x, ours, ref):
+    """encodec picks entries from a float32 distance matrix whose rounding depends on its shape;
+    audiotok picks them in float64 (audiotok/codecs/nearest.py). Codes must be equal, except
+    where, at a frame's first differing stage, the two entries are equally near to float32
+    rounding (later stages of that frame then differ as a consequence)."""
+    residual = model.encoder(x.view(1, 1, -1))[0].double()  # [D, T']
+    first_diff: set[int] = set()
+    for k, layer in enumerate(model.quantizer.vq.layers[: ref.shape[0]]):
+        e = layer._codebook.embed.double()
+        for t in (ours[k] != ref[k]).nonzero().flatten().tolist():
+            if t in first_diff:
+                continue
+            first_diff.add(t)
+            r = residual[:, t]
+            d = ((r - e[int(ours[k, t])]) ** 2).sum(), ((r - e[int(ref[k, t])]) ** 2).sum()
+            scale = float(r.pow(2).sum() + e[int(ref[k, t])].pow(2).sum())
+            assert d[0] <= d[1] and float(d[1] - d[0]) <= 1e-6 * scale, (k, t, d, scale)
+        residual = residual - layer.decode(ref[k][None])[0].double()
+    assert len(first_diff) <= max(1, ours.shape[-1] // 20)  # ties are rare, not the rule
 
 
 def _run(argv, capsys):
