@@ -136,7 +136,7 @@ def test_a_shell_pipe_through_sox(mimi, mimi_folder, tmp_path):
 def test_models_list_shows_which_models_stream(monkeypatch, capsys):
     monkeypatch.setenv("COLUMNS", "200")
     rc, out, _ = run(["models", "list"], b"", monkeypatch, capsys)
-    rows = [line.split() for line in out.decode().splitlines()]
+    rows = [line.split("\t") for line in out.decode().splitlines()]  # tab-separated in a pipe
     header = next(r for r in rows if r and r[0] == "name")
     col = header.index("stream")
     streams = {r[0]: r[col] for r in rows if len(r) == len(header) and r[0] != "name"}
