@@ -1,0 +1,395 @@
+"""A seeded, time-bounded mutation harness for the files audiotok reads from users (issue #19).
+
+A :class:`Reader` names a file kind: valid seed contents, how to mutate them (``bytes``,
+``json`` or ``text``), where the mutant goes and the public call that reads it. :func:`fuzz`
+writes mutant after mutant and calls the reader; each outcome must be an ``AudiotokError``
+whose message is one line naming the file, or a result (optionally checked). Anything else is
+a finding, kept with the mutant that caused it:
+
+- another exception type (a traceback on the CLI: exit 3);
+- a hang: one call running past ``call_timeout_s`` (SIGALRM interrupts the Python code);
+- memory blown by a length field: the process' peak RSS growing by more than ``max_rss_mb``
+  during one call (``MemoryError`` is an exception of another type, so a finding too);
+- a write outside the output folder: any file created, removed or changed under the work
+  folder during a call, except under ``Reader.out`` (the command's own output folder).
+
+Mutations: for bytes, bit flips, random bytes, truncation, insertion, deletion, duplication
+and huge little-endian integers (lengths) over 4 or 8 bytes; for JSON, a value swapped for
+another type or an extreme value, a field deleted, deep nesting, a list blown up; for text,
+lines deleted, duplicated, swapped or inserted from a pool of hostile cells (huge integers,
+negatives, ``..``, absolute paths, NUL, BOM, tabs, pipes). Each JSON or text mutant is, with
+some probability, byte-mutated on top, so the parser's own errors are reached too.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import resource
+import signal
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from audiotok.errors import AudiotokError
+
+HUGE_INTS = (
+    0xFF,
+    0xFFFF,
+    0x7FFFFFFF,
+    0xFFFFFFFF,
+    0x7FFFFFFFFFFFFFFF,
+    0xFFFFFFFFFFFFFFFF,
+    1 << 40,
+    1 << 31,
+)
+JSON_VALUES: tuple[Any, ...] = (
+    None,
+    True,
+    False,
+    0,
+    -1,
+    1,
+    2**31,
+    2**63,
+    10**30,
+    -(10**30),
+    1e308,
+    -0.5,
+    float("nan"),
+    "",
+    "x",
+    "../../etc",
+    "/abs/path",
+    "a\nb",
+    "\x00",
+    "é" * 3,
+    [],
+    [1, 2],
+    {},
+    {"a": 1},
+)
+DEEP = "\x01deep\x01"
+TEXT_CELLS = (
+    "0",
+    "-1",
+    "99999999999999999999999",
+    "1e9",
+    "nan",
+    "..",
+    "../x.wav",
+    "/abs/x.wav",
+    "a/./b.wav",
+    "\x00",
+    "\ufeff",
+    "\t",
+    "|",
+    "a|b",
+    '"',
+    "é",
+    "\\x.wav",
+    "{}",
+    '{"path": 1}',
+    '{"path": "a.wav", "id": [1]}',
+    '{"path": "a.wav", "id": 1e400}',
+    "[" * 50,
+    " ",
+)
+
+
+@dataclass
+class Reader:
+    """One file kind: mutate ``seeds`` (file contents), write to ``target``, run ``call()``.
+
+    ``names``: strings of which an error message must contain one (the file, or its folder);
+    ``check``: optional check of a successful result (raise AssertionError when wrong);
+    ``out``: the folder the call may write into (everything else under the work folder must
+    stay as it was)."""
+
+    name: str
+    kind: str  # "bytes" | "json" | "text"
+    seeds: list[bytes]
+    target: Path
+    call: Callable[[], Any]
+    names: tuple[str, ...] = ()
+    check: Callable[[Any], None] | None = None
+    out: Path | None = None
+    reset: Callable[[], None] | None = None  # undo what a call may leave (caches, outputs)
+
+
+@dataclass
+class Finding:
+    mutant: int
+    what: str
+    detail: str
+    data: bytes
+
+
+@dataclass
+class Result:
+    reader: str
+    mutants: int = 0
+    errors: int = 0  # AudiotokError, as wanted
+    results: int = 0  # read without error (and checked, where a check is given)
+    seconds: float = 0.0
+    findings: list[Finding] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (
+            f"fuzz {self.reader}: {self.mutants} mutants in {self.seconds:.1f} s, "
+            f"{self.errors} AudiotokError, {self.results} read, {len(self.findings)} findings"
+        )
+
+
+# --- mutations ---------------------------------------------------------------------------
+def mutate_bytes(rng: random.Random, data: bytes) -> bytes:
+    b = bytearray(data)
+    for _ in range(rng.choice((1, 1, 1, 2, 3, 8))):
+        op = rng.randrange(8)
+        n = len(b)
+        if n == 0:
+            b += bytes(rng.randrange(256) for _ in range(rng.randrange(1, 16)))
+            continue
+        i = rng.randrange(n)
+        if op == 0:
+            b[i] ^= 1 << rng.randrange(8)
+        elif op == 1:
+            b[i] = rng.randrange(256)
+        elif op == 2:
+            del b[rng.randrange(n) :]
+        elif op == 3:
+            b[i:i] = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 32)))
+        elif op == 4:
+            del b[i : i + rng.randrange(1, 64)]
+        elif op == 5:
+            j = rng.randrange(n)
+            b[i:i] = b[j : j + rng.randrange(1, 64)]
+        else:
+            width = rng.choice((4, 8))
+            v = rng.choice(HUGE_INTS) & ((1 << (8 * width)) - 1)
+            b[i : i + width] = v.to_bytes(width, "little")
+    return bytes(b)
+
+
+def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
+    out = [prefix]
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            out += _paths(v, (*prefix, k))
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            out += _paths(v, (*prefix, i))
+    return out
+
+
+def _extreme(rng: random.Random, old: Any) -> Any:
+    if isinstance(old, bool) or rng.random() < 0.6:
+        return rng.choice(JSON_VALUES)
+    if isinstance(old, int):
+        return rng.choice((old + 1, old - 1, -old, old * 1000, 2**62, 0))
+    if isinstance(old, float):
+        return rng.choice((-old, old * 1e6, 0.0, 1e-300))
+    if isinstance(old, str):
+        return rng.choice((old + "x", old[:-1], old.upper(), old * 50))
+    if isinstance(old, list):
+        return old * rng.choice((0, 2, 100))
+    return rng.choice(JSON_VALUES)
+
+
+def mutate_json(rng: random.Random, data: bytes) -> bytes:
+    try:
+        obj = json.loads(data)
+    except ValueError:
+        return mutate_bytes(rng, data)
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        paths = _paths(obj)
+        path = rng.choice(paths)
+        op = rng.randrange(5)
+        if not path:
+            if op == 0:
+                obj = rng.choice(JSON_VALUES)
+            continue
+        parent = obj
+        for k in path[:-1]:
+            parent = parent[k]
+        key = path[-1]
+        if op == 0 and isinstance(parent, dict):
+            del parent[key]
+        elif op == 1:
+            parent[key] = DEEP  # replaced by deep nesting in the text, past any recursion limit
+        elif op == 2 and isinstance(parent, dict):
+            parent[rng.choice(("extra", "format", "spec", "shards", "files", "x" * 10))] = (
+                rng.choice(JSON_VALUES)
+            )
+        else:
+            parent[key] = _extreme(rng, parent[key])
+    text = json.dumps(obj, ensure_ascii=rng.random() < 0.5)
+    depth = rng.choice((30, 5000, 100_000))
+    text = text.replace(json.dumps(DEEP), "[" * depth + "1" + "]" * depth)
+    raw = text.encode("utf-8", "surrogatepass")
+    return mutate_bytes(rng, raw) if rng.random() < 0.2 else raw
+
+
+def mutate_text(rng: random.Random, data: bytes) -> bytes:
+    lines = data.decode("utf-8", "replace").split("\n")
+    for _ in range(rng.choice((1, 1, 2, 3))):
+        op = rng.randrange(6)
+        i = rng.randrange(len(lines)) if lines else 0
+        if op == 0 and lines:
+            del lines[i]
+        elif op == 1 and lines:
+            lines.insert(i, lines[i])
+        elif op == 2 and len(lines) > 1:
+            j = rng.randrange(len(lines))
+            lines[i], lines[j] = lines[j], lines[i]
+        elif op == 3 and lines:
+            cells = lines[i].split(rng.choice(("\t", " ", "|")))
+            cells[rng.randrange(len(cells))] = rng.choice(TEXT_CELLS)
+            lines[i] = rng.choice(("\t", " ", "|")).join(cells)
+        else:
+            sep = rng.choice(("\t", " ", "|", ""))
+            lines.insert(i, sep.join(rng.choice(TEXT_CELLS) for _ in range(rng.randrange(1, 4))))
+    raw = "\n".join(lines).encode("utf-8", "surrogatepass")
+    return mutate_bytes(rng, raw) if rng.random() < 0.3 else raw
+
+
+MUTATORS: dict[str, Callable[[random.Random, bytes], bytes]] = {
+    "bytes": mutate_bytes,
+    "json": mutate_json,
+    "text": mutate_text,
+}
+
+
+# --- running -----------------------------------------------------------------------------
+class Hang(BaseException):
+    """One call ran past its time limit."""
+
+
+def _on_alarm(signum: int, frame: Any) -> None:
+    raise Hang
+
+
+def _snapshot(root: Path, out: Path | None) -> dict[str, tuple[int, int]]:
+    """(size, mtime_ns) of every file under ``root`` outside ``out``."""
+    snap = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        d = Path(dirpath)
+        if out is not None and (d == out or out in d.parents):
+            dirnames[:] = []
+            continue
+        for f in filenames:
+            try:
+                st = os.lstat(d / f)
+            except OSError:
+                continue
+            snap[str(d / f)] = (st.st_size, st.st_mtime_ns)
+        snap.update({str(d / x) + "/": (0, 0) for x in dirnames})
+    return snap
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def fuzz(
+    reader: Reader,
+    work: Path,
+    *,
+    seed: int = 0,
+    max_mutants: int = 3000,
+    budget_s: float = 10.0,
+    call_timeout_s: int = 5,
+    max_rss_mb: float = 512,
+) -> Result:
+    """Run mutants of ``reader`` until ``max_mutants`` or ``budget_s``; every seed unmutated
+    first (each must read without a finding, or the harness is wrong)."""
+    rng = random.Random(f"{reader.name}:{seed}")
+    mutate = MUTATORS[reader.kind]
+    res = Result(reader.name)
+    old = signal.signal(signal.SIGALRM, _on_alarm)
+    t0 = time.perf_counter()
+    try:
+        i = 0
+        while i < max_mutants and (i < len(reader.seeds) or time.perf_counter() - t0 < budget_s):
+            base = reader.seeds[i % len(reader.seeds)]
+            data = base if i < len(reader.seeds) else mutate(rng, base)
+            if reader.reset is not None:
+                reader.reset()
+            reader.target.write_bytes(data)
+            before = _snapshot(work, reader.out)
+            rss0 = _peak_rss_mb()
+            finding = _one(reader, res, call_timeout_s)
+            after = _snapshot(work, reader.out)
+            if finding is None and after != before:
+                changed = sorted(set(after.items()) ^ set(before.items()))
+                finding = ("write outside the output folder", str(changed[:3]))
+            if finding is None and _peak_rss_mb() - rss0 > max_rss_mb:
+                finding = ("memory", f"peak RSS grew by {_peak_rss_mb() - rss0:.0f} MB")
+            if finding is not None:
+                res.findings.append(Finding(i, finding[0], finding[1], data))
+            res.mutants += 1
+            i += 1
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, old)
+        res.seconds = time.perf_counter() - t0
+    return res
+
+
+def _one(reader: Reader, res: Result, timeout_s: int) -> tuple[str, str] | None:
+    signal.setitimer(signal.ITIMER_REAL, timeout_s)
+    try:
+        value = reader.call()
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        if reader.check is not None:
+            reader.check(value)
+    except Hang:
+        return ("hang", f"still running after {timeout_s} s")
+    except AudiotokError as e:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        msg = str(e)
+        if "\n" in msg or "\r" in msg:
+            return ("multi-line message", repr(msg[:300]))
+        if reader.names and not any(n in msg for n in reader.names):
+            return ("message does not name the file", repr(msg[:300]))
+        res.errors += 1
+        return None
+    except Exception as e:  # noqa: BLE001 - every other type is a finding
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        tb = traceback.format_exception(e)
+        return (type(e).__name__, "".join(tb[-3:])[-1500:])
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+    res.results += 1
+    return None
+
+
+def report(results: list[Result], path: Path) -> str:
+    """Write the per-reader counts as JSON and return the summary lines (the test prints)."""
+    summary = {
+        r.reader: {
+            "mutants": r.mutants,
+            "audiotok_errors": r.errors,
+            "read": r.results,
+            "seconds": round(r.seconds, 2),
+            "findings": len(r.findings),
+        }
+        for r in results
+    }
+    path.write_text(json.dumps(summary, indent=1) + "\n")
+    return "\n".join(r.line() for r in results)
+
+
+def describe(result: Result, limit: int = 5) -> str:
+    """The first findings, grouped by kind, for an assertion message."""
+    seen: dict[str, Finding] = {}
+    for f in result.findings:
+        seen.setdefault(f"{f.what}: {f.detail.strip().splitlines()[-1][:200]}", f)
+    lines = [f"{len(result.findings)} findings for {result.reader}:"]
+    for key, f in list(seen.items())[:limit]:
+        lines.append(f"- mutant {f.mutant}: {key}\n{f.detail}\n  data[:200]={f.data[:200]!r}")
+    return "\n".join(lines)
