@@ -151,6 +151,9 @@ def _check_record(directory: Path, rec: R.Record) -> None:
             # field (len(store) would make list(store) allocate it)
             problems.append(f"shard {s['file']!r} has num_utterances {n!r}")
             break
+        if not all(_number(s.get(k, 0)) for k in ("num_frames", "duration_s")):
+            problems.append(f"shard {s['file']!r} has a num_frames or duration_s that is no number")
+            break
     if not all(isinstance(e, dict) for e in rec.errors):
         problems.append("'errors' is not a list of objects")
     if not isinstance(rec.data.get("run", {}), dict):
@@ -158,6 +161,10 @@ def _check_record(directory: Path, rec: R.Record) -> None:
     if problems:
         path = R.path_of(directory) or directory / R.RECORD
         raise CorruptStoreError(R.damaged(path, "; ".join(problems)))
+
+
+def _number(v: object) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e18
 
 
 def _size(path: Path) -> int:
@@ -203,9 +210,14 @@ def flat_codes(path: Path, flat: Path, k: int) -> ShardCodes:
     codes memory-mapped from the ``.npy`` (no decoding, no copy)."""
     try:
         t = pq.read_table(path, columns=["id", "num_frames"], memory_map=True)
-        values = np.load(flat, mmap_mode="r")
     except (OSError, ValueError, pa.ArrowException) as e:
         raise _broken(path, e) from None
+    try:
+        values = np.load(flat, mmap_mode="r", allow_pickle=False)
+    except Exception as e:  # noqa: BLE001 - a damaged .npy header fails in numpy's parser
+        raise _broken(flat, e) from None  # (SyntaxError, tokenize.TokenError, EOFError...)
+    if values.ndim != 1 or values.dtype not in (np.uint16, np.uint32):
+        raise _broken(flat, ValueError(f"flat codes of {values.dtype} {values.shape}"))
     frames = t.column("num_frames").to_numpy().astype(np.int64)
     if (frames < 0).any():
         raise _broken(path, ValueError("a row has a negative frame count"))
