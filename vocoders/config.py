@@ -28,7 +28,7 @@ ODD_PRIMES = (7, 5, 3)
 
 
 def hop_length(sample_rate: int, frame_rate: float) -> int:
-    hop = sample_rate / frame_rate
+    hop = sample_rate / frame_rate if frame_rate > 0 else 0.0
     if frame_rate <= 0 or abs(hop - round(hop)) > 1e-6 or round(hop) < 2:
         raise AudiotokError(
             f"units at {frame_rate:g} Hz cannot drive a vocoder at {sample_rate} Hz: the hop "
@@ -170,6 +170,12 @@ class VocoderConfig:
             raise AudiotokError(
                 f"vocoder config has unknown fields {sorted(unknown)}: written by a newer audiotok?"
             )
+        for f in fields(cls):
+            if f.name in d and not _of_type(d[f.name], str(f.type)):
+                raise AudiotokError(
+                    f"vocoder config field {f.name!r} is {json.dumps(d[f.name])[:60]}, "
+                    f"not {_TYPE_WORDS.get(str(f.type), f.type)}"
+                )
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def save(self, directory: str | Path) -> Path:
@@ -183,10 +189,55 @@ class VocoderConfig:
         path = Path(directory)
         path = path / CONFIG_FILE if path.is_dir() else path
         try:
-            d = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise AudiotokError(f"cannot read vocoder config {path}: {e}") from None
-        return cls.from_dict(d)
+            d = json.loads(path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError, RecursionError) as e:  # ValueError: JSON, UTF-8
+            why = " ".join(str(e).split())[:200] or type(e).__name__
+            raise AudiotokError(f"cannot read vocoder config {path}: {why}") from None
+        if not isinstance(d, dict):
+            raise AudiotokError(f"{path}: a vocoder config is a JSON object")
+        try:
+            return cls.from_dict(d)
+        except AudiotokError as e:
+            raise AudiotokError(f"{path}: {e}") from None
+
+
+# JSON shapes of the config's fields (annotations are strings under postponed evaluation);
+# ints are sizes, counts and rates: 0 <= n < 2**31
+_TYPE_WORDS = {
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "str": "a string",
+    "tuple[int, ...]": "a list of integers",
+    "tuple[tuple[int, ...], ...]": "a list of lists of integers",
+    "list[str]": "a list of strings",
+    "dict[str, Any]": "an object",
+    "dict[str, Any] | None": "an object or null",
+}
+
+
+def _int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 31
+
+
+def _of_type(v: Any, t: str) -> bool:
+    if t == "int":
+        return _int(v)
+    if t == "float":
+        return (_int(v) or isinstance(v, float)) and math.isfinite(v)
+    if t == "bool":
+        return isinstance(v, bool)
+    if t == "str":
+        return isinstance(v, str)
+    if t == "tuple[int, ...]":
+        return isinstance(v, list) and all(_int(x) for x in v)
+    if t == "tuple[tuple[int, ...], ...]":
+        return isinstance(v, list) and all(_of_type(x, "tuple[int, ...]") for x in v)
+    if t == "list[str]":
+        return isinstance(v, list) and all(isinstance(x, str) for x in v)
+    if t.startswith("dict"):
+        return isinstance(v, dict) or (v is None and t.endswith("None"))
+    raise AssertionError(f"no JSON check for the field type {t}")
 
 
 def spec_identity(spec: Any) -> dict[str, Any]:

@@ -36,7 +36,7 @@ def run_fuzz(tmp_path: Path):
     """``run_fuzz(reader, work)``: fuzz one reader, print its counts, fail on any finding."""
     results = []
 
-    def _run(reader: Reader, work: Path | None = None) -> None:
+    def _run(reader: Reader, work: Path | None = None, min_mutants: int = MIN_MUTANTS) -> None:
         res = fuzz(
             reader, work or tmp_path, seed=SEED, max_mutants=MAX_MUTANTS, budget_s=BUDGET_S
         )
@@ -45,7 +45,7 @@ def run_fuzz(tmp_path: Path):
         print(summary)
         _append_session_counts(res)
         assert not res.findings, describe(res)
-        assert res.mutants >= MIN_MUTANTS, res.line()
+        assert res.mutants >= min(min_mutants, MAX_MUTANTS), res.line()
 
     return _run
 

@@ -287,7 +287,7 @@ def _snapshot(root: Path, out: Path | None) -> dict[str, tuple[int, int]]:
             except OSError:
                 continue
             snap[str(d / f)] = (st.st_size, st.st_mtime_ns)
-        snap.update({str(d / x) + "/": (0, 0) for x in dirnames})
+        snap.update({str(d / x) + "/": (0, 0) for x in dirnames if d / x != out})
     return snap
 
 
@@ -311,7 +311,7 @@ def fuzz(
     mutate = MUTATORS[reader.kind]
     res = Result(reader.name)
     old = signal.signal(signal.SIGALRM, _on_alarm)
-    t0 = time.perf_counter()
+    start = t0 = time.perf_counter()
     try:
         i = 0
         while i < max_mutants and (i < len(reader.seeds) or time.perf_counter() - t0 < budget_s):
@@ -322,7 +322,8 @@ def fuzz(
             reader.target.write_bytes(data)
             before = _snapshot(work, reader.out)
             rss0 = _peak_rss_mb()
-            finding = _one(reader, res, call_timeout_s)
+            # the seeds also warm up (first imports, first model build): a longer limit
+            finding = _one(reader, res, call_timeout_s if i >= len(reader.seeds) else 120)
             after = _snapshot(work, reader.out)
             if finding is None and after != before:
                 changed = sorted(set(after.items()) ^ set(before.items()))
@@ -333,10 +334,12 @@ def fuzz(
                 res.findings.append(Finding(i, finding[0], finding[1], data))
             res.mutants += 1
             i += 1
+            if i == len(reader.seeds):  # the budget is for mutants, after the warm-up
+                t0 = time.perf_counter()
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
-        res.seconds = time.perf_counter() - t0
+        res.seconds = time.perf_counter() - start
     return res
 
 
