@@ -156,6 +156,7 @@ def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]
         hybrid = _hybrid_folder(path)
         if hybrid is not None:
             return str(path), options, hybrid(path, **options)
+        _check_hf_config(path / "config.json")
         opts = _abs_codebook(options)
         return str(path), opts, build_semantic(None, extractor=str(path), **opts)
     if path.name in HF_FOLDER_FILES:
@@ -178,6 +179,23 @@ def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]
         f"cannot tell which model {path} holds; pass the model name with the file, "
         "e.g. --model encodec-24khz --weights PATH"
     )
+
+
+def _check_hf_config(config: Path) -> None:
+    """A model folder that is not a hybrid codec is a Hugging Face one: its config.json is an
+    object naming its ``model_type`` (transformers' AutoConfig needs it)."""
+    import json
+
+    try:
+        cfg = json.loads(config.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as e:
+        why = " ".join(str(e).split())[:120] or type(e).__name__
+        raise AudiotokError(f"cannot read {config}: {why}") from None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("model_type"), str):
+        raise AudiotokError(
+            f"{config} is neither an audiotok model config (a 'format' such as "
+            "audiotok-hybrid-codec) nor a Hugging Face one (a 'model_type')"
+        )
 
 
 def _recipe_defaults(recipe: Any) -> dict[str, Any]:
@@ -207,15 +225,23 @@ def _hybrid_folder(path: Path) -> Any:
 
     try:
         cfg = json.loads((path / "config.json").read_text())
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return None
     builder = cfg.get("audiotok_builder") if isinstance(cfg, dict) else None
     if not builder:
         return None
     import importlib
 
-    module, func = str(builder).split(":")
-    return getattr(importlib.import_module(module), func)
+    module, sep, func = str(builder).partition(":")
+    try:
+        if not sep:
+            raise ValueError("not module:function")
+        return getattr(importlib.import_module(module), func)
+    except (ImportError, ValueError, TypeError, AttributeError) as e:
+        raise AudiotokError(
+            f"{path / 'config.json'}: audiotok_builder {str(builder)[:80]!r} names no loader "
+            f"({type(e).__name__})"
+        ) from None
 
 
 DEFAULT_MODEL = {

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from audiotok.errors import AudiotokError
+from audiotok.jsonfields import check_fields
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -170,12 +171,7 @@ class VocoderConfig:
             raise AudiotokError(
                 f"vocoder config has unknown fields {sorted(unknown)}: written by a newer audiotok?"
             )
-        for f in fields(cls):
-            if f.name in d and not _of_type(d[f.name], str(f.type)):
-                raise AudiotokError(
-                    f"vocoder config field {f.name!r} is {json.dumps(d[f.name])[:60]}, "
-                    f"not {_TYPE_WORDS.get(str(f.type), f.type)}"
-                )
+        check_fields(cls, d, "vocoder config")
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def save(self, directory: str | Path) -> Path:
@@ -200,44 +196,6 @@ class VocoderConfig:
         except AudiotokError as e:
             raise AudiotokError(f"{path}: {e}") from None
 
-
-# JSON shapes of the config's fields (annotations are strings under postponed evaluation);
-# ints are sizes, counts and rates: 0 <= n < 2**31
-_TYPE_WORDS = {
-    "int": "an integer",
-    "float": "a number",
-    "bool": "true or false",
-    "str": "a string",
-    "tuple[int, ...]": "a list of integers",
-    "tuple[tuple[int, ...], ...]": "a list of lists of integers",
-    "list[str]": "a list of strings",
-    "dict[str, Any]": "an object",
-    "dict[str, Any] | None": "an object or null",
-}
-
-
-def _int(v: Any) -> bool:
-    return isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 1 << 31
-
-
-def _of_type(v: Any, t: str) -> bool:
-    if t == "int":
-        return _int(v)
-    if t == "float":
-        return (_int(v) or isinstance(v, float)) and math.isfinite(v)
-    if t == "bool":
-        return isinstance(v, bool)
-    if t == "str":
-        return isinstance(v, str)
-    if t == "tuple[int, ...]":
-        return isinstance(v, list) and all(_int(x) for x in v)
-    if t == "tuple[tuple[int, ...], ...]":
-        return isinstance(v, list) and all(_of_type(x, "tuple[int, ...]") for x in v)
-    if t == "list[str]":
-        return isinstance(v, list) and all(isinstance(x, str) for x in v)
-    if t.startswith("dict"):
-        return isinstance(v, dict) or (v is None and t.endswith("None"))
-    raise AssertionError(f"no JSON check for the field type {t}")
 
 
 def spec_identity(spec: Any) -> dict[str, Any]:
