@@ -91,8 +91,9 @@ def _line(e: BaseException) -> str:
     return f"{type(e).__name__}: {text}" if text else type(e).__name__
 
 
-def _tensor_count(weights: Path) -> int:
-    """How many tensors a weights file holds (its header or index only: no data is read)."""
+def _tensor_count(weights: Path) -> int | None:
+    """How many tensors a weights file holds (its header or index only: no data is read);
+    None when it cannot be told that way (transformers' own load then says what is wrong)."""
     import torch
     from safetensors import safe_open
 
@@ -101,8 +102,8 @@ def _tensor_count(weights: Path) -> int:
             with safe_open(str(weights), framework="pt") as f:
                 return len(list(f.keys()))
         return len(torch.load(weights, map_location="meta", weights_only=True, mmap=True))
-    except Exception as e:  # noqa: BLE001 - safetensors' and torch's errors on a damaged file
-        raise AudiotokError(f"{weights} is not a readable weights file ({_line(e)})") from None
+    except Exception:  # noqa: BLE001 - a damaged file, or a .bin of torch's legacy format
+        return None
 
 
 def _check_counts(p: Path) -> None:
@@ -120,6 +121,8 @@ def _check_counts(p: Path) -> None:
     if weights is None:
         return
     n = _tensor_count(weights)
+    if n is None:
+        return
     for key, v in cfg.items():
         count = len(v) if isinstance(v, list) else v if "layers" in key else None
         if isinstance(count, int) and not isinstance(count, bool) and count > n:
