@@ -165,9 +165,13 @@ def load(path: str | Path) -> Codebook:
     try:
         meta = json.loads(meta_raw) if meta_raw else {}
     except (ValueError, RecursionError) as e:
-        raise AudiotokError(f"{p}: the codebook header is not JSON ({e.__class__.__name__})") from None
+        raise AudiotokError(
+            f"{p}: the codebook header is not JSON ({e.__class__.__name__})"
+        ) from None
     if not isinstance(meta, dict):
-        raise AudiotokError(f"{p}: the codebook header is a JSON {type(meta).__name__}, not an object")
+        raise AudiotokError(
+            f"{p}: the codebook header is a JSON {type(meta).__name__}, not an object"
+        )
     if centroids.ndim != 2 or min(centroids.shape) < 1 or not centroids.is_floating_point():
         raise AudiotokError(
             f"{p}: centroids must be a [k, dim] float tensor, got {centroids.dtype} "

@@ -81,7 +81,9 @@ def _read_npy(p: Path) -> np.ndarray:
     except Exception as e:  # noqa: BLE001 - numpy's header parser raises ValueError,
         # SyntaxError, tokenize.TokenError, EOFError... on a damaged file
         why = " ".join(str(e).split())[:120]
-        raise AudiotokError(f"{p} is not a readable .npy array ({type(e).__name__}: {why})") from None
+        raise AudiotokError(
+            f"{p} is not a readable .npy array ({type(e).__name__}: {why})"
+        ) from None
 
 
 def _faiss_centroids(p: Path) -> np.ndarray:

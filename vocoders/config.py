@@ -197,7 +197,6 @@ class VocoderConfig:
             raise AudiotokError(f"{path}: {e}") from None
 
 
-
 def spec_identity(spec: Any) -> dict[str, Any]:
     """The fields of a TokenSpec that make two token streams the same vocabulary and timing."""
     d = spec.to_dict() if hasattr(spec, "to_dict") else dict(spec)

@@ -69,7 +69,9 @@ def load_folder(directory: str | Path, device: str = "cpu") -> Vocoder:
         state = load_file(str(d / WEIGHTS_FILE), device=str(device))
     except Exception as e:  # noqa: BLE001 - safetensors' own error type is not importable
         why = " ".join(str(e).split())[:200]
-        raise AudiotokError(f"{d / WEIGHTS_FILE} is not a readable safetensors file: {why}") from None
+        raise AudiotokError(
+            f"{d / WEIGHTS_FILE} is not a readable safetensors file: {why}"
+        ) from None
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as e:

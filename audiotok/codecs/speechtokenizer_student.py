@@ -78,7 +78,6 @@ def load_student(
 
     from audiotok.codecs.base import choose_n_codebooks
     from audiotok.codecs.speechtokenizer import SpeechTokenizerCodec
-    from audiotok.codecs.speechtokenizer_model import HybridCodecConfig, HybridCodecModel
     from audiotok.weights import sha256_file
 
     folder = Path(folder).expanduser()
@@ -129,7 +128,9 @@ def _build(config: Path, weights: Path) -> Any:
     try:
         cfg = HybridCodecConfig.from_dict(d)
         with torch.device("meta"):
-            size = sum(t.numel() * t.element_size() for t in HybridCodecModel(cfg).state_dict().values())
+            size = sum(
+                t.numel() * t.element_size() for t in HybridCodecModel(cfg).state_dict().values()
+            )
         if size > weights.stat().st_size:
             raise AudiotokError(
                 f"the model it describes takes {size} bytes, more than {weights.name} holds"

@@ -76,7 +76,9 @@ def from_hf_dir(path: str | Path):
             "model.safetensors a safetensors file)"
         ) from None
     except Exception as e:  # noqa: BLE001 - a damaged config.json fails anywhere in transformers
-        raise AudiotokError(f"{p / 'config.json'} cannot be loaded by transformers ({_line(e)})") from None
+        raise AudiotokError(
+            f"{p / 'config.json'} cannot be loaded by transformers ({_line(e)})"
+        ) from None
     missing = [k for k in info.get("missing_keys", ()) if not k.endswith(OPTIONAL_KEYS)]
     if missing:  # transformers would leave them random: features from an untrained layer
         raise AudiotokError(
@@ -146,7 +148,9 @@ def _check_size(p: Path) -> None:
         with torch.device("meta"):
             model = AutoModel.from_config(config)
     except Exception as e:  # noqa: BLE001 - a damaged config.json fails anywhere in transformers
-        raise AudiotokError(f"{p / 'config.json'} cannot be loaded by transformers ({_line(e)})") from None
+        raise AudiotokError(
+            f"{p / 'config.json'} cannot be loaded by transformers ({_line(e)})"
+        ) from None
     size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
     weights = weights_in_dir(p)
     if weights is not None and size > 4 * weights.stat().st_size:

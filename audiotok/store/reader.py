@@ -146,7 +146,11 @@ def _check_record(directory: Path, rec: R.Record) -> None:
             problems.append(f"shard {str(s.get('file'))[:60]!r} names a file outside the store")
             break
         n = s.get("num_utterances")
-        if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= _size(directory / s["file"]):
+        if (
+            isinstance(n, bool)
+            or not isinstance(n, int)
+            or not 0 <= n <= _size(directory / s["file"])
+        ):
             # a row takes at least a byte of its shard: a larger count is a damaged length
             # field (len(store) would make list(store) allocate it)
             problems.append(f"shard {s['file']!r} has num_utterances {n!r}")
@@ -177,8 +181,11 @@ def _size(path: Path) -> int:
 def _plain_name(name: str) -> bool:
     """A path inside the store: relative, no '..', no empty part, no NUL."""
     parts = name.split("/")
-    return bool(name) and "\0" not in name and not name.startswith("/") and all(
-        p not in ("", ".", "..") for p in parts
+    return (
+        bool(name)
+        and "\0" not in name
+        and not name.startswith("/")
+        and all(p not in ("", ".", "..") for p in parts)
     )
 
 

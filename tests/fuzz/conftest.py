@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from mutate import Reader, describe, fuzz, report
 
 MAX_MUTANTS = int(os.environ.get("AUDIOTOK_FUZZ_MUTANTS", "2000"))
@@ -37,9 +36,7 @@ def run_fuzz(tmp_path: Path):
     results = []
 
     def _run(reader: Reader, work: Path | None = None, min_mutants: int = MIN_MUTANTS) -> None:
-        res = fuzz(
-            reader, work or tmp_path, seed=SEED, max_mutants=MAX_MUTANTS, budget_s=BUDGET_S
-        )
+        res = fuzz(reader, work or tmp_path, seed=SEED, max_mutants=MAX_MUTANTS, budget_s=BUDGET_S)
         results.append(res)
         summary = report(results, tmp_path / "fuzz-counts.json")
         print(summary)

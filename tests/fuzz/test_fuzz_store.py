@@ -86,7 +86,10 @@ def test_fuzzed_store_files(tmp_path, run_fuzz, name, file, kind, legacy):
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("name", "file", "kind"),
-    [("cli-info-record", ".manifest.json", "json"), ("cli-info-parquet", "shard-000000.parquet", "bytes")],
+    [
+        ("cli-info-record", ".manifest.json", "json"),
+        ("cli-info-parquet", "shard-000000.parquet", "bytes"),
+    ],
 )
 def test_fuzzed_store_cli_info(tmp_path, run_fuzz, capsys, name, file, kind):
     """``audiotok info --check``: exit 0 (intact), 1 (broken shards) or 2 (error), one line."""
