@@ -8,8 +8,11 @@ a finding, kept with the mutant that caused it:
 
 - another exception type (a traceback on the CLI: exit 3);
 - a hang: one call running past ``call_timeout_s`` (SIGALRM interrupts the Python code);
-- memory blown by a length field: the process' peak RSS growing by more than ``max_rss_mb``
-  during one call (``MemoryError`` is an exception of another type, so a finding too);
+- memory blown by a length field: while mutants run, the address space is capped at its
+  size plus ``headroom_mb`` (``RLIMIT_AS``, restored after), so a huge allocation fails at
+  once with ``MemoryError`` (or torch's "can't allocate memory") instead of thrashing the
+  machine; that, or the peak RSS growing by more than ``max_rss_mb`` in one call, is a
+  finding;
 - a write outside the output folder: any file created, removed or changed under the work
   folder during a call, except under ``Reader.out`` (the command's own output folder).
 
@@ -291,6 +294,42 @@ def _snapshot(root: Path, out: Path | None) -> dict[str, tuple[int, int]]:
     return snap
 
 
+def _vm_size() -> int | None:
+    """The process' address-space size in bytes (Linux), None where unknown."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmSize:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
+class _AddressCap:
+    """``RLIMIT_AS`` at the current size plus headroom for the duration of a run."""
+
+    def __init__(self, headroom_mb: float):
+        self.headroom = int(headroom_mb * (1 << 20))
+        self.old: tuple[int, int] | None = None
+
+    def __enter__(self) -> None:
+        vm = _vm_size()
+        if vm is None or self.headroom <= 0:
+            return
+        soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+        cap = vm + self.headroom
+        if hard != resource.RLIM_INFINITY:
+            cap = min(cap, hard)
+        if soft == resource.RLIM_INFINITY or cap < soft:
+            self.old = (soft, hard)
+            resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
+
+    def __exit__(self, *exc: object) -> None:
+        if self.old is not None:
+            resource.setrlimit(resource.RLIMIT_AS, self.old)
+
+
 def _peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -303,7 +342,9 @@ def fuzz(
     max_mutants: int = 3000,
     budget_s: float = 10.0,
     call_timeout_s: int = 5,
+    warmup_timeout_s: int = 120,
     max_rss_mb: float = 512,
+    headroom_mb: float = 2048,
 ) -> Result:
     """Run mutants of ``reader`` until ``max_mutants`` or ``budget_s``; every seed unmutated
     first (each must read without a finding, or the harness is wrong)."""
@@ -312,6 +353,7 @@ def fuzz(
     res = Result(reader.name)
     old = signal.signal(signal.SIGALRM, _on_alarm)
     start = t0 = time.perf_counter()
+    cap = _AddressCap(headroom_mb)
     try:
         i = 0
         while i < max_mutants and (i < len(reader.seeds) or time.perf_counter() - t0 < budget_s):
@@ -323,7 +365,10 @@ def fuzz(
             before = _snapshot(work, reader.out)
             rss0 = _peak_rss_mb()
             # the seeds also warm up (first imports, first model build): a longer limit
-            finding = _one(reader, res, call_timeout_s if i >= len(reader.seeds) else 120)
+            limit = call_timeout_s if i >= len(reader.seeds) else warmup_timeout_s
+            if i == len(reader.seeds):  # warm: imports and first builds are done
+                cap.__enter__()
+            finding = _one(reader, res, limit)
             after = _snapshot(work, reader.out)
             if finding is None and after != before:
                 changed = sorted(set(after.items()) ^ set(before.items()))
@@ -337,6 +382,7 @@ def fuzz(
             if i == len(reader.seeds):  # the budget is for mutants, after the warm-up
                 t0 = time.perf_counter()
     finally:
+        cap.__exit__()
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, old)
         res.seconds = time.perf_counter() - start
@@ -363,8 +409,10 @@ def _one(reader: Reader, res: Result, timeout_s: int) -> tuple[str, str] | None:
         return None
     except Exception as e:  # noqa: BLE001 - every other type is a finding
         signal.setitimer(signal.ITIMER_REAL, 0)
-        tb = traceback.format_exception(e)
-        return (type(e).__name__, "".join(tb[-3:])[-1500:])
+        tb = "".join(traceback.format_exception(e)[-3:])[-1500:]
+        if isinstance(e, MemoryError) or "allocate memory" in str(e):
+            return ("memory", tb)
+        return (type(e).__name__, tb)
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
     res.results += 1

@@ -84,13 +84,7 @@ def test_fuzzed_store_files(tmp_path, run_fuzz, name, file, kind, legacy):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize(
-    ("name", "file", "kind"),
-    [
-        ("cli-info-record", ".manifest.json", "json"),
-        ("cli-info-parquet", "shard-000000.parquet", "bytes"),
-    ],
-)
+@pytest.mark.parametrize(("name", "file", "kind"), [("cli-info-record", ".manifest.json", "json")])
 def test_fuzzed_store_cli_info(tmp_path, run_fuzz, capsys, name, file, kind):
     """``audiotok info --check``: exit 0 (intact), 1 (broken shards) or 2 (error), one line."""
     d = _store(tmp_path)
@@ -106,4 +100,5 @@ def test_fuzzed_store_cli_info(tmp_path, run_fuzz, capsys, name, file, kind):
         if rc == 2:
             assert err.count("\n") == 1 and err.startswith("error: "), err
 
-    run_fuzz(Reader(name, kind, [target.read_bytes()], target, call, check=check))
+    # a whole CLI run per mutant (typer builds its command tree each time, ~0.1 s): fewer
+    run_fuzz(Reader(name, kind, [target.read_bytes()], target, call, check=check), min_mutants=10)
