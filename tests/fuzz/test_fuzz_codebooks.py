@@ -9,7 +9,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from mutate import Reader
+from mutate import Reader, overwrite
 
 from audiotok.errors import UnsafeCheckpointError
 from audiotok.kmeans import Codebook, import_codebook, load
@@ -80,7 +80,7 @@ def test_fuzzed_codebook_header(tmp_path, run_fuzz):
             text = json.dumps(h).encode()
         except Exception:  # noqa: BLE001 - not a header the mutator can frame: raw bytes
             text = hdr.read_bytes()
-        target.write_bytes(len(text).to_bytes(8, "little") + text + body)
+        overwrite(target, len(text).to_bytes(8, "little") + text + body)
         return load(target)
 
     run_fuzz(
