@@ -95,17 +95,19 @@ _DATA_ERRORS = (
 
 def _damaged_store(directory: Path, e: BaseException) -> CorruptStoreError:
     return CorruptStoreError(
-        f"token store {directory} is damaged ({_one_line(e)}); `audiotok info --check "
-        f"{directory}` names the broken shards, and rerunning the encode command re-encodes them"
+        f"store {directory} is damaged ({_one_line(e)}); `audiotok info --check {directory}` "
+        "names the broken shards of a token store, and rerunning the command that wrote the "
+        "store rewrites them"
     )
 
 
 def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Entry point of the reader: errors of damaged data become a CorruptStoreError."""
+    """Entry point of a store reader (an object with ``dir``): errors of damaged data become a
+    CorruptStoreError naming the store."""
     if inspect.isgeneratorfunction(method):
 
         @functools.wraps(method)
-        def gen(self: TokenStore, *args: Any, **kwargs: Any) -> Any:
+        def gen(self: Any, *args: Any, **kwargs: Any) -> Any:
             try:
                 yield from method(self, *args, **kwargs)
             except (AudiotokError, _NoSuchId):
@@ -116,7 +118,7 @@ def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
         return gen
 
     @functools.wraps(method)
-    def call(self: TokenStore, *args: Any, **kwargs: Any) -> Any:
+    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
         try:
             return method(self, *args, **kwargs)
         except (AudiotokError, _NoSuchId):
