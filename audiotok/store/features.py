@@ -25,9 +25,9 @@ import numpy as np
 
 from audiotok.errors import AudiotokError, CorruptStoreError, SpecMismatchError
 from audiotok.store import record as R
+from audiotok.store.damage import plain_name, translated
 from audiotok.store.files import audio_path_in_row, commit_tmp, fsync_dir, new_tmp
 from audiotok.store.layer import ShardedWriter
-from audiotok.store.reader import _translated
 
 SHARD_RE = re.compile(r"^shard-(\d{6})\.(tsv|npy)$")
 LAYER_DIR_RE = re.compile(r"^(L\d+|features)$")
@@ -220,8 +220,6 @@ class FeatureWriter(ShardedWriter):
 def _check_record(directory: Path, rec: R.Record) -> None:
     """What the reader relies on: layers (integers or one null), a dimension, plain shard
     file names; anything else is a damaged record."""
-    from audiotok.store.reader import _plain_name
-
     h = rec.data["header"]
     layers, dim = h.get("layers"), h.get("dim")
     problems = []
@@ -232,7 +230,7 @@ def _check_record(directory: Path, rec: R.Record) -> None:
         problems.append(f"header.dim is {str(dim)[:40]}, not a positive integer")
     for s in rec.shards:
         f = s.get("file")
-        if not isinstance(f, str) or not _plain_name(f) or "/" in f or not f.endswith(".tsv"):
+        if not isinstance(f, str) or not plain_name(f) or "/" in f or not f.endswith(".tsv"):
             problems.append(f"shard {str(f)[:60]!r} is not a .tsv file of the store")
             break
         if type(s.get("num_utterances")) is not int:
@@ -246,7 +244,7 @@ def _check_record(directory: Path, rec: R.Record) -> None:
 class FeatureStore:
     """A feature folder written by ``audiotok extract`` (read-only, memory-mapped)."""
 
-    @_translated
+    @translated
     def __init__(self, directory: str | Path):
         self.dir = Path(directory)
         rec = R.read(self.dir)
@@ -262,7 +260,7 @@ class FeatureStore:
         self.layers: list[int | None] = list(self.header["layers"])
 
     @property
-    @_translated
+    @translated
     def audio_root(self) -> Path | None:
         root = self.record.audio_root
         return Path(root) if root else None
@@ -274,14 +272,14 @@ class FeatureStore:
             raise AudiotokError(f"{self.dir} holds layers {self.layers}, not {layer}")
         return layer
 
-    @_translated
+    @translated
     def header_for(self, layer: int | None = None) -> dict[str, Any]:
         """extractor, layer, weights_sha256, dim, frame_rate, sample_rate of one layer."""
         la = self._layer(layer)
         h = {k: self.header.get(k) for k in HEADER_KEYS if k != "layers"}
         return {**h, "layer": la}
 
-    @_translated
+    @translated
     def shards(
         self, layer: int | None = None
     ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
@@ -309,7 +307,7 @@ class FeatureStore:
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
         return self.iter()
 
-    @_translated
+    @translated
     def iter(self, layer: int | None = None) -> Iterator[tuple[str, np.ndarray]]:
         """(id, feats[T, dim] float16) per utterance, in shard order."""
         for ids, lens, arr in self.shards(layer):
@@ -318,11 +316,11 @@ class FeatureStore:
                 yield i, arr[off : off + n]
                 off += int(n)
 
-    @_translated
+    @translated
     def __len__(self) -> int:
         return self.record.num_utterances
 
-    @_translated
+    @translated
     def export_fairseq(
         self, out_dir: str | Path, layer: int | None = None, split: str = "train"
     ) -> tuple[Path, Path]:

@@ -9,10 +9,8 @@ they are decoded from Parquet (by row group for ``get``). Only committed shards 
 
 from __future__ import annotations
 
-import functools
-import inspect
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +22,14 @@ import pyarrow.parquet as pq
 from audiotok.errors import AudiotokError, CorruptStoreError
 from audiotok.spec import TokenSpec
 from audiotok.store import record as R
+from audiotok.store.damage import (
+    DATA_ERRORS,
+    NoSuchId,
+    check_token_record,
+    damaged_store,
+    one_line,
+    translated,
+)
 
 
 @dataclass
@@ -61,133 +67,8 @@ class ShardCodes:
 
 def _broken(path: Path, e: Exception) -> CorruptStoreError:
     return CorruptStoreError(
-        f"{path} cannot be read ({_one_line(e)}); `audiotok info --check {path.parent}` "
+        f"{path} cannot be read ({one_line(e)}); `audiotok info --check {path.parent}` "
         "names the broken shards, and rerunning the encode command re-encodes them"
-    )
-
-
-def _one_line(e: BaseException) -> str:
-    text = " ".join(str(e).split())[:120]
-    return f"{type(e).__name__}: {text}" if text else type(e).__name__
-
-
-class _NoSuchId(KeyError):
-    """``get``/``row`` of an id the store does not hold: a KeyError, as for a dict."""
-
-
-# What damaged files or a damaged record raise inside pyarrow, numpy and our own indexing
-# (a mutated record can put any JSON value in any field): translated at the public entry
-# points of TokenStore into one CorruptStoreError naming the store.
-_DATA_ERRORS = (
-    KeyError,
-    IndexError,
-    TypeError,
-    ValueError,
-    AttributeError,
-    OverflowError,
-    RecursionError,
-    ZeroDivisionError,
-    UnicodeError,
-    OSError,
-    pa.ArrowException,
-)
-
-
-def _damaged_store(directory: Path, e: BaseException) -> CorruptStoreError:
-    return CorruptStoreError(
-        f"store {directory} is damaged ({_one_line(e)}); `audiotok info --check {directory}` "
-        "names the broken shards of a token store, and rerunning the command that wrote the "
-        "store rewrites them"
-    )
-
-
-def _translated(method: Callable[..., Any]) -> Callable[..., Any]:
-    """Entry point of a store reader (an object with ``dir``): errors of damaged data become a
-    CorruptStoreError naming the store."""
-    if inspect.isgeneratorfunction(method):
-
-        @functools.wraps(method)
-        def gen(self: Any, *args: Any, **kwargs: Any) -> Any:
-            try:
-                yield from method(self, *args, **kwargs)
-            except (AudiotokError, _NoSuchId):
-                raise
-            except _DATA_ERRORS as e:
-                raise _damaged_store(self.dir, e) from None
-
-        return gen
-
-    @functools.wraps(method)
-    def call(self: Any, *args: Any, **kwargs: Any) -> Any:
-        try:
-            return method(self, *args, **kwargs)
-        except (AudiotokError, _NoSuchId):
-            raise
-        except _DATA_ERRORS as e:
-            raise _damaged_store(self.dir, e) from None
-
-    return call
-
-
-def _check_record(directory: Path, rec: R.Record) -> None:
-    """What the reader relies on in a token record: a usable spec, plain shard file names."""
-    spec = rec.data.get("spec")
-    assert isinstance(spec, dict)  # R.read checked it
-    problems = []
-    for key in ("num_codebooks", "codebook_size", "sample_rate"):
-        v = spec.get(key)
-        if isinstance(v, bool) or not isinstance(v, int) or not 1 <= v < 1 << 32:
-            problems.append(f"spec.{key} is {v!r}, not a positive integer")
-    fr = spec.get("frame_rate")
-    if isinstance(fr, bool) or not isinstance(fr, (int, float)) or not 0 < fr < 1e9:
-        problems.append(f"spec.frame_rate is {fr!r}, not a positive number")
-    for s in rec.shards:
-        files = s.get("files", {})
-        names = [s.get("file"), *(files if isinstance(files, dict) else [None])]
-        if not all(isinstance(n, str) and _plain_name(n) for n in names):
-            problems.append(f"shard {str(s.get('file'))[:60]!r} names a file outside the store")
-            break
-        n = s.get("num_utterances")
-        if (
-            isinstance(n, bool)
-            or not isinstance(n, int)
-            or not 0 <= n <= _size(directory / s["file"])
-        ):
-            # a row takes at least a byte of its shard: a larger count is a damaged length
-            # field (len(store) would make list(store) allocate it)
-            problems.append(f"shard {s['file']!r} has num_utterances {n!r}")
-            break
-        if not all(_number(s.get(k, 0)) for k in ("num_frames", "duration_s")):
-            problems.append(f"shard {s['file']!r} has a num_frames or duration_s that is no number")
-            break
-    if not all(isinstance(e, dict) for e in rec.errors):
-        problems.append("'errors' is not a list of objects")
-    if not isinstance(rec.data.get("run", {}), dict):
-        problems.append("'run' is not an object")
-    if problems:
-        path = R.path_of(directory) or directory / R.RECORD
-        raise CorruptStoreError(R.damaged(path, "; ".join(problems)))
-
-
-def _number(v: object) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and abs(v) < 1e18
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 1 << 62  # a missing shard is reported when it is read
-
-
-def _plain_name(name: str) -> bool:
-    """A path inside the store: relative, no '..', no empty part, no NUL."""
-    parts = name.split("/")
-    return (
-        bool(name)
-        and "\0" not in name
-        and not name.startswith("/")
-        and all(p not in ("", ".", "..") for p in parts)
     )
 
 
@@ -267,12 +148,12 @@ class TokenStore:
             raise AudiotokError(f"{self.dir} holds no {R.RECORD}: not a token store")
         if rec.format != R.TOKENS:
             raise AudiotokError(f"{self.dir} is a {rec.format} store, not a token store")
-        _check_record(self.dir, rec)
+        check_token_record(self.dir, rec)
         self.manifest = rec
         try:
             self.spec = TokenSpec.from_dict(rec.data["spec"])
-        except _DATA_ERRORS as e:
-            raise _damaged_store(self.dir, e) from None
+        except DATA_ERRORS as e:
+            raise damaged_store(self.dir, e) from None
         self._root = Path(audio_root) if audio_root else None
         self._index: dict[str, tuple[int, int]] | None = None
         self._cache: OrderedDict[tuple[int, int], ShardCodes] = OrderedDict()
@@ -280,7 +161,7 @@ class TokenStore:
 
     # --- facts -----------------------------------------------------------------------------
     @property
-    @_translated
+    @translated
     def recipe(self) -> Any:
         d = self.manifest.data.get("recipe")
         if not d:
@@ -290,16 +171,16 @@ class TokenStore:
         return recipe_from_dict(d)
 
     @property
-    @_translated
+    @translated
     def errors(self) -> list[dict[str, str]]:
         return self.manifest.errors
 
     @property
-    @_translated
+    @translated
     def shard_paths(self) -> list[Path]:
         return [self.dir / s["file"] for s in self.manifest.shards]
 
-    @_translated
+    @translated
     def shard_codes(self, i: int) -> ShardCodes:
         """All codes of shard ``i``: memory-mapped from its flat copy where it has one (format
         2), decoded from Parquet otherwise (stores of audiotok 0.1)."""
@@ -311,18 +192,18 @@ class TokenStore:
         return shard_codes(self.dir / entry["file"], k)
 
     @property
-    @_translated
+    @translated
     def audio_root(self) -> Path | None:
         if self._root is not None:
             return self._root
         root = self.manifest.audio_root
         return Path(root) if root else None
 
-    @_translated
+    @translated
     def __len__(self) -> int:
         return self.manifest.num_utterances
 
-    @_translated
+    @translated
     def __contains__(self, utt_id: object) -> bool:
         return utt_id in self.index
 
@@ -333,7 +214,7 @@ class TokenStore:
     def _has_flat(self, shard: int) -> bool:
         return any(f.endswith(".npy") for f in self.manifest.shards[shard].get("files", {}))
 
-    @_translated
+    @translated
     def locate(self, shard: int, row: int) -> tuple[ShardCodes, int]:
         """The codes holding row ``row`` of a shard, and the row's place in them: the whole
         shard memory-mapped where it has a flat copy, else the one decoded row group (stores of
@@ -360,13 +241,13 @@ class TokenStore:
             self._cache.move_to_end(key)
         return sc, r
 
-    @_translated
+    @translated
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
         for i in range(len(self.shard_paths)):
             yield from self.shard_codes(i)
 
     @property
-    @_translated
+    @translated
     def index(self) -> dict[str, tuple[int, int]]:
         """id -> (shard, row)."""
         if self._index is None:
@@ -378,22 +259,22 @@ class TokenStore:
             self._index = idx
         return self._index
 
-    @_translated
+    @translated
     def ids(self) -> list[str]:
         return list(self.index)
 
-    @_translated
+    @translated
     def get(self, utt_id: str) -> np.ndarray:
         """The codes ``[K, T']`` of one utterance (a memory-mapped slice)."""
         try:
             s, r = self.index[utt_id]
         except KeyError:
-            raise _NoSuchId(f"no utterance {utt_id!r} in {self.dir}") from None
+            raise NoSuchId(f"no utterance {utt_id!r} in {self.dir}") from None
         sc, i = self.locate(s, r)
         return sc.codes(i)
 
     # --- rows ------------------------------------------------------------------------------
-    @_translated
+    @translated
     def audio_path(self, utt_id: str) -> Path:
         return self.row(utt_id)["audio_path"]
 
@@ -407,7 +288,7 @@ class TokenStore:
             root = Path(inputs[0]) if len(inputs) == 1 and Path(inputs[0]).is_dir() else self.dir
         return root / p
 
-    @_translated
+    @translated
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every row: id, path (as stored), audio_path (absolute), duration_s, num_frames,
         codes ``[K, T']``."""
@@ -425,25 +306,25 @@ class TokenStore:
                     "shard": i,
                 }
 
-    @_translated
+    @translated
     def row(self, utt_id: str) -> dict[str, Any]:
         """One row: id, path, audio_path, duration_s, num_frames, codes ``[K, T']``."""
         try:
             s, r = self.index[utt_id]
         except KeyError:
-            raise _NoSuchId(f"no utterance {utt_id!r} in {self.dir}") from None
+            raise NoSuchId(f"no utterance {utt_id!r} in {self.dir}") from None
         cols = ["path", "duration_s", "num_frames"]
         meta = pq.read_table(self.shard_paths[s], columns=cols, memory_map=True).slice(r, 1)
         d = meta.to_pylist()[0]
         sc, i = self.locate(s, r)
         return {"id": utt_id, **d, "audio_path": self._resolve(d["path"]), "codes": sc.codes(i)}
 
-    @_translated
+    @translated
     def to_table(self) -> pa.Table:
         tables = [pq.read_table(p) for p in self.shard_paths]
         return pa.concat_tables(tables) if tables else pa.table({})
 
-    @_translated
+    @translated
     def verify(self, *, checksums: bool = True) -> list[tuple[dict[str, Any], str]]:
         """(shard entry, what is wrong) for every broken shard."""
         from audiotok.store.layer import verify_shards

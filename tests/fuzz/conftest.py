@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from mutate import Reader, describe, fuzz, report
+from harness import Reader, describe, fuzz, report
 
 MAX_MUTANTS = int(os.environ.get("AUDIOTOK_FUZZ_MUTANTS", "5000"))
 BUDGET_S = float(os.environ.get("AUDIOTOK_FUZZ_SECONDS", "4"))

@@ -9,7 +9,7 @@ import pickle
 import numpy as np
 import pytest
 import torch
-from mutate import Reader, overwrite
+from harness import Reader, overwrite
 
 from audiotok.errors import UnsafeCheckpointError
 from audiotok.kmeans import Codebook, import_codebook, load

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mutate import Reader
+from harness import Reader
 
 from audiotok.store import FeatureWriter, open_features
 

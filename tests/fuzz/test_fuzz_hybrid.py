@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from mutate import Reader
+from harness import Reader
 
 import audiotok
 from audiotok.codecs.speechtokenizer_student import new_student, save_student

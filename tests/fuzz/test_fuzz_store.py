@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mutate import Reader
+from harness import Reader
 
 from audiotok.cli.app import run
 from audiotok.spec import TokenSpec

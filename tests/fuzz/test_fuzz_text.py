@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from mutate import Reader
+from harness import Reader
 
 from audiotok.corpus import check_id, read_manifest
 from audiotok.feed.vocab import VocabSpec

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from mutate import Reader
+from harness import Reader
 
 from audiotok.cli.app import run
 from audiotok.vocoders import load

@@ -7,7 +7,8 @@ import random
 
 import numpy as np
 import pytest
-from mutate import Reader, fuzz, mutate_bytes, mutate_json, mutate_text, report
+from harness import Reader, fuzz, report
+from mutate import mutate_bytes, mutate_json, mutate_text
 
 from audiotok.errors import AudiotokError
 
