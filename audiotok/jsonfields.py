@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import fields
+from dataclasses import MISSING, fields
 from typing import Any
 
 from audiotok.errors import AudiotokError
@@ -57,8 +57,11 @@ def of_type(v: Any, t: str) -> bool:
 
 
 def check_fields(cls: type, d: dict[str, Any], what: str) -> None:
-    """AudiotokError naming the first field of ``d`` whose value does not fit ``cls``."""
+    """AudiotokError naming the first field of ``d`` whose value does not fit ``cls``, or a
+    field without a default that ``d`` lacks."""
     for f in fields(cls):
+        if f.name not in d and f.default is MISSING and f.default_factory is MISSING:
+            raise AudiotokError(f"{what} lacks the field {f.name!r}")
         if f.name in d and not of_type(d[f.name], str(f.type)):
             raise AudiotokError(
                 f"{what} field {f.name!r} is {json.dumps(d[f.name])[:60]}, not "

@@ -193,8 +193,8 @@ class VocoderConfig:
             raise AudiotokError(f"{path}: a vocoder config is a JSON object")
         try:
             return cls.from_dict(d)
-        except AudiotokError as e:
-            raise AudiotokError(f"{path}: {e}") from None
+        except AudiotokError as e:  # one line, whatever strings the config holds
+            raise AudiotokError(f"{path}: {' '.join(str(e).split())}") from None
 
 
 def spec_identity(spec: Any) -> dict[str, Any]:

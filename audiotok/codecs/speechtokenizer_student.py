@@ -136,7 +136,7 @@ def _build(config: Path, weights: Path) -> Any:
                 f"the model it describes takes {size} bytes, more than {weights.name} holds"
             )
         return HybridCodecModel(cfg)
-    except AudiotokError as e:
-        raise AudiotokError(f"{config}: {e}") from None
+    except AudiotokError as e:  # one line, whatever strings the config holds
+        raise AudiotokError(f"{config}: {_line(e)}") from None
     except (RuntimeError, ValueError, TypeError, OverflowError, ZeroDivisionError) as e:
         raise AudiotokError(f"{config} does not describe a hybrid codec: {_line(e)}") from None

@@ -276,7 +276,7 @@ class VocabSpec:
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
             raise VocabError(f"vocabulary spec is missing or has a wrong field: {e}") from None
         if d.get("dtype", v.dtype) != v.dtype:
-            raise VocabError(f"dtype {d['dtype']} does not follow vocab_size {v.vocab_size}")
+            raise VocabError(f"dtype {d['dtype']!r} does not follow vocab_size {v.vocab_size}")
         return v
 
     def save(self, path: str | Path) -> Path:
@@ -294,8 +294,8 @@ class VocabSpec:
             raise VocabError(f"cannot read vocabulary spec {p}: {why}") from None
         try:
             return cls.from_dict(d)
-        except VocabError as e:
-            raise VocabError(f"{p}: {e}") from None
+        except VocabError as e:  # one line, whatever names the spec holds
+            raise VocabError(f"{p}: {' '.join(str(e).split())}") from None
 
 
 _STREAM_TYPES: dict[str, tuple[type, ...]] = {
