@@ -158,7 +158,16 @@ def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]
             return str(path), options, hybrid(path, **options)
         _check_hf_config(path / "config.json")
         opts = _abs_codebook(options)
-        return str(path), opts, build_semantic(None, extractor=str(path), **opts)
+        try:
+            return str(path), opts, build_semantic(None, extractor=str(path), **opts)
+        except AudiotokError as e:  # name the folder: its config may be what is wrong
+            if str(path) in str(e):
+                raise
+            try:  # the same kind of error (SpecMismatchError, MissingWeightsError...)
+                named = type(e)(f"{path}: {e}")
+            except TypeError:  # a subclass with another constructor
+                named = AudiotokError(f"{path}: {e}")
+            raise named from None
     if path.name in HF_FOLDER_FILES:
         raise AudiotokError(
             f"{path.name} is one file of a Hugging Face model folder; pass the folder: "

@@ -195,6 +195,9 @@ class VocoderConfig:
             return cls.from_dict(d)
         except AudiotokError as e:  # one line, whatever strings the config holds
             raise AudiotokError(f"{path}: {' '.join(str(e).split())}") from None
+        except (ValueError, TypeError, ArithmeticError) as e:  # lists of unequal lengths...
+            why = " ".join(str(e).split())[:200]
+            raise AudiotokError(f"{path} is not a usable vocoder config ({why})") from None
 
 
 def spec_identity(spec: Any) -> dict[str, Any]:

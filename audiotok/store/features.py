@@ -225,9 +225,9 @@ def _check_record(directory: Path, rec: R.Record) -> None:
     problems = []
     ok_layer = [la is None or (type(la) is int and 0 <= la < 10_000) for la in layers or []]
     if not isinstance(layers, list) or not layers or not all(ok_layer):
-        problems.append(f"header.layers is {str(layers)[:40]}, not a list of layer numbers")
+        problems.append(f"header.layers is {str(layers)[:40]!r}, not a list of layer numbers")
     if type(dim) is not int or not 1 <= dim < 1 << 24:
-        problems.append(f"header.dim is {str(dim)[:40]}, not a positive integer")
+        problems.append(f"header.dim is {str(dim)[:40]!r}, not a positive integer")
     for s in rec.shards:
         f = s.get("file")
         if not isinstance(f, str) or not plain_name(f) or "/" in f or not f.endswith(".tsv"):

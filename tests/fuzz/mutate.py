@@ -12,6 +12,7 @@ reached too.
 
 from __future__ import annotations
 
+import copy
 import json
 import random
 from collections.abc import Callable
@@ -124,7 +125,7 @@ def _paths(obj: Any, prefix: tuple = ()) -> list[tuple]:
 
 def _extreme(rng: random.Random, old: Any) -> Any:
     if isinstance(old, bool) or rng.random() < 0.6:
-        return rng.choice(JSON_VALUES)
+        return copy.deepcopy(rng.choice(JSON_VALUES))
     if isinstance(old, int):
         return rng.choice((old + 1, old - 1, -old, old * 1000, 2**62, 0))
     if isinstance(old, float):
@@ -133,7 +134,7 @@ def _extreme(rng: random.Random, old: Any) -> Any:
         return rng.choice((old + "x", old[:-1], old.upper(), old * 50))
     if isinstance(old, list):
         return old * rng.choice((0, 2, 100))
-    return rng.choice(JSON_VALUES)
+    return copy.deepcopy(rng.choice(JSON_VALUES))
 
 
 def mutate_json(rng: random.Random, data: bytes) -> bytes:
@@ -147,7 +148,7 @@ def mutate_json(rng: random.Random, data: bytes) -> bytes:
         op = rng.randrange(5)
         if not path:
             if op == 0:
-                obj = rng.choice(JSON_VALUES)
+                obj = copy.deepcopy(rng.choice(JSON_VALUES))
             continue
         parent = obj
         for k in path[:-1]:
@@ -159,7 +160,7 @@ def mutate_json(rng: random.Random, data: bytes) -> bytes:
             parent[key] = DEEP  # replaced by deep nesting in the text, past any recursion limit
         elif op == 2 and isinstance(parent, dict):
             parent[rng.choice(("extra", "format", "spec", "shards", "files", "x" * 10))] = (
-                rng.choice(JSON_VALUES)
+                copy.deepcopy(rng.choice(JSON_VALUES))
             )
         else:
             parent[key] = _extreme(rng, parent[key])
