@@ -235,6 +235,8 @@ def check_id(ident: str) -> str | None:
 def _manifest_item(base: Path, audio: str, ident: str | None, where: str) -> AudioItem:
     if not audio.strip():
         raise ManifestError(f"{where}: no audio path")
+    if "\x00" in audio:
+        raise ManifestError(f"{where}: the audio path contains a NUL character")
     p = Path(audio)
     full = p if p.is_absolute() else base / p
     rel = p.as_posix() if not p.is_absolute() else p.name

@@ -164,8 +164,18 @@ def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]
                 f"{path} is a {fmt.kind} folder ({fmt.name}), not a tokenizer or a feature "
                 "extractor"
             )
+        _check_hf_config(path / "config.json")
         opts = _abs_codebook(options)
-        return str(path), opts, build_semantic(None, extractor=str(path), **opts)
+        try:
+            return str(path), opts, build_semantic(None, extractor=str(path), **opts)
+        except AudiotokError as e:  # name the folder: its config may be what is wrong
+            if str(path) in str(e):
+                raise
+            try:  # the same kind of error (SpecMismatchError, MissingWeightsError...)
+                named = type(e)(f"{path}: {e}")
+            except TypeError:  # a subclass with another constructor
+                named = AudiotokError(f"{path}: {e}")
+            raise named from None
     if path.name in HF_FOLDER_FILES:
         raise AudiotokError(
             f"{path.name} is one file of a Hugging Face model folder; pass the folder: "
@@ -186,6 +196,23 @@ def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]
         f"cannot tell which model {path} holds; pass the model name with the file, "
         "e.g. --model encodec-24khz --weights PATH"
     )
+
+
+def _check_hf_config(config: Path) -> None:
+    """A model folder that is not a hybrid codec is a Hugging Face one: its config.json is an
+    object naming its ``model_type`` (transformers' AutoConfig needs it)."""
+    import json
+
+    try:
+        cfg = json.loads(config.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as e:
+        why = " ".join(str(e).split())[:120] or type(e).__name__
+        raise AudiotokError(f"cannot read {config}: {why}") from None
+    if not isinstance(cfg, dict) or not isinstance(cfg.get("model_type"), str):
+        raise AudiotokError(
+            f"{config} is neither an audiotok model config (a 'format' such as "
+            "audiotok-hybrid-codec) nor a Hugging Face one (a 'model_type')"
+        )
 
 
 def _recipe_defaults(recipe: Any) -> dict[str, Any]:

@@ -160,6 +160,24 @@ def load(path: str | Path) -> Codebook:
             meta_raw = (f.metadata() or {}).get(HEADER_KEY)
             centroids = f.get_tensor("centroids")
     except Exception as e:  # noqa: BLE001
-        raise AudiotokError(f"{p} is not an audiotok codebook (safetensors): {e}") from None
-    meta = json.loads(meta_raw) if meta_raw else {}
-    return Codebook(centroids.float(), meta, sha256_file(p))
+        why = " ".join(str(e).split())[:200]
+        raise AudiotokError(f"{p} is not an audiotok codebook (safetensors): {why}") from None
+    try:
+        meta = json.loads(meta_raw) if meta_raw else {}
+    except (ValueError, RecursionError) as e:
+        raise AudiotokError(
+            f"{p}: the codebook header is not JSON ({e.__class__.__name__})"
+        ) from None
+    if not isinstance(meta, dict):
+        raise AudiotokError(
+            f"{p}: the codebook header is a JSON {type(meta).__name__}, not an object"
+        )
+    if centroids.ndim != 2 or min(centroids.shape) < 1 or not centroids.is_floating_point():
+        raise AudiotokError(
+            f"{p}: centroids must be a [k, dim] float tensor, got {centroids.dtype} "
+            f"{list(centroids.shape)}"
+        )
+    centroids = centroids.float()
+    if not bool(centroids.isfinite().all()):
+        raise AudiotokError(f"{p}: the centroids contain NaN or infinite values")
+    return Codebook(centroids, meta, sha256_file(p))

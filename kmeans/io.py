@@ -26,8 +26,10 @@ def _codebook(c: np.ndarray, src: Path, fmt: str, meta: dict[str, Any] | None) -
     from audiotok.weights import sha256_file
 
     c = np.asarray(c)
-    if c.ndim != 2 or c.shape[0] < 1:
+    if c.ndim != 2 or c.shape[0] < 1 or c.shape[1] < 1:
         raise AudiotokError(f"{src}: expected centroids of shape [k, dim], got {c.shape}")
+    if c.dtype.kind not in "fiu":
+        raise AudiotokError(f"{src}: expected real-valued centroids, got {c.dtype}")
     if not np.isfinite(c).all():
         raise AudiotokError(f"{src}: the centroids contain NaN or infinite values")
     header = {
@@ -54,7 +56,7 @@ def import_codebook(
         cb.meta.update({k: v for k, v in (meta or {}).items() if v is not None})
         return cb
     if suffix == ".npy":
-        return _codebook(np.load(p, allow_pickle=False), p, "npy", meta)
+        return _codebook(_read_npy(p), p, "npy", meta)
     if suffix in FAISS_SUFFIXES:
         return _codebook(_faiss_centroids(p), p, "faiss", meta)
     if suffix in PICKLE_SUFFIXES:
@@ -69,6 +71,19 @@ def import_codebook(
         f"{p}: unknown codebook format {suffix!r}; use .npy, .safetensors, a faiss index "
         f"({', '.join(FAISS_SUFFIXES)}) or a pickled km.bin with --allow-pickle"
     )
+
+
+def _read_npy(p: Path) -> np.ndarray:
+    """A ``.npy`` array, its header checked against the file size before any allocation
+    (memory-mapped first: a header claiming more data than the file holds fails there)."""
+    try:
+        return np.array(np.load(p, mmap_mode="r", allow_pickle=False))
+    except Exception as e:  # noqa: BLE001 - numpy's header parser raises ValueError,
+        # SyntaxError, tokenize.TokenError, EOFError... on a damaged file
+        why = " ".join(str(e).split())[:120]
+        raise AudiotokError(
+            f"{p} is not a readable .npy array ({type(e).__name__}: {why})"
+        ) from None
 
 
 def _faiss_centroids(p: Path) -> np.ndarray:

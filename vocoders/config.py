@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from audiotok.errors import AudiotokError
+from audiotok.jsonfields import check_fields
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "model.safetensors"
@@ -28,7 +29,7 @@ ODD_PRIMES = (7, 5, 3)
 
 
 def hop_length(sample_rate: int, frame_rate: float) -> int:
-    hop = sample_rate / frame_rate
+    hop = sample_rate / frame_rate if frame_rate > 0 else 0.0
     if frame_rate <= 0 or abs(hop - round(hop)) > 1e-6 or round(hop) < 2:
         raise AudiotokError(
             f"units at {frame_rate:g} Hz cannot drive a vocoder at {sample_rate} Hz: the hop "
@@ -173,6 +174,7 @@ class VocoderConfig:
             raise AudiotokError(
                 f"vocoder config has unknown fields {sorted(unknown)}: written by a newer audiotok?"
             )
+        check_fields(cls, d, "vocoder config")
         return cls(**{k: v for k, v in d.items() if k in names})
 
     def save(self, directory: str | Path) -> Path:
@@ -186,10 +188,19 @@ class VocoderConfig:
         path = Path(directory)
         path = path / CONFIG_FILE if path.is_dir() else path
         try:
-            d = json.loads(path.read_text())
-        except (OSError, json.JSONDecodeError) as e:
-            raise AudiotokError(f"cannot read vocoder config {path}: {e}") from None
-        return cls.from_dict(d)
+            d = json.loads(path.read_bytes().decode("utf-8"))
+        except (OSError, ValueError, RecursionError) as e:  # ValueError: JSON, UTF-8
+            why = " ".join(str(e).split())[:200] or type(e).__name__
+            raise AudiotokError(f"cannot read vocoder config {path}: {why}") from None
+        if not isinstance(d, dict):
+            raise AudiotokError(f"{path}: a vocoder config is a JSON object")
+        try:
+            return cls.from_dict(d)
+        except AudiotokError as e:  # one line, whatever strings the config holds
+            raise AudiotokError(f"{path}: {' '.join(str(e).split())}") from None
+        except (ValueError, TypeError, ArithmeticError) as e:  # lists of unequal lengths...
+            why = " ".join(str(e).split())[:200]
+            raise AudiotokError(f"{path} is not a usable vocoder config ({why})") from None
 
 
 def spec_identity(spec: Any) -> dict[str, Any]:

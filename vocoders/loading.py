@@ -62,13 +62,24 @@ def load_folder(directory: str | Path, device: str = "cpu") -> Vocoder:
 
     require(d, "vocoder")
     config = VocoderConfig.load(d)
-    with torch.device("meta"):
-        model = Vocoder(config)
-    state = load_file(str(d / WEIGHTS_FILE), device=str(device))
+    try:
+        with torch.device("meta"):  # no memory: sizes in a config allocate nothing here
+            model = Vocoder(config)
+    except (RuntimeError, ValueError, TypeError, OverflowError) as e:
+        why = " ".join(str(e).split())[:200]
+        raise AudiotokError(f"{d / CONFIG_FILE} does not describe a vocoder: {why}") from None
+    try:
+        state = load_file(str(d / WEIGHTS_FILE), device=str(device))
+    except Exception as e:  # noqa: BLE001 - safetensors' own error type is not importable
+        why = " ".join(str(e).split())[:200]
+        raise AudiotokError(
+            f"{d / WEIGHTS_FILE} is not a readable safetensors file: {why}"
+        ) from None
     try:
         model.load_state_dict(state, strict=True, assign=True)
     except RuntimeError as e:
-        raise AudiotokError(f"{d / WEIGHTS_FILE} does not match {d / CONFIG_FILE}: {e}") from None
+        why = " ".join(str(e).split())[:300]
+        raise AudiotokError(f"{d / WEIGHTS_FILE} does not match {d / CONFIG_FILE}: {why}") from None
     return model.eval()
 
 

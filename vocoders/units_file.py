@@ -40,7 +40,7 @@ def read_unit_file(path: str | Path) -> list[tuple[str, np.ndarray]]:
         utt = utt.strip()
         try:
             units = np.array([int(t) for t in body.split()], dtype=np.int64)
-        except ValueError:
+        except (ValueError, OverflowError):  # OverflowError: past int64
             raise AudiotokError(
                 f"{p}:{n}: expected space-separated integer units (optionally 'id|units' or "
                 f"'id<TAB>units'), got {line[:60]!r}"

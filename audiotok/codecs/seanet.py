@@ -36,6 +36,8 @@ from torch import nn
 
 
 def _norm_except_dim0(w: torch.Tensor) -> torch.Tensor:
+    if w.is_meta:  # a shape-only build (sizing a model before loading it): nothing to compute
+        return w.new_empty((w.shape[0],) + (1,) * (w.dim() - 1))
     return torch.linalg.vector_norm(w, dim=tuple(range(1, w.dim())), keepdim=True)
 
 

@@ -115,6 +115,9 @@ class HybridCodecConfig:
         unknown = sorted(set(d) - known - {"format"} - legacy)
         if unknown:
             raise AudiotokError(f"unknown keys in the hybrid codec config: {', '.join(unknown)}")
+        from audiotok.jsonfields import check_fields
+
+        check_fields(cls, d, "hybrid codec config")
         return cls(**{k: v for k, v in d.items() if k in known})
 
     @classmethod

@@ -30,7 +30,7 @@ def is_student_dir(path: str | Path) -> bool:
         return False
     try:
         return json.loads(cfg.read_text()).get("format") == FORMAT
-    except (OSError, ValueError, AttributeError):
+    except (OSError, ValueError, AttributeError, RecursionError):
         return False
 
 
@@ -71,7 +71,7 @@ def load_student(
             f"a trained hybrid codec does not take the option(s) {', '.join(sorted(unknown))} "
             "(it takes: n_codebooks, device)"
         )
-    from audiotok.folder_formats import read_config, require
+    from audiotok.folder_formats import require
 
     folder = Path(folder).expanduser()
     if not (folder / CONFIG).is_file():
@@ -84,21 +84,21 @@ def load_student(
 
     from audiotok.codecs.base import choose_n_codebooks
     from audiotok.codecs.speechtokenizer import SpeechTokenizerCodec
-    from audiotok.codecs.speechtokenizer_model import HybridCodecConfig, HybridCodecModel
     from audiotok.weights import sha256_file
 
     weights = folder / WEIGHTS
     if not weights.is_file():
         raise AudiotokError(f"{folder} has no {WEIGHTS}: training did not finish saving")
-    cfg = HybridCodecConfig.from_dict(read_config(folder))
-    model = HybridCodecModel(cfg)
+    model = _build(folder / CONFIG, weights)
     try:
-        model.load_state_dict(load_file(str(weights)))
+        state = load_file(str(weights))
+    except Exception as e:  # noqa: BLE001 - safetensors' own error type is not importable
+        raise AudiotokError(f"{weights} is not a readable safetensors file: {_line(e)}") from None
+    try:
+        model.load_state_dict(state)
     except RuntimeError as e:
-        raise AudiotokError(
-            f"{weights} does not match {folder / CONFIG}: {str(e).splitlines()[0][:200]}"
-        ) from None
-    vq = model.vq
+        raise AudiotokError(f"{weights} does not match {folder / CONFIG}: {_line(e)}") from None
+    cfg, vq = model.cfg, model.vq
     if not all(bool(b.item()) for n, b in vq.named_buffers() if n.endswith("inited")):
         raise AudiotokError(f"{folder} holds a codec whose codebooks were never trained")
     model.eval()
@@ -106,3 +106,40 @@ def load_student(
     codec = SpeechTokenizerCodec(model, folder.name, k, sha256_file(weights))
     codec.weights_path = str(weights.resolve())
     return codec.to(device)
+
+
+def _line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:200] or type(e).__name__
+
+
+def _build(config: Path, weights: Path) -> Any:
+    """The model ``config`` describes, built only once its size is known to fit ``weights``
+    (a size field of a damaged config would otherwise allocate whatever it says)."""
+    import torch
+
+    from audiotok.codecs.speechtokenizer_model import HybridCodecConfig, HybridCodecModel
+
+    try:
+        d = json.loads(config.read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as e:
+        raise AudiotokError(f"cannot read {config}: {_line(e)}") from None
+    if not isinstance(d, dict):
+        raise AudiotokError(f"{config}: a hybrid codec config is a JSON object")
+    try:
+        cfg = HybridCodecConfig.from_dict(d)
+        with torch.device("meta"):
+            size = sum(
+                t.numel() * t.element_size() for t in HybridCodecModel(cfg).state_dict().values()
+            )
+        if size > weights.stat().st_size:
+            raise AudiotokError(
+                f"the model it describes takes {size} bytes, more than {weights.name} holds"
+            )
+        from audiotok.rng import seeded
+
+        with seeded(0):  # initial values are overwritten by the weights; the caller's RNG stays
+            return HybridCodecModel(cfg)
+    except AudiotokError as e:  # one line, whatever strings the config holds
+        raise AudiotokError(f"{config}: {_line(e)}") from None
+    except (RuntimeError, ValueError, TypeError, OverflowError, ZeroDivisionError) as e:
+        raise AudiotokError(f"{config} does not describe a hybrid codec: {_line(e)}") from None

@@ -63,16 +63,103 @@ def from_hf_dir(path: str | Path):
     from transformers.utils import logging as hf_logging
 
     hf_logging.disable_progress_bar()  # a bar per model load is noise in a corpus run
+    _check_size(p)
     try:
-        return AutoModel.from_pretrained(str(p), local_files_only=True).eval()
+        model, info = AutoModel.from_pretrained(
+            str(p), local_files_only=True, output_loading_info=True
+        )
     except (OSError, ValueError, RuntimeError, __import__("pickle").UnpicklingError) as e:
         from audiotok.errors import UnsafeCheckpointError
 
         raise UnsafeCheckpointError(
-            f"{p} is not a loadable Hugging Face model folder ({type(e).__name__}: "
-            f"{str(e).splitlines()[0][:160]}); check that the weights file matches its name "
-            "(pytorch_model.bin is a torch file, model.safetensors a safetensors file)"
+            f"{p} is not a loadable Hugging Face model folder ({_line(e)}); check that the "
+            "weights file matches its name (pytorch_model.bin is a torch file, "
+            "model.safetensors a safetensors file)"
         ) from None
+    except Exception as e:  # noqa: BLE001 - a damaged config.json fails anywhere in transformers
+        raise AudiotokError(
+            f"{p / 'config.json'} cannot be loaded by transformers ({_line(e)})"
+        ) from None
+    missing = [k for k in info.get("missing_keys", ()) if not k.endswith(OPTIONAL_KEYS)]
+    if missing:  # transformers would leave them random: features from an untrained layer
+        raise AudiotokError(
+            f"{weights_in_dir(p)} lacks {len(missing)} weights that {p / 'config.json'} "
+            f"describes (e.g. {sorted(missing)[0]}): the config and the weights do not match"
+        )
+    return model.eval()
+
+
+def _line(e: BaseException) -> str:
+    text = " ".join(str(e).split())[:200]
+    return f"{type(e).__name__}: {text}" if text else type(e).__name__
+
+
+def _tensor_count(weights: Path) -> int | None:
+    """How many tensors a weights file holds (its header or index only: no data is read);
+    None when it cannot be told that way (transformers' own load then says what is wrong)."""
+    import torch
+    from safetensors import safe_open
+
+    try:
+        if weights.suffix == ".safetensors":
+            with safe_open(str(weights), framework="pt") as f:
+                return len(list(f.keys()))
+        return len(torch.load(weights, map_location="meta", weights_only=True, mmap=True))
+    except Exception:  # noqa: BLE001 - a damaged file, or a .bin of torch's legacy format
+        return None
+
+
+def _check_counts(p: Path) -> None:
+    """Layer counts and per-layer lists of a config cannot exceed the number of tensors in the
+    weights (every layer has weights): a damaged count would build billions of layers."""
+    import json
+
+    try:
+        cfg = json.loads((p / "config.json").read_bytes().decode("utf-8"))
+    except (OSError, ValueError, RecursionError) as e:
+        raise AudiotokError(f"cannot read {p / 'config.json'}: {_line(e)}") from None
+    if not isinstance(cfg, dict):
+        raise AudiotokError(f"{p / 'config.json'} is not a JSON object")
+    weights = weights_in_dir(p)
+    if weights is None:
+        return
+    n = _tensor_count(weights)
+    if n is None:
+        return
+    for key, v in cfg.items():
+        count = len(v) if isinstance(v, list) else v if "layers" in key else None
+        if isinstance(count, int) and not isinstance(count, bool) and count > n:
+            raise AudiotokError(
+                f"{p / 'config.json'}: {key} asks for {count} layers, more than the "
+                f"{n} tensors {weights.name} holds: the config and the weights do not match"
+            )
+
+
+def _check_size(p: Path) -> None:
+    """Refuse a config whose model is far larger than the weights file before transformers
+    allocates it (a damaged size field would allocate whatever it says): the model is sized
+    on the meta device; half-precision checkpoints are half the size of the float32 model,
+    so only past 4x the file is it refused."""
+    import torch
+    from transformers import AutoConfig, AutoModel
+
+    _check_counts(p)
+    try:
+        config = AutoConfig.from_pretrained(str(p), local_files_only=True)
+        with torch.device("meta"):
+            model = AutoModel.from_config(config)
+    except Exception as e:  # noqa: BLE001 - a damaged config.json fails anywhere in transformers
+        raise AudiotokError(
+            f"{p / 'config.json'} cannot be loaded by transformers ({_line(e)})"
+        ) from None
+    size = sum(t.numel() * t.element_size() for t in model.state_dict().values())
+    weights = weights_in_dir(p)
+    if weights is not None and size > 4 * weights.stat().st_size:
+        raise AudiotokError(
+            f"{p / 'config.json'} describes a model of {size} bytes, far more than "
+            f"{weights.name} holds ({weights.stat().st_size} bytes): the config and the weights "
+            "do not match"
+        )
 
 
 def is_torchaudio_state(state: dict) -> bool:

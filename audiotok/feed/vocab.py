@@ -263,20 +263,20 @@ class VocabSpec:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> VocabSpec:
-        if d.get("format") != FORMAT:
+        if not isinstance(d, dict) or d.get("format") != FORMAT:
             raise VocabError("not an audiotok vocabulary spec (format != audiotok-vocab)")
         try:
-            streams = tuple(StreamSpec(**s) for s in d["streams"])
+            streams = tuple(_stream(s) for s in d["streams"])
             v = cls(
                 streams,
-                {str(k): int(i) for k, i in d["specials"].items()},
+                {str(k): _int(i) for k, i in d["specials"].items()},
                 d["layout"],
-                int(d["vocab_size"]),
+                _int(d["vocab_size"]),
             )
-        except (KeyError, TypeError) as e:
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as e:
             raise VocabError(f"vocabulary spec is missing or has a wrong field: {e}") from None
         if d.get("dtype", v.dtype) != v.dtype:
-            raise VocabError(f"dtype {d['dtype']} does not follow vocab_size {v.vocab_size}")
+            raise VocabError(f"dtype {d['dtype']!r} does not follow vocab_size {v.vocab_size}")
         return v
 
     def save(self, path: str | Path) -> Path:
@@ -288,10 +288,45 @@ class VocabSpec:
     def load(cls, path: str | Path) -> VocabSpec:
         p = Path(path)
         try:
-            d = json.loads(p.read_text())
-        except (OSError, ValueError) as e:
-            raise VocabError(f"cannot read vocabulary spec {p}: {e}") from None
-        return cls.from_dict(d)
+            d = json.loads(p.read_bytes().decode("utf-8"))
+        except (OSError, ValueError, RecursionError) as e:  # UnicodeDecodeError is a ValueError
+            why = " ".join(str(e).split())[:200] or type(e).__name__
+            raise VocabError(f"cannot read vocabulary spec {p}: {why}") from None
+        try:
+            return cls.from_dict(d)
+        except VocabError as e:  # one line, whatever names the spec holds
+            raise VocabError(f"{p}: {' '.join(str(e).split())}") from None
+
+
+_STREAM_TYPES: dict[str, tuple[type, ...]] = {
+    "name": (str,),
+    "kind": (str,),
+    "size": (int,),
+    "source": (str,),
+    "codebook": (int,),
+    "frame_rate": (int, float, type(None)),
+    "delay": (int,),
+    "offset": (int,),
+}
+
+
+def _int(v: Any) -> int:
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise TypeError(f"{json.dumps(v)[:40]} is not an integer")
+    return v
+
+
+def _stream(d: Any) -> StreamSpec:
+    """A StreamSpec from its JSON object, every field of its declared type."""
+    if not isinstance(d, dict):
+        raise TypeError(f"a stream is a JSON object, not {type(d).__name__}")
+    for k, v in d.items():
+        want = _STREAM_TYPES.get(k)
+        if want is None:
+            raise TypeError(f"unknown stream field {k!r}")
+        if isinstance(v, bool) or not isinstance(v, want):
+            raise TypeError(f"stream field {k!r} is {json.dumps(v)[:40]}")
+    return StreamSpec(**d)
 
 
 def _with_delays(streams: list[StreamSpec], delays: str | Sequence[int]) -> list[StreamSpec]:

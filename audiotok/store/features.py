@@ -23,8 +23,9 @@ from typing import Any
 
 import numpy as np
 
-from audiotok.errors import AudiotokError, SpecMismatchError
+from audiotok.errors import AudiotokError, CorruptStoreError, SpecMismatchError
 from audiotok.store import record as R
+from audiotok.store.damage import plain_name, translated
 from audiotok.store.files import audio_path_in_row, commit_tmp, fsync_dir, new_tmp
 from audiotok.store.layer import ShardedWriter
 
@@ -38,8 +39,13 @@ def layer_dir(layer: int | None) -> str:
 
 
 def _read_rows(path: Path) -> list[tuple[str, str, int, int]]:
-    with open(path, newline="", encoding="utf-8") as f:
-        return [(r[0], r[1], int(r[2]), int(r[3])) for r in csv.reader(f, delimiter="\t")]
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            return [(r[0], r[1], int(r[2]), int(r[3])) for r in csv.reader(f, delimiter="\t")]
+    except (ValueError, IndexError, csv.Error) as e:  # UnicodeDecodeError is a ValueError
+        raise CorruptStoreError(
+            f"{path} is damaged: rows must be id, path, samples, frames ({type(e).__name__})"
+        ) from None
 
 
 class FeatureWriter(ShardedWriter):
@@ -218,9 +224,34 @@ class FeatureWriter(ShardedWriter):
                         "files": files})  # fmt: skip
 
 
+def _check_record(directory: Path, rec: R.Record) -> None:
+    """What the reader relies on: layers (integers or one null), a dimension, plain shard
+    file names; anything else is a damaged record."""
+    h = rec.data["header"]
+    layers, dim = h.get("layers"), h.get("dim")
+    problems = []
+    ok_layer = [la is None or (type(la) is int and 0 <= la < 10_000) for la in layers or []]
+    if not isinstance(layers, list) or not layers or not all(ok_layer):
+        problems.append(f"header.layers is {str(layers)[:40]!r}, not a list of layer numbers")
+    if type(dim) is not int or not 1 <= dim < 1 << 24:
+        problems.append(f"header.dim is {str(dim)[:40]!r}, not a positive integer")
+    for s in rec.shards:
+        f = s.get("file")
+        if not isinstance(f, str) or not plain_name(f) or "/" in f or not f.endswith(".tsv"):
+            problems.append(f"shard {str(f)[:60]!r} is not a .tsv file of the store")
+            break
+        if type(s.get("num_utterances")) is not int:
+            problems.append(f"shard {f!r} has a num_utterances that is no integer")
+            break
+    if problems:
+        path = R.path_of(directory) or directory / R.RECORD
+        raise CorruptStoreError(R.damaged(path, "; ".join(problems)))
+
+
 class FeatureStore:
     """A feature folder written by ``audiotok extract`` (read-only, memory-mapped)."""
 
+    @translated
     def __init__(self, directory: str | Path):
         self.dir = Path(directory)
         rec = R.read(self.dir)
@@ -228,6 +259,7 @@ class FeatureStore:
             raise AudiotokError(f"{self.dir} is not a feature store (no {R.RECORD})")
         if rec.format != R.FEATURES:
             raise AudiotokError(f"{self.dir} is a {rec.format} store, not a feature store")
+        _check_record(self.dir, rec)
         self.record = rec
         self.header: dict[str, Any] = dict(rec.data["header"])
         self.shard_names = [s["file"].rsplit(".", 1)[0] for s in rec.shards]
@@ -235,6 +267,7 @@ class FeatureStore:
         self.layers: list[int | None] = list(self.header["layers"])
 
     @property
+    @translated
     def audio_root(self) -> Path | None:
         root = self.record.audio_root
         return Path(root) if root else None
@@ -246,12 +279,14 @@ class FeatureStore:
             raise AudiotokError(f"{self.dir} holds layers {self.layers}, not {layer}")
         return layer
 
+    @translated
     def header_for(self, layer: int | None = None) -> dict[str, Any]:
         """extractor, layer, weights_sha256, dim, frame_rate, sample_rate of one layer."""
         la = self._layer(layer)
         h = {k: self.header.get(k) for k in HEADER_KEYS if k != "layers"}
         return {**h, "layer": la}
 
+    @translated
     def shards(
         self, layer: int | None = None
     ) -> Iterator[tuple[list[str], np.ndarray, np.ndarray]]:
@@ -259,15 +294,30 @@ class FeatureStore:
         from audiotok.store.verify import check_shard
 
         la = self._layer(layer)
+        dim = int(self.header["dim"])
         for entry, name in zip(self.record.shards, self.shard_names, strict=True):
             check_shard(self.dir, entry)  # its files against the record (once per process)
             rows = _read_rows(self.dir / f"{name}.tsv")
-            arr = np.load(self.dir / layer_dir(la) / f"{name}.npy", mmap_mode="r")
-            yield [r[0] for r in rows], np.array([r[3] for r in rows], dtype=np.int64), arr
+            npy = self.dir / layer_dir(la) / f"{name}.npy"
+            try:
+                arr = np.load(npy, mmap_mode="r", allow_pickle=False)
+            except Exception as e:  # noqa: BLE001 - numpy's .npy header parser raises
+                # ValueError, SyntaxError, tokenize.TokenError, EOFError on a damaged file
+                raise CorruptStoreError(f"{npy} cannot be read ({type(e).__name__})") from None
+            lens = np.array([r[3] for r in rows], dtype=np.int64)
+            # the frame counts must cover the frames exactly: they size what readers slice
+            # and what export_fairseq allocates
+            if arr.ndim != 2 or arr.shape[1] != dim or (lens < 0).any() or lens.sum() != len(arr):
+                raise CorruptStoreError(
+                    f"{npy} holds frames {tuple(arr.shape)} that do not match its rows in "
+                    f"{name}.tsv ({int(lens.sum())} frames of dim {dim})"
+                )
+            yield [r[0] for r in rows], lens, arr
 
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
         return self.iter()
 
+    @translated
     def iter(self, layer: int | None = None) -> Iterator[tuple[str, np.ndarray]]:
         """(id, feats[T, dim] float16) per utterance, in shard order."""
         for ids, lens, arr in self.shards(layer):
@@ -276,9 +326,11 @@ class FeatureStore:
                 yield i, arr[off : off + n]
                 off += int(n)
 
+    @translated
     def __len__(self) -> int:
         return self.record.num_utterances
 
+    @translated
     def export_fairseq(
         self, out_dir: str | Path, layer: int | None = None, split: str = "train"
     ) -> tuple[Path, Path]:

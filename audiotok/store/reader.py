@@ -25,6 +25,14 @@ import pyarrow.parquet as pq
 from audiotok.errors import AudiotokError, CorruptStoreError
 from audiotok.spec import TokenSpec
 from audiotok.store import record as R
+from audiotok.store.damage import (
+    DATA_ERRORS,
+    NoSuchId,
+    check_token_record,
+    damaged_store,
+    one_line,
+    translated,
+)
 
 
 @dataclass
@@ -62,7 +70,7 @@ class ShardCodes:
 
 def _broken(path: Path, e: Exception) -> CorruptStoreError:
     return CorruptStoreError(
-        f"{path} cannot be read ({str(e)[:120]}); `audiotok info --check {path.parent}` "
+        f"{path} cannot be read ({one_line(e)}); `audiotok info --check {path.parent}` "
         "names the broken shards, and rerunning the encode command re-encodes them"
     )
 
@@ -93,15 +101,20 @@ def row_groups(path: Path) -> list[int]:
 def flat_codes(path: Path, flat: Path, k: int) -> ShardCodes:
     """A shard through its flat copy: ids and frame counts from Parquet (plain columns, fast),
     codes memory-mapped from the ``.npy`` (no decoding, no copy)."""
-    import tokenize
-
     try:
         t = pq.read_table(path, columns=["id", "num_frames"], memory_map=True)
-        values = np.load(flat, mmap_mode="r")
-    except (OSError, ValueError, SyntaxError, tokenize.TokenError, pa.ArrowException) as e:
-        # a damaged .npy header makes numpy's header parser raise SyntaxError or TokenError
+    except (OSError, ValueError, pa.ArrowException) as e:
         raise _broken(path, e) from None
-    n = t.column("num_frames").to_numpy().astype(np.int64) * k
+    try:
+        values = np.load(flat, mmap_mode="r", allow_pickle=False)
+    except Exception as e:  # noqa: BLE001 - a damaged .npy header fails in numpy's parser
+        raise _broken(flat, e) from None  # (SyntaxError, tokenize.TokenError, EOFError...)
+    if values.ndim != 1 or values.dtype not in (np.uint16, np.uint32):
+        raise _broken(flat, ValueError(f"flat codes of {values.dtype} {values.shape}"))
+    frames = t.column("num_frames").to_numpy().astype(np.int64)
+    if (frames < 0).any():
+        raise _broken(path, ValueError("a row has a negative frame count"))
+    n = frames * k
     ends = np.cumsum(n)
     if len(ends) and ends[-1] != len(values):
         raise _broken(flat, ValueError("the flat codes do not match the shard's frame counts"))
@@ -145,8 +158,12 @@ class TokenStore:
             raise AudiotokError(f"{self.dir} holds no {R.RECORD}: not a token store")
         if rec.format != R.TOKENS:
             raise AudiotokError(f"{self.dir} is a {rec.format} store, not a token store")
+        check_token_record(self.dir, rec)
         self.manifest = rec
-        self.spec = TokenSpec.from_dict(rec.data["spec"])
+        try:
+            self.spec = TokenSpec.from_dict(rec.data["spec"])
+        except DATA_ERRORS as e:
+            raise damaged_store(self.dir, e) from None
         self._root = Path(audio_root) if audio_root else None
         self._index: dict[str, tuple[int, int]] | None = None
         self._cache: OrderedDict[tuple[int, int], ShardCodes] = OrderedDict()
@@ -155,6 +172,7 @@ class TokenStore:
 
     # --- facts -----------------------------------------------------------------------------
     @property
+    @translated
     def recipe(self) -> Any:
         d = self.manifest.data.get("recipe")
         if not d:
@@ -164,10 +182,12 @@ class TokenStore:
         return recipe_from_dict(d, f"{self.dir}: the recipe in its commit record")
 
     @property
+    @translated
     def errors(self) -> list[dict[str, str]]:
         return self.manifest.errors
 
     @property
+    @translated
     def shard_paths(self) -> list[Path]:
         """The committed shards' Parquet files, each checked against the record first."""
         return [self.shard_path(i) for i in range(len(self.manifest.shards))]
@@ -183,6 +203,7 @@ class TokenStore:
             self._verified.add(i)
         return self.dir / entry["file"]
 
+    @translated
     def shard_codes(self, i: int) -> ShardCodes:
         """All codes of shard ``i``: memory-mapped from its flat copy where it has one (format
         2), decoded from Parquet otherwise (stores of audiotok 0.1)."""
@@ -195,15 +216,18 @@ class TokenStore:
         return shard_codes(path, k)
 
     @property
+    @translated
     def audio_root(self) -> Path | None:
         if self._root is not None:
             return self._root
         root = self.manifest.audio_root
         return Path(root) if root else None
 
+    @translated
     def __len__(self) -> int:
         return self.manifest.num_utterances
 
+    @translated
     def __contains__(self, utt_id: object) -> bool:
         return utt_id in self.index
 
@@ -214,6 +238,7 @@ class TokenStore:
     def _has_flat(self, shard: int) -> bool:
         return any(f.endswith(".npy") for f in self.manifest.shards[shard].get("files", {}))
 
+    @translated
     def locate(self, shard: int, row: int) -> tuple[ShardCodes, int]:
         """The codes holding row ``row`` of a shard, and the row's place in them: the whole
         shard memory-mapped where it has a flat copy, else the one decoded row group (stores of
@@ -240,11 +265,13 @@ class TokenStore:
             self._cache.move_to_end(key)
         return sc, r
 
+    @translated
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
         for i in range(len(self.shard_paths)):
             yield from self.shard_codes(i)
 
     @property
+    @translated
     def index(self) -> dict[str, tuple[int, int]]:
         """id -> (shard, row)."""
         if self._index is None:
@@ -256,19 +283,22 @@ class TokenStore:
             self._index = idx
         return self._index
 
+    @translated
     def ids(self) -> list[str]:
         return list(self.index)
 
+    @translated
     def get(self, utt_id: str) -> np.ndarray:
         """The codes ``[K, T']`` of one utterance (a memory-mapped slice)."""
         try:
             s, r = self.index[utt_id]
         except KeyError:
-            raise KeyError(f"no utterance {utt_id!r} in {self.dir}") from None
+            raise NoSuchId(f"no utterance {utt_id!r} in {self.dir}") from None
         sc, i = self.locate(s, r)
         return sc.codes(i)
 
     # --- rows ------------------------------------------------------------------------------
+    @translated
     def audio_path(self, utt_id: str) -> Path:
         return self.row(utt_id)["audio_path"]
 
@@ -282,6 +312,7 @@ class TokenStore:
             root = Path(inputs[0]) if len(inputs) == 1 and Path(inputs[0]).is_dir() else self.dir
         return root / p
 
+    @translated
     def rows(self) -> Iterator[dict[str, Any]]:
         """Every row: id, path (as stored), audio_path (absolute), duration_s, num_frames,
         codes ``[K, T']``."""
@@ -299,22 +330,25 @@ class TokenStore:
                     "shard": i,
                 }
 
+    @translated
     def row(self, utt_id: str) -> dict[str, Any]:
         """One row: id, path, audio_path, duration_s, num_frames, codes ``[K, T']``."""
         try:
             s, r = self.index[utt_id]
         except KeyError:
-            raise KeyError(f"no utterance {utt_id!r} in {self.dir}") from None
+            raise NoSuchId(f"no utterance {utt_id!r} in {self.dir}") from None
         cols = ["path", "duration_s", "num_frames"]
         meta = _read(self.shard_path(s), cols).slice(r, 1)
         d = meta.to_pylist()[0]
         sc, i = self.locate(s, r)
         return {"id": utt_id, **d, "audio_path": self._resolve(d["path"]), "codes": sc.codes(i)}
 
+    @translated
     def to_table(self) -> pa.Table:
         tables = [_read(p, None) for p in self.shard_paths]
         return pa.concat_tables(tables) if tables else pa.table({})
 
+    @translated
     def verify(self, *, checksums: bool = True) -> list[tuple[dict[str, Any], str]]:
         """(shard entry, what is wrong) for every broken shard."""
         from audiotok.store.layer import verify_shards

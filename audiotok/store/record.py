@@ -113,7 +113,7 @@ def read(directory: str | Path) -> Record | None:
         raise AudiotokError(f"cannot read {p}: {e.strerror or e}") from None
     try:
         data = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as e:
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
         raise CorruptStoreError(damaged(p, f"not valid JSON ({_short(e)})")) from None
     if not isinstance(data, dict):
         raise CorruptStoreError(damaged(p, f"a JSON {type(data).__name__}, not an object"))
@@ -178,4 +178,4 @@ def _check_shape(p: Path, d: dict[str, Any]) -> None:
 
 
 def _short(e: Exception) -> str:
-    return str(e).strip().replace("\n", " ")[:120]
+    return " ".join(str(e).split())[:120] or type(e).__name__
