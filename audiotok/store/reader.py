@@ -157,6 +157,11 @@ class TokenStore:
     def shard_paths(self) -> list[Path]:
         return [self.dir / s["file"] for s in self.manifest.shards]
 
+    @property
+    def shard_sizes(self) -> list[int]:
+        """Rows of each committed shard, from the manifest (no shard file is opened)."""
+        return [int(s["num_utterances"]) for s in self.manifest.shards]
+
     def shard_codes(self, i: int) -> ShardCodes:
         """All codes of shard ``i``: memory-mapped from its flat copy where it has one (format
         2), decoded from Parquet otherwise (stores of audiotok 0.1)."""
