@@ -24,6 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import results  # noqa: E402
+
 import audiotok  # noqa: E402
 
 from audio_fixtures import speechlike  # noqa: E402
@@ -41,7 +43,11 @@ def batch_of(xs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     return b, lengths
 
 
+ROWS: list[dict] = []
+
+
 def row(name: str, same: int, total: int, diff: float | None, secs: float) -> None:
+    ROWS.append({"line": name, "equal": same / total, "max_abs_emb": diff, "seconds": secs})
     d = "-" if diff is None else f"{diff:.2e}"
     print(f"{name:<52} {same / total:9.5f} ({same}/{total})  {d:>9}  {secs:6.1f} s")
 
@@ -119,11 +125,19 @@ def main() -> None:
     ap.add_argument("--mimi", action="store_true", help="also Mimi (needs transformers)")
     ap.add_argument("--long-seconds", type=float, default=35.0)
     ap.add_argument("--mimi-long-seconds", type=float, default=110.0)
-    args = ap.parse_args()
+    args = results.add_options(ap).parse_args()
+    if args.smoke:
+        args.long_seconds, args.mimi = 3.0, False
     print(f"{'':<52} {'equal codes':>20}  {'max |emb|':>9}")
     speechtokenizer(args.long_seconds)
     if args.mimi:
         mimi(args.mimi_long_seconds)
+    worst = min(ROWS, key=lambda r: r["equal"])
+    results.finish(
+        args, "hybrid_bounds.py", ROWS,
+        f"hybrid codecs, batched/windowed vs alone: lowest share of equal codes "
+        f"{worst['equal']:.5f} ({worst['line']})",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":
