@@ -10,7 +10,8 @@ process holds everything) on a synthetic corpus of ``--files`` speech-like files
 resident memory every 20 ms and records, per phase, the peak reached by its end:
 
 - ``imports``: Python, torch and audiotok loaded;
-- ``data``: the training data prepared (the hybrid's teacher features, both data indexes);
+- ``ready``: the training data prepared (the hybrid's teacher features, both data indexes)
+  and the models and optimizers built, before the first step;
 - ``train``: the peak over the training steps (and their held-out evaluations).
 
 Next to them, from the trainer's objects after the last step: the bytes of the generator's
@@ -57,7 +58,7 @@ peak[0] = max(peak[0], rss()); phases["imports"] = peak[0]
 objects = {}
 run = engine.GanTrainer.run
 def wrapped(self, *a, **k):
-    peak[0] = max(peak[0], rss()); phases["data"] = peak[0]
+    peak[0] = max(peak[0], rss()); phases["ready"] = peak[0]
     out = run(self, *a, **k)
     def nbytes(ts):
         return sum(t.numel() * t.element_size() for t in ts)
@@ -150,12 +151,12 @@ def main() -> None:
             held = mib(state["param_bytes"] + state["grad_bytes"] + state["adam_bytes"])
             print(
                 f"{name}: peak RSS {row['rss_train_mib']:.0f} MiB (after imports "
-                f"{row['rss_imports_mib']:.0f}, with data {row['rss_data_mib']:.0f}); "
+                f"{row['rss_imports_mib']:.0f}, before the first step {row['rss_ready_mib']:.0f}); "
                 f"{state['params'] / 1e6:.1f} M parameters: weights "
                 f"{mib(state['param_bytes']):.0f} + gradients {mib(state['grad_bytes']):.0f} + "
                 f"AdamW {mib(state['adam_bytes']):.0f} = {held:.0f} MiB; the rest "
-                f"{row['rss_train_mib'] - row['rss_data_mib'] - held:.0f} MiB is activations, "
-                "allocator cache and data",
+                f"{row['rss_train_mib'] - row['rss_ready_mib'] - held:.0f} MiB more at the peak: "
+                "activations, allocator cache, batches",
                 flush=True,
             )
     results.finish(
