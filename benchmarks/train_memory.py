@@ -149,14 +149,16 @@ def main() -> None:
                    "objects": ob}  # fmt: skip
             rows.append(row)
             held = mib(state["param_bytes"] + state["grad_bytes"] + state["adam_bytes"])
+            grown = mib(state["grad_bytes"] + state["adam_bytes"])  # allocated by the steps
             print(
                 f"{name}: peak RSS {row['rss_train_mib']:.0f} MiB (after imports "
                 f"{row['rss_imports_mib']:.0f}, before the first step {row['rss_ready_mib']:.0f}); "
                 f"{state['params'] / 1e6:.1f} M parameters: weights "
                 f"{mib(state['param_bytes']):.0f} + gradients {mib(state['grad_bytes']):.0f} + "
                 f"AdamW {mib(state['adam_bytes']):.0f} = {held:.0f} MiB; the rest "
-                f"{row['rss_train_mib'] - row['rss_ready_mib'] - held:.0f} MiB more at the peak: "
-                "activations, allocator cache, batches",
+                f"{row['rss_train_mib'] - row['rss_ready_mib'] - grown:.0f} MiB more at the peak "
+                "than before the first step plus gradients and AdamW: activations, allocator "
+                "cache, batches",
                 flush=True,
             )
     results.finish(
