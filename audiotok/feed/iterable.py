@@ -304,14 +304,18 @@ class Packer:
         x, labels, doc_ids, pos, mask = (a.reshape(-1) for a in storage.numpy())
         x[:real] = self.buf[c : c + real]
         labels[:real] = self.buf[c + 1 : c + real + 1]
-        docs = np.repeat(np.arange(hi - lo + 1, dtype=np.int64), spans)
         np.subtract(self._arange(real), np.repeat(doc_start - c, spans), out=pos[:real])
         mask[:real] = 1
+        # doc_ids: documents started so far inside each context (a running count of the
+        # document starts, a start at a context's first position not counted)
+        doc_ids[:] = 0
+        starts = bounds[1:-1] - c
+        doc_ids[starts[starts % length != 0]] = 1
+        grid = doc_ids.reshape(contexts, length)
+        np.cumsum(grid, axis=1, out=grid)
         if real < total:  # the stream's last batch: padding after the last real position
             x[real:], labels[real:], pos[real:], mask[real:] = self.pad, -100, 0, 0
-        firsts = np.repeat(docs[::length], length)[:real]  # each context's first document
-        np.subtract(docs, firsts, out=doc_ids[:real])
-        doc_ids[real:] = -1
+            doc_ids[real:] = -1
         keys = ("input_ids", "labels", "doc_ids", "position_ids", "attention_mask")
         batch: dict[str, Any] = dict(zip(keys, storage.unbind(0), strict=True))
         self.cursor = min(c + total, len(self.buf))
