@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ROOT / "benchmarks" / "figures"
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
+MEM_BEGIN, MEM_END = "<!-- memory:begin -->", "<!-- memory:end -->"
 # what each script measures against, in the same run
 BASELINES = {
     "codec_throughput.py": "each package's own per-file encode API, same weights and files",
@@ -72,6 +73,31 @@ def table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def memory_table(records: list[dict]) -> str:
+    """train_memory.py's rows: where the peak of each training run goes (MiB)."""
+    lines = [
+        "| run | parameters | peak RSS | after imports | before the first step | weights "
+        "| gradients | AdamW state | the rest of the peak (activations, allocator, batches) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in records:
+        if r.get("script") != "train_memory.py":
+            continue
+        for row in r["rows"]:
+            rest = row["rss_train_mib"] - row["rss_ready_mib"] - row["grad_bytes"]
+            rest -= row["adam_bytes"]
+            parts = ", ".join(
+                f"{k} {v['params'] / 1e6:.1f} M" for k, v in row.get("objects", {}).items()
+            )
+            lines.append(
+                f"| {row['line']} | {row['params'] / 1e6:.1f} M ({parts}) | "
+                f"{row['rss_train_mib']:.0f} | {row['rss_imports_mib']:.0f} | "
+                f"{row['rss_ready_mib']:.0f} | {row['param_bytes']:.0f} | {row['grad_bytes']:.0f} "
+                f"| {row['adam_bytes']:.0f} | {rest:.0f} |"
+            )
+    return "\n".join(lines)
+
+
 def load(folder: Path) -> list[dict]:
     records = []
     for p in sorted(folder.glob("*.json")):
@@ -82,12 +108,19 @@ def load(folder: Path) -> list[dict]:
     return records
 
 
+def replace_block(doc: str, begin: str, end: str, body: str) -> str:
+    if begin not in doc or end not in doc:
+        raise SystemExit(f"{DOC} has no {begin} ... {end} block")
+    head, rest = doc.split(begin, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{begin}\n{body}\n{end}{tail}"
+
+
 def render(doc: str, records: list[dict]) -> str:
-    if BEGIN not in doc or END not in doc:
-        raise SystemExit(f"{DOC} has no {BEGIN} ... {END} block")
-    head, rest = doc.split(BEGIN, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{BEGIN}\n{table(records)}\n{END}{tail}"
+    doc = replace_block(doc, BEGIN, END, table(records))
+    if MEM_BEGIN in doc:
+        doc = replace_block(doc, MEM_BEGIN, MEM_END, memory_table(records))
+    return doc
 
 
 def main(argv: list[str] | None = None) -> int:
