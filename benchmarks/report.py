@@ -77,8 +77,9 @@ def memory_table(records: list[dict]) -> str:
     """train_memory.py's rows: where the peak of each training run goes (MiB)."""
     lines = [
         "| run | parameters | peak RSS | after imports | before the first step | weights "
-        "| gradients | AdamW state | the rest of the peak (activations, allocator, batches) |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| gradients | AdamW state | the rest of the peak (activations, allocator, batches) "
+        "| batch in 16 GiB (linear estimate) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in records:
         if r.get("script") != "train_memory.py":
@@ -86,6 +87,9 @@ def memory_table(records: list[dict]) -> str:
         for row in r["rows"]:
             rest = row["rss_train_mib"] - row["rss_ready_mib"] - row["grad_bytes"]
             rest -= row["adam_bytes"]
+            batch = int(row.get("batch_size", 2))  # train_memory.py's default
+            fixed = row["rss_ready_mib"] + row["grad_bytes"] + row["adam_bytes"]
+            fits = int((16384 - fixed) // (rest / batch)) if rest > 0 else "-"
             parts = ", ".join(
                 f"{k} {v['params'] / 1e6:.1f} M" for k, v in row.get("objects", {}).items()
             )
@@ -93,7 +97,7 @@ def memory_table(records: list[dict]) -> str:
                 f"| {row['line']} | {row['params'] / 1e6:.1f} M ({parts}) | "
                 f"{row['rss_train_mib']:.0f} | {row['rss_imports_mib']:.0f} | "
                 f"{row['rss_ready_mib']:.0f} | {row['param_bytes']:.0f} | {row['grad_bytes']:.0f} "
-                f"| {row['adam_bytes']:.0f} | {rest:.0f} |"
+                f"| {row['adam_bytes']:.0f} | {rest:.0f} at batch {batch} | {fits} |"
             )
     return "\n".join(lines)
 

@@ -144,7 +144,8 @@ def main() -> None:
             ph, ob = m["phases"], m["objects"]
             state = {k: sum(o[k] for o in ob.values()) for k in
                      ("params", "param_bytes", "grad_bytes", "adam_bytes")}  # fmt: skip
-            row = {"line": name, **{f"rss_{k}_mib": mib(v) for k, v in ph.items()},
+            row = {"line": name, "batch_size": a.batch_size,
+                   **{f"rss_{k}_mib": mib(v) for k, v in ph.items()},
                    **{k: (mib(v) if k.endswith("bytes") else v) for k, v in state.items()},
                    "objects": ob}  # fmt: skip
             rows.append(row)
