@@ -2,7 +2,8 @@
 
 For each model: the same random weights (real architecture sizes, ``pretrained=False``,
 seed 0), the same files (the first ``--n-files`` of ../shared/data/fsdd when present,
-else synthesised speech-like signals of 0.3-1.0 s), one timed run each way:
+else synthesised speech-like signals of 0.3-1.0 s), after a warm-up of each path,
+``--repeats`` runs of the three paths in alternating order (median seconds reported):
 
 - baseline: ``EncodecModel.encode(x)`` per file (bandwidth set on the model; every segment's
   codes, concatenated), or DAC's ``model.encode(model.preprocess(x, sr), n_quantizers)``;
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -120,15 +122,20 @@ def throughput(name: str, args) -> dict:
     with torch.inference_mode():
         baseline_encode(codec, files[0])  # warm-up, both paths
         audiotok_encode(codec, files[:2], args.batch_seconds)
-        t0 = time.perf_counter()
-        base = [baseline_encode(codec, x).cpu().long() for x in files]
-        t_base = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        ours = audiotok_encode(codec, files, args.batch_seconds)
-        t_ours = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        pad = audiotok_encode(codec, files, args.batch_seconds, padded=True)
-        t_pad = time.perf_counter() - t0
+        runs: dict[str, list[float]] = {"base": [], "ours": [], "pad": []}
+        paths = {
+            "base": lambda: [baseline_encode(codec, x).cpu().long() for x in files],
+            "ours": lambda: audiotok_encode(codec, files, args.batch_seconds),
+            "pad": lambda: audiotok_encode(codec, files, args.batch_seconds, padded=True),
+        }
+        out: dict[str, list] = {}
+        for r in range(args.repeats):  # alternate the order: base first, then last, ...
+            for key in list(paths) if r % 2 == 0 else list(paths)[::-1]:
+                t0 = time.perf_counter()
+                out[key] = paths[key]()
+                runs[key].append(time.perf_counter() - t0)
+        base, ours, pad = out["base"], out["ours"], out["pad"]
+        t_base, t_ours, t_pad = (statistics.median(runs[k]) for k in ("base", "ours", "pad"))
     comparable = not name.startswith("encodec-48")
 
     def equal(xs):
@@ -151,6 +158,7 @@ def throughput(name: str, args) -> dict:
         "files_equal": equal(ours),
         "files_equal_padded": equal(pad),
         "device": args.device,
+        "runs_s": {k: [round(x, 2) for x in v] for k, v in runs.items()},
     }
 
 
@@ -208,9 +216,10 @@ def main() -> None:
     p.add_argument("--long-model", default="encodec-24khz")
     p.add_argument("--long-minutes", type=float, default=60.0)
     p.add_argument("--long-child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--repeats", type=int, default=3, help="alternating runs of each path")
     args = results.add_options(p).parse_args()
     if args.smoke:
-        args.models, args.n_files, args.long_minutes = "encodec-24khz", 3, 0.05
+        args.models, args.n_files, args.long_minutes, args.repeats = "encodec-24khz", 3, 0.05, 1
     if args.long_child:
         long_child(args.long_model, args.long_minutes, args.device)
         return
