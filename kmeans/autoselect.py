@@ -6,12 +6,11 @@ centroids plus an argmin and a scatter); the difference is whose GEMM and loops 
 here. pip's faiss-cpu wheel carries generic, AVX2 and AVX-512 builds and loads the best one
 the CPU supports *and* whose module it finds; torch uses oneDNN/MKL kernels chosen at run
 time. torch wins against a faiss-cpu wheel that fell back to its generic build; faiss wins
-where its AVX2 build loads (faiss reports ``OPTIMIZE DD AVX2``); ``benchmarks/kmeans_train.py
---also torch,faiss-cpu`` times both. The order depends on the install. So the first ``auto`` run on a machine
-times a Lloyd iteration of each backend on random data of the run's own dimension and k
+where its AVX2 build loads (faiss reports ``OPTIMIZE DD AVX2``);
+``benchmarks/kmeans_train.py --also torch,faiss-cpu`` times both. The order depends on the
+install. So the first ``auto`` run on a machine times a Lloyd iteration of each backend on random data of the run's own dimension and k
 (16384 rows; each backend timed three times, two iterations per call as training runs them,
-interleaved, the fastest of each kept: about 20 s for D = 768, k = 500 on the busy 2-core
-machine, once), and the winner is cached in ``$AUDIOTOK_HOME/kmeans/cpu-backend.json`` under
+interleaved, the fastest of each kept; seconds, once per machine and shape), and the winner is cached in ``$AUDIOTOK_HOME/kmeans/cpu-backend.json`` under
 a key of the CPU model, core count, torch threads, torch and faiss versions with faiss's
 compile options, and the dimension and k rounded up to powers of two. Later runs read it.
 Where the cache cannot be written the choice is kept for the process only. Without faiss,
