@@ -441,10 +441,12 @@ def main() -> None:
     pairs = [("ray 1 actor + decode", "local"), ("ray 1 actor inline", "local 1 thread"),
              ("ray 2 actors inline", "ray 1 actor inline")]  # fmt: skip
     head = [
-        f"{x} / {y} {steady[x] / steady[y]:.2f}" for x, y in pairs if x in steady and y in steady
+        f"{x} / {y} {steady[x] / steady[y]:.2f} steady, {whole[x] / whole[y]:.2f} whole run"
+        for x, y in pairs
+        if x in steady and y in steady
     ]
     results.finish(
-        a, "ray_scaling.py", rows, "Ray engine, steady audio-s/s: " + "; ".join(head),
+        a, "ray_scaling.py", rows, "Ray engine, audio-s/s: " + "; ".join(head),
         ratio=steady["ray 1 actor + decode"] / steady["local"] if head and "local" in steady
         and "ray 1 actor + decode" in steady else None,
     )  # fmt: skip
