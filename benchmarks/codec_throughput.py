@@ -3,14 +3,16 @@
 For each model: the same random weights (real architecture sizes, ``pretrained=False``,
 seed 0; the reference package's model gets audiotok's weights by key, see ``reference``),
 the same files (the first ``--n-files`` of ../shared/data/fsdd when present, else
-synthesised speech-like signals of 0.3-1.0 s), one timed run each way:
+synthesised speech-like signals of 0.3-1.0 s), after a warm-up of each path, ``--repeats``
+runs of the three paths in alternating order (median seconds reported):
 
 - baseline: the ``encodec`` package's ``EncodecModel.encode(x)`` per file (bandwidth set on
   the model; every segment's codes, concatenated), or descript-audio-codec's
   ``model.encode(model.preprocess(x, sr), n_quantizers)`` (neither is an audiotok
   dependency: install them to run this);
-- audiotok, what ``encode`` runs on this device: files sorted by length, batches of
-  ``--batch-seconds``, ``encode_batch`` (on the CPU each item runs at its own length);
+- audiotok, what ``encode`` runs on this device: the engine's ``make_batches`` (length
+  buckets of ``--batch-seconds``) and its batch function ``TokenBatchFn`` (on the CPU each
+  item runs at its own length);
 - audiotok's padded batch, the path a GPU runs (the unwrapped method with the padding hooks),
   timed here too so the CPU figure is not a per-file loop compared with a per-file loop.
 
@@ -22,6 +24,7 @@ Then the peak memory (RSS, a fresh process) of one ``--long-minutes`` file throu
 
     python benchmarks/codec_throughput.py                      # the issue's defaults
     python benchmarks/codec_throughput.py --n-files 20 --long-minutes 5    # a quick look
+    python benchmarks/codec_throughput.py --smoke --json codec.json        # toy sizes
 """
 
 from __future__ import annotations
@@ -29,12 +32,14 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
+import results
 
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "fsdd"
 
@@ -121,37 +126,37 @@ def baseline_encode(m, codec, x):
     return m.encode(m.preprocess(t, m.sample_rate), codec.n_q)[1][0, : codec.n_q]
 
 
+class _Padded:
+    """The codec with its ``encode_batch`` unwrapped: one padded batch through the padding
+    hooks, the path a GPU runs (on the CPU the wrapped method runs items one by one)."""
+
+    def __init__(self, codec):
+        self._codec = codec
+
+    def __getattr__(self, name):
+        return getattr(self._codec, name)
+
+    def encode_batch(self, x, lengths):
+        return type(self._codec).encode_batch.__wrapped__(self._codec, x, lengths)
+
+
 def audiotok_encode(codec, files, batch_seconds: float, padded: bool = False):
+    """What ``encode_corpus`` runs: ``make_batches`` length buckets, then the engine's batch
+    function (``TokenBatchFn``) on each."""
     import torch
 
-    encode = codec.encode_batch
-    if padded:  # the path a GPU runs: one padded batch through the padding hooks
-        raw = type(codec).encode_batch.__wrapped__
-        encode = lambda x, n: raw(codec, x, n)  # noqa: E731
+    from audiotok.corpus import AudioItem
+    from audiotok.pipeline.batch import TokenBatchFn
+    from audiotok.pipeline.plan import Planned, make_batches
 
-    order = sorted(range(len(files)), key=lambda i: len(files[i]))
+    fn = TokenBatchFn(_Padded(codec) if padded else codec)
+    planned = [Planned(AudioItem(str(i), "", ""), len(w)) for i, w in enumerate(files)]
     budget = int(batch_seconds * codec.sample_rate)
     out: dict[int, torch.Tensor] = {}
-    batch: list[int] = []
-
-    def flush():
-        if not batch:
-            return
-        lengths = torch.tensor([len(files[i]) for i in batch])
-        x = torch.zeros(len(batch), 1, int(lengths.max()))
-        for b, i in enumerate(batch):
-            x[b, 0, : len(files[i])] = torch.from_numpy(files[i])
-        codes, n = encode(x.to(codec.device), lengths)
-        for b, i in enumerate(batch):
-            out[i] = codes[b, :, : int(n[b])].cpu()
-        batch.clear()
-
-    for i in order:  # length buckets: a batch's longest file is within 15 % of its shortest
-        n = len(files[i])
-        if batch and ((len(batch) + 1) * n > budget or n > 1.15 * len(files[batch[0]])):
-            flush()
-        batch.append(i)
-    flush()
+    for batch in make_batches(planned, budget, not fn.batch_exact, fn.long_samples):
+        idx = [int(p.item.id) for p in batch]
+        for i, codes in zip(idx, fn([files[i] for i in idx]), strict=True):
+            out[i] = torch.from_numpy(codes)
     return [out[i] for i in range(len(files))]
 
 
@@ -165,15 +170,20 @@ def throughput(name: str, args) -> dict:
     with torch.inference_mode():
         baseline_encode(ref, codec, files[0])  # warm-up, both paths
         audiotok_encode(codec, files[:2], args.batch_seconds)
-        t0 = time.perf_counter()
-        base = [baseline_encode(ref, codec, x).cpu() for x in files]
-        t_base = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        ours = audiotok_encode(codec, files, args.batch_seconds)
-        t_ours = time.perf_counter() - t0
-        t0 = time.perf_counter()
-        pad = audiotok_encode(codec, files, args.batch_seconds, padded=True)
-        t_pad = time.perf_counter() - t0
+        runs: dict[str, list[float]] = {"base": [], "ours": [], "pad": []}
+        paths = {
+            "base": lambda: [baseline_encode(ref, codec, x).cpu().long() for x in files],
+            "ours": lambda: audiotok_encode(codec, files, args.batch_seconds),
+            "pad": lambda: audiotok_encode(codec, files, args.batch_seconds, padded=True),
+        }
+        out: dict[str, list] = {}
+        for r in range(args.repeats):  # alternate the order: base first, then last, ...
+            for key in list(paths) if r % 2 == 0 else list(paths)[::-1]:
+                t0 = time.perf_counter()
+                out[key] = paths[key]()
+                runs[key].append(time.perf_counter() - t0)
+        base, ours, pad = out["base"], out["ours"], out["pad"]
+        t_base, t_ours, t_pad = (statistics.median(runs[k]) for k in ("base", "ours", "pad"))
     comparable = not name.startswith("encodec-48")
 
     def equal(xs):
@@ -196,6 +206,7 @@ def throughput(name: str, args) -> dict:
         "files_equal": equal(ours),
         "files_equal_padded": equal(pad),
         "device": args.device,
+        "runs_s": {k: [round(x, 2) for x in v] for k, v in runs.items()},
     }
 
 
@@ -253,12 +264,17 @@ def main() -> None:
     p.add_argument("--long-model", default="encodec-24khz")
     p.add_argument("--long-minutes", type=float, default=60.0)
     p.add_argument("--long-child", action="store_true", help=argparse.SUPPRESS)
-    args = p.parse_args()
+    p.add_argument("--repeats", type=int, default=3, help="alternating runs of each path")
+    args = results.add_options(p).parse_args()
+    if args.smoke:
+        args.models, args.n_files, args.long_minutes, args.repeats = "encodec-24khz", 3, 0.05, 1
     if args.long_child:
         long_child(args.long_model, args.long_minutes, args.device)
         return
+    rows = []
     for name in [m for m in args.models.split(",") if m]:
-        print(json.dumps(throughput(name, args)), flush=True)
+        rows.append(throughput(name, args))
+        print(json.dumps(rows[-1]), flush=True)
     if args.long_minutes > 0:
         cmd = [
             sys.executable,
@@ -271,7 +287,20 @@ def main() -> None:
             "--device",
             args.device,
         ]
-        print(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip())
+        out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip()
+        print(out)
+        rows.append({"line": "encode_long peak memory", **json.loads(out.splitlines()[-1])})
+    head = ", ".join(
+        f"{r['model']} {r['ratio']:.2f}x (padded {r['ratio_padded']:.2f}x, equal "
+        f"{r['files_equal'] if r['files_equal'] is not None else '-'})"
+        for r in rows
+        if "ratio" in r
+    )
+    results.finish(
+        args, "codec_throughput.py", rows,
+        f"codec encode, engine batch function vs per-file API ({args.device}): {head}",
+        ratio=rows[0]["ratio"] if rows else None,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

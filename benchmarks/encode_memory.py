@@ -26,6 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import results
 import soundfile as sf
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -153,7 +154,7 @@ def worker_child(kind: str, corpus: str) -> None:
     print(f"{hwm:.0f} {int('torch' in sys.modules)} {wall:.2f}")
 
 
-def measure_workers(corpus: Path, workers: int) -> None:
+def measure_workers(corpus: Path, workers: int) -> dict:
     rows = {}
     for kind in ("torch", "soxr"):
         r = subprocess.run(
@@ -170,6 +171,7 @@ def measure_workers(corpus: Path, workers: int) -> None:
             f"torch imported: {tl}; {wall:.1f} s"
         )
     print(f"  per-worker memory now / before: {rows['soxr'][0] / rows['torch'][0]:.2f}x")
+    return rows
 
 
 def main() -> None:
@@ -180,7 +182,9 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=3.0, help="mean file length")
     ap.add_argument("extra", nargs="*", help="extra arguments for audiotok encode (after --)")
-    a = ap.parse_args()
+    a = results.add_options(ap).parse_args()
+    if a.smoke:
+        a.files, a.seconds = 4, 1.0
     with tempfile.TemporaryDirectory() as tmp:
         t = Path(tmp)
         secs1 = make_corpus(t / "c1", a.files, a.seconds)
@@ -192,7 +196,7 @@ def main() -> None:
             rows.append((name, n, secs, wall, main_kb / 1024, tree_kb / 1024))
         from audiotok.cli.common import default_workers
 
-        measure_workers(t / "c1", default_workers())
+        workers = measure_workers(t / "c1", default_workers())
     src = "real speech (../shared/data)" if real_speech() else "synthetic speech-like audio"
     print(f"audiotok encode (default tokenizer mfcc-km100), {src}, {os.cpu_count()} cores")
     print(
@@ -206,6 +210,17 @@ def main() -> None:
         f"doubled / corpus: audio {s2 / s1:.2f}x, wall {w2 / w1:.2f}x, "
         f"peak RSS main {m2 / m1:.2f}x, peak RSS all processes {t2 / t1:.2f}x"
     )
+    out = [dict(zip(("line", "files", "audio_s", "wall_s", "rss_main_mib", "rss_all_mib"), r,
+                    strict=True)) for r in rows]  # fmt: skip
+    out += [{"line": f"decode worker ({k})", "peak_rss_mib": v[0], "torch": v[1]}
+            for k, v in workers.items()]  # fmt: skip
+    results.finish(
+        a, "encode_memory.py", out,
+        f"encode memory: decode worker {workers['soxr'][0]:.0f} MiB (soxr) vs "
+        f"{workers['torch'][0]:.0f} MiB (torchaudio); corpus doubled -> peak RSS of all "
+        f"processes {t2 / t1:.2f}x",
+        ratio=workers["torch"][0] / workers["soxr"][0],
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -1,24 +1,47 @@
-"""Tokens per second delivered by the iterable dataset (pattern + packing) vs a hand-written
-loop over ``pandas.read_parquet`` rows, on one CPU process, from a synthetic store.
+"""Tokens per second delivered by the LM feed (``TokenIterableDataset``) vs an Arrow-based
+loop written by hand that produces the same batches, on one synthetic store.
 
-    python benchmarks/feed_throughput.py [--tokens 10000000] [--codebooks 8] [--context 2048]
+    python benchmarks/feed_throughput.py [--tokens 50000000] [--codebooks 8] [--context 2048]
+    python benchmarks/feed_throughput.py --smoke --json feed.json
 
 The store (written with the store writer into a temporary folder) holds ``--tokens`` codes:
-utterances of 200..800 frames of K codebooks of 1024 entries (EnCodec-like at K = 8). Both
-sides produce the same batches: frame-major flattening with per-codebook offsets, EOS after
-each utterance, contexts of ``--context`` + 1 tokens (inputs and next-token labels) in
-batches of ``--batch``, as int64 torch tensors. Ours also shuffles and returns doc_ids,
-position_ids and the attention mask. One run each; the target is >= 5 M tokens/s.
+utterances of 200..800 frames of K codebooks of 1024 entries (EnCodec-like at K = 8).
+
+Lines, each a full pass over the store, timed from opening the store (index and block sizes
+are built inside the timing on both sides):
+
+- ``flatten, packed``: frame-major flattening with per-codebook offsets, EOS after each
+  utterance, contexts of ``--context`` tokens (+ the next-token labels) in batches of
+  ``--batch``, with doc_ids, position_ids and attention_mask (int64 tensors). Ours reads the
+  store's flat memory-mapped codes shard by shard and shuffles; the baseline reads each
+  Parquet shard with pyarrow (list offsets and values as numpy, zero copy), then per
+  utterance offsets, transposes, appends EOS, document ids and positions, and cuts contexts
+  from the stream. Before timing, ours without shuffling is checked to give exactly the
+  baseline's batches.
+- ``delay, padded``: MusicGen's delay layout, ``--batch`` utterances padded to the longest;
+  the baseline builds the same layout per utterance from the Arrow buffers (packing is for
+  flat patterns only; rows are padded).
+- ``flatten, packed, N workers``: the feed through ``StatefulLoader`` with 1 and 2
+  DataLoader worker processes (worker start-up counted).
+
+Prints tokens/s for each line, per wall second and per CPU-second of the process and its
+workers (what a loaded, shared machine distorts least); the last line is the headline: ours
+vs the Arrow loop, flatten + packing, one process (targets: >= 50 M tokens/s and >= 5x the loop).
 """
 
 from __future__ import annotations
 
 import argparse
+import resource
+import statistics
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import results
 import torch
 
 from audiotok.spec import TokenSpec
@@ -29,8 +52,7 @@ def write_store(directory: Path, tokens: int, k: int, seed: int = 0) -> tuple[in
 
     spec = TokenSpec("acoustic" if k > 1 else "semantic", f"synthetic-{k}x1024", 24000, 75.0,
                      k, 1024, semantic_codebooks=() if k > 1 else (0,))  # fmt: skip
-    writer_cls = getattr(store, "StoreWriter", None) or store.TokenWriter
-    w = writer_cls(directory, spec, shard_size=1000)
+    w = store.TokenWriter(directory, spec, shard_size=1000)
     rng = np.random.default_rng(seed)
     n = total = 0
     while total < tokens:
@@ -41,72 +63,238 @@ def write_store(directory: Path, tokens: int, k: int, seed: int = 0) -> tuple[in
     return n, total
 
 
-def ours(directory: Path, context: int, batch: int) -> tuple[int, float]:
+# --- ours -----------------------------------------------------------------------------------
+def feed(directory: Path, pattern: str, context: int | None, batch: int, shuffle: bool = True):
     from audiotok.feed import TokenIterableDataset
 
-    ds = TokenIterableDataset(
-        str(directory), pattern="flatten", context_length=context, batch_size=batch, seed=0
-    )
-    start = time.perf_counter()
-    delivered = 0
-    for b in ds:
-        delivered += int(b["attention_mask"].sum())
-    return delivered, time.perf_counter() - start
+    return TokenIterableDataset(
+        str(directory), pattern=pattern, context_length=context, batch_size=batch,
+        seed=0, shuffle=shuffle,
+    )  # fmt: skip
 
 
-def baseline(directory: Path, k: int, context: int, batch: int) -> tuple[int, float]:
-    """What one writes by hand: read the Parquet rows with pandas, offset, flatten, EOS, pack."""
-    import pandas as pd
+def delivered(b: dict[str, Any]) -> int:
+    """Codes delivered by a batch: real positions (x rows for row layouts)."""
+    x = b["input_ids"]
+    return int(b["attention_mask"].sum()) * (x.shape[1] if x.ndim == 3 else 1)
 
-    start = time.perf_counter()
-    df = pd.read_parquet(directory, columns=["codes"])
-    offsets = (np.arange(k, dtype=np.int64) * 1024)[:, None]
-    eos = k * 1024 + 2
-    need = batch * context + 1
-    buf: list[np.ndarray] = []
-    n = delivered = 0
-    for cell in df["codes"]:
-        codes = np.stack(cell) if k > 1 else np.asarray(cell)[None]
-        ids = (codes.astype(np.int64) + offsets).T.reshape(-1)
-        buf += [ids, np.array([eos])]
-        n += len(ids) + 1
-        while n >= need:
-            flat = np.concatenate(buf)
-            x, _y = (
-                torch.from_numpy(flat[: batch * context].reshape(batch, context)),
-                torch.from_numpy(flat[1:need].reshape(batch, context)),
-            )
-            delivered += x.numel()
-            buf, n = [flat[batch * context :]], len(flat) - batch * context
-    delivered += max(n - 1, 0)  # the tail, as ours pads it
-    return delivered, time.perf_counter() - start
+
+def clocks() -> tuple[float, float]:
+    """(wall, CPU seconds of this process and its finished children: DataLoader workers)."""
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.perf_counter(), time.process_time() + kids.ru_utime + kids.ru_stime
+
+
+def since(t0: tuple[float, float]) -> tuple[float, float]:
+    t1 = clocks()
+    return t1[0] - t0[0], t1[1] - t0[1]
+
+
+def time_ours(directory: Path, pattern: str, context: int | None, batch: int,
+              workers: int = 0) -> tuple[int, float, float]:  # fmt: skip
+    from audiotok.feed import StatefulLoader
+
+    t0 = clocks()
+    ds = feed(directory, pattern, context, batch)
+    it = StatefulLoader(ds, num_workers=workers) if workers else ds
+    n = sum(delivered(b) for b in it)
+    return (n, *since(t0))
+
+
+# --- the hand-written Arrow loop ------------------------------------------------------------
+def arrow_codes(directory: Path, k: int) -> Iterator[np.ndarray]:
+    """Each utterance's [K, T] codes, from the Parquet shards through Arrow buffers."""
+    import pyarrow.parquet as pq
+
+    for path in sorted(directory.glob("shard-*.parquet")):
+        col = pq.read_table(path, columns=["codes"]).column("codes").combine_chunks()
+        outer = col.offsets.to_numpy()
+        inner = col.values.offsets.to_numpy()
+        values = col.values.values.to_numpy()
+        for i in range(len(col)):
+            a, b = inner[outer[i]], inner[outer[i + 1]]
+            yield values[a:b].reshape(k, -1)
+
+
+def arrow_packed(directory: Path, k: int, vocab: Any, context: int,
+                 batch: int) -> Iterator[dict[str, torch.Tensor]]:  # fmt: skip
+    offsets = np.array([s.offset for s in vocab.streams], dtype=np.int64)[:, None]
+    eos, pad = vocab.special("eos"), vocab.special("pad")
+    need, take = batch * context + 1, batch * context
+    toks: list[np.ndarray] = []
+    docs: list[np.ndarray] = []
+    pos: list[np.ndarray] = []
+    n = doc = 0
+
+    def cut(t: np.ndarray, d: np.ndarray, p: np.ndarray, rows: int, real: int):
+        x = np.full(rows * context, pad, np.int64)
+        y = np.full(rows * context, -100, np.int64)
+        dd = np.full(rows * context, -1, np.int64)
+        pp = np.zeros(rows * context, np.int64)
+        x[:real], y[:real], dd[:real], pp[:real] = t[:real], t[1 : real + 1], d[:real], p[:real]
+        dd = dd.reshape(rows, context)
+        dd = np.where(dd >= 0, dd - dd[:, :1], -1)
+        return {
+            "input_ids": torch.from_numpy(x.reshape(rows, context)),
+            "labels": torch.from_numpy(y.reshape(rows, context)),
+            "doc_ids": torch.from_numpy(dd),
+            "position_ids": torch.from_numpy(pp.reshape(rows, context)),
+            "attention_mask": torch.from_numpy((dd >= 0).astype(np.int64)),
+        }
+
+    for codes in arrow_codes(directory, k):
+        ids = np.empty(codes.size + 1, np.int64)
+        ids[:-1] = (codes + offsets).T.reshape(-1)
+        ids[-1] = eos
+        toks.append(ids)
+        docs.append(np.full(len(ids), doc, np.int64))
+        pos.append(np.arange(len(ids), dtype=np.int64))
+        n, doc = n + len(ids), doc + 1
+        if n >= need:
+            t, d, p = np.concatenate(toks), np.concatenate(docs), np.concatenate(pos)
+            while len(t) >= need:
+                yield cut(t, d, p, batch, take)
+                t, d, p = t[take:], d[take:], p[take:]
+            toks, docs, pos, n = [t], [d], [p], len(t)
+    t, d, p = np.concatenate(toks), np.concatenate(docs), np.concatenate(pos)
+    while len(t) >= 2:
+        rows = min(batch, -(-(len(t) - 1) // context))
+        real = min(rows * context, len(t) - 1)
+        yield cut(t, d, p, rows, real)
+        t, d, p = t[rows * context :], d[rows * context :], p[rows * context :]
+
+
+def arrow_delay(directory: Path, k: int, vocab: Any, batch: int) -> Iterator[dict[str, Any]]:
+    offsets = np.array([s.offset for s in vocab.streams], dtype=np.int64)[:, None]
+    delays = [s.delay for s in vocab.streams]
+    eos, pad, empty = vocab.special("eos"), vocab.special("pad"), vocab.special("empty")
+    pending: list[np.ndarray] = []
+
+    def collate(seqs: list[np.ndarray]) -> dict[str, Any]:
+        longest = max(s.shape[1] for s in seqs)
+        x = np.full((len(seqs), k, longest), pad, np.int64)
+        mask = np.zeros((len(seqs), longest), np.int64)
+        for i, s in enumerate(seqs):
+            x[i, :, : s.shape[1]], mask[i, : s.shape[1]] = s, 1
+        return {"input_ids": torch.from_numpy(x), "attention_mask": torch.from_numpy(mask)}
+
+    for codes in arrow_codes(directory, k):
+        t = codes.shape[1]
+        seq = np.full((k, 2 + t + max(delays)), empty, np.int64)
+        for r in range(k):
+            seq[r, 1 + delays[r] : 1 + delays[r] + t] = codes[r] + offsets[r]
+        seq[:, -1] = eos
+        pending.append(seq)
+        if len(pending) == batch:
+            yield collate(pending)
+            pending = []
+    if pending:
+        yield collate(pending)
+
+
+def time_loop(make: Any) -> tuple[int, float, float]:
+    t0 = clocks()
+    n = sum(delivered(b) for b in make())
+    return (n, *since(t0))
+
+
+def check_same(ours: Any, theirs: Any) -> int:
+    """Every batch of ours (unshuffled) equals the loop's: same keys' tensors, same count."""
+    n = 0
+    for a, b in zip(ours, theirs, strict=True):
+        for key in b:
+            if not torch.equal(a[key], b[key]):
+                raise SystemExit(f"batch {n}: {key} differs from the Arrow loop's")
+        n += 1
+    return n
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--tokens", type=int, default=10_000_000)
+    ap.add_argument("--tokens", type=int, default=50_000_000)
     ap.add_argument("--codebooks", type=int, default=8)
     ap.add_argument("--context", type=int, default=2048)
     ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--repeats", type=int, default=3, help="passes per line (median reported)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads (1: one CPU core)")
-    a = ap.parse_args()
+    a = results.add_options(ap).parse_args()
+    if a.smoke:
+        a.tokens, a.repeats = 300_000, 1
     torch.set_num_threads(a.threads)
+    rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory() as tmp:
         d = Path(tmp) / "tokens"
         t0 = time.perf_counter()
         n, total = write_store(d, a.tokens, a.codebooks)
-        size = sum(p.stat().st_size for p in d.iterdir()) / 2**20
+        size = sum(p.stat().st_size for p in d.rglob("*") if p.is_file()) / 2**20
         print(f"store: {n} utterances, {total / 1e6:.2f} M codes (K={a.codebooks}), "
               f"{size:.0f} MiB, written in {time.perf_counter() - t0:.1f} s")  # fmt: skip
-        got_b, sec_b = baseline(d, a.codebooks, a.context, a.batch)
-        got_o, sec_o = ours(d, a.context, a.batch)
-    rate_o, rate_b = got_o / sec_o, got_b / sec_b
-    print(f"pandas.read_parquet loop : {got_b / 1e6:.2f} M tokens in {sec_b:.2f} s = "
-          f"{rate_b / 1e6:.2f} M tokens/s")  # fmt: skip
-    print(f"TokenIterableDataset     : {got_o / 1e6:.2f} M tokens in {sec_o:.2f} s = "
-          f"{rate_o / 1e6:.2f} M tokens/s (flatten + packing, shuffled)")  # fmt: skip
-    print(f"ratio {rate_o / rate_b:.2f}x; target 5 M tokens/s: "
-          f"{'met' if rate_o >= 5e6 else 'NOT met'}")  # fmt: skip
+        k = a.codebooks
+        flat_vocab = feed(d, "flatten", a.context, a.batch).encoder.vocab
+        delay_vocab = feed(d, "delay", None, a.batch).encoder.vocab
+        same = check_same(
+            feed(d, "flatten", a.context, a.batch, shuffle=False),
+            arrow_packed(d, k, flat_vocab, a.context, a.batch),
+        )
+        print(f"check: {same} packed batches of the unshuffled feed equal the Arrow loop's")
+
+        def line(name: str, ours_fn: Any, base_fn: Any | None) -> dict[str, Any]:
+            o_rates, b_rates, o_cpu, b_cpu = [], [], [], []
+            for _ in range(a.repeats):  # alternate the two sides
+                if base_fn is not None:
+                    got, sec, cpu = time_loop(base_fn)
+                    b_rates.append(got / sec)
+                    b_cpu.append(got / cpu)
+                got, sec, cpu = ours_fn()
+                o_rates.append(got / sec)
+                o_cpu.append(got / cpu)
+            o = statistics.median(o_rates)
+            b = statistics.median(b_rates) if b_rates else None
+            oc = statistics.median(o_cpu)
+            bc = statistics.median(b_cpu) if b_cpu else None
+            row = {"line": name, "ours_Mtok_s": o / 1e6, "ours_spread": _spread(o_rates),
+                   "baseline_Mtok_s": b / 1e6 if b else None,
+                   "ratio": o / b if b else None,
+                   "ours_Mtok_per_cpu_s": oc / 1e6,
+                   "baseline_Mtok_per_cpu_s": bc / 1e6 if bc else None}  # fmt: skip
+            print(
+                f"{name:32s} ours {o / 1e6:8.1f} M tokens/s {row['ours_spread']}"
+                + (f" | Arrow loop {b / 1e6:7.1f} M tokens/s | {o / b:.2f}x" if b else "")
+                + f"\n{'':32s} per CPU-second: ours {oc / 1e6:.1f} M"
+                + (f", Arrow loop {bc / 1e6:.1f} M ({oc / bc:.2f}x)" if bc else "")
+            )
+            rows.append(row)
+            return row
+
+        head = line(
+            "flatten, packed",
+            lambda: time_ours(d, "flatten", a.context, a.batch),
+            lambda: arrow_packed(d, k, flat_vocab, a.context, a.batch),
+        )
+        line(
+            "delay, padded",
+            lambda: time_ours(d, "delay", None, a.batch),
+            lambda: arrow_delay(d, k, delay_vocab, a.batch),
+        )
+        for w in (1, 2):
+            line(
+                f"flatten, packed, {w} worker{'s' if w > 1 else ''}",
+                lambda w=w: time_ours(d, "flatten", a.context, a.batch, workers=w),
+                None,
+            )
+    rate, ratio, cpu_rate = head["ours_Mtok_s"], head["ratio"], head["ours_Mtok_per_cpu_s"]
+    met = rate >= 50 and ratio >= 5
+    results.finish(
+        a, "feed_throughput.py", rows,
+        f"feed (flatten + packing to {a.context}, K={k}): {rate:.1f} M tokens/s wall "
+        f"({cpu_rate:.1f} M per CPU-second), {ratio:.2f}x the Arrow loop (targets >= 50 M "
+        f"tokens/s and >= 5x: {'met' if met else 'NOT met'})",
+        ratio=ratio, target=">= 50 M tokens/s and >= 5x", met=met,
+    )  # fmt: skip
+
+
+def _spread(rates: list[float]) -> str:
+    return f"[{min(rates) / 1e6:.1f}-{max(rates) / 1e6:.1f}]" if len(rates) > 1 else ""
 
 
 if __name__ == "__main__":

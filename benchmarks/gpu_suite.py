@@ -231,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
         a.json.write_text(json.dumps(report, indent=1, default=str) + "\n")
     for f in failed:
         print(f"error: {f.key} failed: {f.reason}", file=sys.stderr)
+    ratios = ", ".join(f"{f.key} {fmt(f.ratio)}" for f in figures if f.status == "ok")
+    print(
+        f"GPU suite on {env['device']}{' (smoke sizes)' if a.smoke else ''}: {counts['ok']} "
+        f"measured, {counts['skipped']} skipped, {len(failed)} failed; {ratios or 'no ratios'}",
+        flush=True,
+    )
     return 1 if failed else 0
 
 

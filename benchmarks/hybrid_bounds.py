@@ -24,6 +24,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
+import results  # noqa: E402
+
 import audiotok  # noqa: E402
 
 from audio_fixtures import speechlike  # noqa: E402
@@ -41,14 +43,21 @@ def batch_of(xs: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
     return b, lengths
 
 
+ROWS: list[dict] = []
+
+
 def row(name: str, same: int, total: int, diff: float | None, secs: float) -> None:
+    ROWS.append({"line": name, "equal": same / total, "max_abs_emb": diff, "seconds": secs})
     d = "-" if diff is None else f"{diff:.2e}"
     print(f"{name:<52} {same / total:9.5f} ({same}/{total})  {d:>9}  {secs:6.1f} s")
 
 
-def speechtokenizer(long_seconds: float) -> None:
+LENGTHS = (4.03, 3.11, 2.27)  # seconds of the three files of a padded batch
+
+
+def speechtokenizer(long_seconds: float, scale: float = 1.0) -> None:
     c: Any = audiotok.load("speechtokenizer-hubert-avg", pretrained=False)
-    xs = [wav(s, 16000, i) for i, s in enumerate((4.03, 3.11, 2.27))]
+    xs = [wav(s * scale, 16000, i) for i, s in enumerate(LENGTHS)]
     b, lengths = batch_of(xs)
     with torch.inference_mode():
         t = time.time()
@@ -67,6 +76,8 @@ def speechtokenizer(long_seconds: float) -> None:
                 same += int((c._quantize(e[i : i + 1, :, :n]) == ca).sum())
                 total += ca.numel()
             row(f"SpeechTokenizer {name} vs alone", same, total, diff, secs)
+        if scale < 1:  # toy run: windows of 1 s, so the 3 s file is cut
+            c.window = c.hop_length * round(16000 / c.hop_length)
         x = wav(long_seconds, 16000, 9).view(1, 1, -1)
         t = time.time()
         whole = c.embed(x, [x.shape[-1]])[0]
@@ -83,7 +94,7 @@ def speechtokenizer(long_seconds: float) -> None:
 
 def mimi(long_seconds: float) -> None:
     c: Any = audiotok.load("mimi", pretrained=False, n_codebooks=32)
-    xs = [wav(s, 24000, i) for i, s in enumerate((4.03, 3.11, 2.27))]
+    xs = [wav(s, 24000, i) for i, s in enumerate(LENGTHS)]
     b, lengths = batch_of(xs)
     with torch.inference_mode():
         t = time.time()
@@ -119,11 +130,19 @@ def main() -> None:
     ap.add_argument("--mimi", action="store_true", help="also Mimi (needs transformers)")
     ap.add_argument("--long-seconds", type=float, default=35.0)
     ap.add_argument("--mimi-long-seconds", type=float, default=110.0)
-    args = ap.parse_args()
+    args = results.add_options(ap).parse_args()
+    if args.smoke:
+        args.long_seconds, args.mimi = 3.0, False
     print(f"{'':<52} {'equal codes':>20}  {'max |emb|':>9}")
-    speechtokenizer(args.long_seconds)
+    speechtokenizer(args.long_seconds, scale=0.25 if args.smoke else 1.0)
     if args.mimi:
         mimi(args.mimi_long_seconds)
+    worst = min(ROWS, key=lambda r: r["equal"])
+    results.finish(
+        args, "hybrid_bounds.py", ROWS,
+        f"hybrid codecs, batched/windowed vs alone: lowest share of equal codes "
+        f"{worst['equal']:.5f} ({worst['line']})",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

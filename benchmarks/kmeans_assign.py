@@ -17,6 +17,7 @@ import argparse
 import time
 
 import numpy as np
+import results
 
 
 def best_of(fn, repeats: int) -> tuple[float, object]:
@@ -35,7 +36,9 @@ def main() -> None:
     ap.add_argument("-k", type=int, default=500)
     ap.add_argument("--repeats", type=int, default=3, help="best of this many runs")
     ap.add_argument("--device", default="cpu")
-    a = ap.parse_args()
+    a = results.add_options(ap).parse_args()
+    if a.smoke:
+        a.n, a.dim, a.k, a.repeats = 3000, 32, 20, 1
 
     import torch
     from kmeans_train import synthetic
@@ -74,13 +77,20 @@ def main() -> None:
     ):
         print(f"{name:28s} {t:.3f} s  {a.n / t / 1e3:.1f} k frames/s")
     print(
-        f"throughput ratio vs sklearn predict: {t_sk / t_ours:.2f}x; "
-        f"vs fairseq numpy: {t_fs / t_ours:.2f}x"
-    )
-    print(
         f"rows where sklearn differs from the exact units: {int((p != u).sum())}; "
         f"fairseq numpy: {int((f != u).sum())}"
     )
+    rows = [
+        {"line": name, "seconds": t, "k_frames_s": a.n / t / 1e3}
+        for name, t in (("audiotok assign", t_ours), ("sklearn predict", t_sk),
+                        ("fairseq ApplyKmeans numpy", t_fs))
+    ]  # fmt: skip
+    results.finish(
+        a, "kmeans_assign.py", rows,
+        f"exact unit assignment ({a.n} x {a.dim}, k={a.k}, {a.device}): {t_sk / t_ours:.2f}x "
+        f"sklearn predict, {t_fs / t_ours:.2f}x fairseq's numpy formula",
+        ratio=t_sk / t_ours,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import results
 import soundfile as sf
 import torch
 
@@ -109,7 +110,9 @@ def main() -> None:
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--workers", type=int, default=1)
     ap.add_argument("--batch-seconds", type=float, default=60.0)
-    a = ap.parse_args()
+    a = results.add_options(ap).parse_args()
+    if a.smoke:
+        a.minutes, a.workers = 0.1, 0
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         src = corpus(tmp, a.minutes)
@@ -159,6 +162,18 @@ def main() -> None:
             f"{e2e - b1:+.1f} s, command start-up {cli - e2e:+.1f} s; CLI codes equal the "
             f"library's: {same}"
         )
+    rows = [
+        {"line": "model forward only", "audio_s_per_s": secs / model},
+        {"line": "batch function", "audio_s_per_s": secs / b1},
+        {"line": "encode_corpus (library)", "audio_s_per_s": secs / e2e},
+        {"line": "audiotok encode (CLI)", "audio_s_per_s": secs / cli},
+    ]
+    results.finish(
+        a, "pipeline_efficiency.py", rows,
+        f"end-to-end encode / model forward alone: {lib:.3f} (library), {whole:.3f} (CLI); "
+        f"CLI codes equal the library's: {same}",
+        ratio=lib, target=">= 0.9",
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

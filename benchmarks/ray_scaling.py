@@ -40,6 +40,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import results
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -353,7 +354,9 @@ def main() -> None:
     ap.add_argument("--corpus")
     ap.add_argument("--out")
     ap.add_argument("--tok")
-    a = ap.parse_args()
+    a = results.add_options(ap).parse_args()
+    if a.smoke:
+        a.minutes, a.only = 0.1, a.only or "local 1 thread,ray 1 actor inline"
     if a.child:
         child(json.loads(a.child), a.corpus, a.out, json.loads(a.tok), a.batch_seconds)
         return
@@ -433,6 +436,20 @@ def main() -> None:
             f"driver intake: {dr:.0f} rows/s ({dr * 500 / 1e6:.1f} M tokens/s; 10 s rows of "
             "500 tokens into a TokenWriter)"
         )
+    rows = [{"line": k, **{f: v[f] for f in ("steady", "run_s", "rss_mb", "pss_mb")}}
+            for k, v in res.items()]  # fmt: skip
+    pairs = [("ray 1 actor + decode", "local"), ("ray 1 actor inline", "local 1 thread"),
+             ("ray 2 actors inline", "ray 1 actor inline")]  # fmt: skip
+    head = [
+        f"{x} / {y} {steady[x] / steady[y]:.2f} steady, {whole[x] / whole[y]:.2f} whole run"
+        for x, y in pairs
+        if x in steady and y in steady
+    ]
+    results.finish(
+        a, "ray_scaling.py", rows, "Ray engine, audio-s/s: " + "; ".join(head),
+        ratio=steady["ray 1 actor + decode"] / steady["local"] if head and "local" in steady
+        and "ray 1 actor + decode" in steady else None,
+    )  # fmt: skip
 
 
 if __name__ == "__main__":

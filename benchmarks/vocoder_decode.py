@@ -5,28 +5,34 @@ generator run with autograd on and ``.detach()`` after, weight norm removed as o
 audiotok path is ``audiotok.vocoders.decode_units`` (inference mode; length-sorted padded
 batches with masked padding on a GPU, one utterance at a time at its own length on the CPU,
 where batching measured slower); ``--force-batches`` runs padded batches on the CPU too.
-Same vocoder weights, same units, both write 16-bit wavs; one run of each, the ratio printed.
+Same vocoder weights, same units, both write 16-bit wavs. Both paths are warmed up on one
+utterance first, then run ``--repeats`` times in alternating order (loop first, then ours
+first, ...); the median seconds and the spread of each are printed, and their ratio.
 Units: mfcc-km100 units of the LJSpeech subset in ``/work/shared/data`` (encoded here) when
 present, else random units of LJSpeech-like lengths.
 
     python benchmarks/vocoder_decode.py --seconds 60 --channels 512
+    python benchmarks/vocoder_decode.py --smoke --json voc.json   # toy sizes
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+import results
+
 DATA = Path("/work/shared/data/ljspeech_coqui_subset")
 
 
-def units_to_decode(seconds: float, work: Path) -> tuple[list, str]:
+def units_to_decode(seconds: float, work: Path, real: bool = True) -> tuple[list, str]:
     import numpy as np
 
-    if (DATA / "wavs").is_dir():
+    if real and (DATA / "wavs").is_dir():
         import audiotok
         from audiotok.cli.app import main as cli
 
@@ -61,8 +67,20 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--batch-frames", type=int, default=6000)
     ap.add_argument("--force-batches", action="store_true", help="padded batches on the CPU")
-    args = ap.parse_args()
+    ap.add_argument("--repeats", type=int, default=3, help="alternating runs of each path")
+    args = results.add_options(ap).parse_args()
+    if args.smoke:
+        args.seconds, args.channels, args.repeats = 3.0, 32, 2
 
+    import torch
+
+    torch.set_num_threads(args.threads)
+    torch.set_flush_denormal(True)  # random weights give denormal activations; trained ones do not
+    with tempfile.TemporaryDirectory(prefix="vocoder_decode_") as tmp:
+        return run(args, Path(tmp))
+
+
+def run(args: argparse.Namespace, work: Path) -> int:
     import numpy as np
     import torch
 
@@ -71,10 +89,7 @@ def main() -> int:
     from audiotok.vocoders.config import VocoderConfig
     from audiotok.vocoders.model import Vocoder
 
-    torch.set_num_threads(args.threads)
-    torch.set_flush_denormal(True)  # random weights give denormal activations; trained ones do not
-    work = Path(tempfile.mkdtemp(prefix="vocoder_decode_"))
-    items, what = units_to_decode(args.seconds, work)
+    items, what = units_to_decode(args.seconds, work, real=not args.smoke)
     if args.vocoder:
         voc = load(args.vocoder)
     else:
@@ -89,22 +104,36 @@ def main() -> int:
                     p.mul_(8.0)
     seconds = sum(len(u) for _, u in items) / voc.frame_rate
 
-    t0 = time.perf_counter()
-    for utt, u in items:  # textlesslib: vocoder(code) per utterance, autograd on, .detach()
-        wav = voc(torch.from_numpy(u)[None]).detach().squeeze()
-        audio.write(str(work / "loop" / f"{utt}.wav"), wav.numpy(), voc.sample_rate)
-    t_loop = time.perf_counter() - t0
+    def loop(todo: list) -> float:
+        t0 = time.perf_counter()
+        for utt, u in todo:  # textlesslib: vocoder(code) per utterance, autograd on, .detach()
+            wav = voc(torch.from_numpy(u)[None]).detach().squeeze()
+            audio.write(str(work / "loop" / f"{utt}.wav"), wav.numpy(), voc.sample_rate)
+        return time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    n = decode_units(
-        items,
-        voc,
-        lambda utt: work / "batched" / f"{utt}.wav",
-        batch_frames=args.batch_frames,
-        batched=True if args.force_batches else None,
-    )
-    t_batch = time.perf_counter() - t0
-    assert n == len(items)
+    def ours(todo: list) -> float:
+        t0 = time.perf_counter()
+        n = decode_units(
+            todo,
+            voc,
+            lambda utt: work / "batched" / f"{utt}.wav",
+            batch_frames=args.batch_frames,
+            batched=True if args.force_batches else None,
+        )
+        if n != len(todo):
+            raise SystemExit(f"decode_units wrote {n} of {len(todo)} files")
+        return time.perf_counter() - t0
+
+    loop(items[:1]), ours(items[:1])  # warm-up: allocator, kernels, file system
+    t_loops, t_ours = [], []
+    for r in range(args.repeats):
+        if r % 2 == 0:
+            t_loops.append(loop(items))
+            t_ours.append(ours(items))
+        else:
+            t_ours.append(ours(items))
+            t_loops.append(loop(items))
+    t_loop, t_batch = statistics.median(t_loops), statistics.median(t_ours)
 
     worst = 0.0
     for utt, _ in items:
@@ -115,20 +144,29 @@ def main() -> int:
         worst = max(worst, float(np.abs(a - b).max()))
     print(
         f"{what}, {seconds:.1f} s of audio at {voc.sample_rate} Hz; vocoder "
-        f"{voc.config.upsample_initial_channel} channels; {args.threads} thread(s), CPU"
+        f"{voc.config.upsample_initial_channel} channels; {args.threads} thread(s), CPU; "
+        f"median of {args.repeats} alternating runs [min-max]"
     )
     print(
         f"{'one at a time (textlesslib style)':<34} {t_loop:7.1f} s  "
-        f"({seconds / t_loop:6.2f} x real time)"
+        f"[{min(t_loops):.1f}-{max(t_loops):.1f}] ({seconds / t_loop:6.2f} x real time)"
     )
     mode = "padded batches" if args.force_batches else "one by one, inference mode"
     print(
         f"{'audiotok decode (' + mode + ')':<34} {t_batch:7.1f} s  "
-        f"({seconds / t_batch:6.2f} x real time)"
+        f"[{min(t_ours):.1f}-{max(t_ours):.1f}] ({seconds / t_batch:6.2f} x real time)"
     )
-    print(
-        f"speed-up: {t_loop / t_batch:.2f}x; largest sample difference between the two: {worst:.2e}"
-    )
+    rows = [
+        {"line": "one at a time (textlesslib style)", "seconds": t_loop, "runs": t_loops},
+        {"line": f"audiotok decode_units ({mode})", "seconds": t_batch, "runs": t_ours},
+    ]
+    results.finish(
+        args, "vocoder_decode.py", rows,
+        f"vocoder decode ({seconds:.0f} s of audio, {voc.config.upsample_initial_channel} "
+        f"channels): {t_loop / t_batch:.2f}x one-at-a-time (median of {args.repeats}); largest "
+        f"sample difference {worst:.1e}",
+        ratio=t_loop / t_batch, target=">= 3x",
+    )  # fmt: skip
     return 0
 
 

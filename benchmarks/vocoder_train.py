@@ -24,6 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import results
+
 DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "ljspeech_coqui_subset"
 
 
@@ -39,12 +41,22 @@ def main() -> int:
     ap.add_argument("--disc-width", type=float, default=0.125)
     ap.add_argument("--device", default="cpu")
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
+    ap.add_argument("--steps", type=int, default=10**9, help="stop after this many steps")
+    args = results.add_options(ap).parse_args()
+    if args.smoke:
+        args.steps, args.channels, args.batch_size, args.adv_start = 2, 16, 2, 1
     data = args.data if args.data.is_dir() else DATA
     if not (data / "wavs").is_dir():
-        print(f"skip: {args.data} not found (benchmark data is not part of the project)")
+        results.finish(args, "vocoder_train.py", [], f"vocoder train: skipped, no {args.data}")
         return 0
+    if args.out is None:
+        with tempfile.TemporaryDirectory(prefix="vocoder_train_") as tmp:
+            args.out = Path(tmp)
+            return run(args, data)
+    return run(args, data)
 
+
+def run(args: argparse.Namespace, data: Path) -> int:
     import numpy as np
     import torch
 
@@ -58,7 +70,7 @@ def main() -> int:
     from audiotok.vocoders.train import train_vocoder
     from audiotok.vocoders.train_data import build_index
 
-    work = args.out or Path(tempfile.mkdtemp(prefix="vocoder_train_"))
+    work = args.out
     tokens, voc_dir = work / "tokens", work / "voc"
     if not tokens.is_dir():
         try:
@@ -70,7 +82,7 @@ def main() -> int:
     summary = train_vocoder(
         tokens,
         voc_dir,
-        steps=10**9,
+        steps=args.steps,
         max_minutes=args.minutes,
         batch_size=args.batch_size,
         checkpoint_every=200,
@@ -93,7 +105,7 @@ def main() -> int:
     torch.manual_seed(args.seed)  # train_vocoder seeds, then builds the vocoder: same weights
     initial = Vocoder(VocoderConfig.load(voc_dir)).eval()
     tok = audiotok.load("mfcc-km100")
-    results = {}
+    by_step = {}
     for name, voc in (("step 0", initial), (f"step {summary['steps']}", trained)):
         rows = []
         for i in valid:
@@ -102,12 +114,12 @@ def main() -> int:
             wav = voc.decode(units)[0][0].numpy()
             scores, errors = score_resynthesis(ref, 16000, wav, 16000, units.numpy(), tok)
             rows.append(scores)
-        results[name] = {
+        by_step[name] = {
             k: float(np.mean([r[k] for r in rows if k in r]))
             for k in ("mel_distance", "pesq_wb", "stoi", "uer", "uer_frames")
         }
     logged0 = summary["first_eval"]["valid/mel_distance"]
-    assert abs(logged0 - results["step 0"]["mel_distance"]) < 1e-3, "step-0 rebuild differs"
+    assert abs(logged0 - by_step["step 0"]["mel_distance"]) < 1e-3, "step-0 rebuild differs"
     ref_uer = []  # the tokenizer's own consistency: re-tokenized reference audio
     for i in valid:
         hyp = np.asarray(tok.encode(index.audio_of(i), 16000)).reshape(-1)
@@ -123,7 +135,7 @@ def main() -> int:
     print(
         f"{'':>12} {'mel dist':>9} {'PESQ-wb':>8} {'STOI':>6} {'UER dedup':>10} {'UER frames':>11}"
     )
-    for name, r in results.items():
+    for name, r in by_step.items():
         print(
             f"{name:>12} {r['mel_distance']:9.3f} {r['pesq_wb']:8.3f} {r['stoi']:6.3f} "
             f"{r['uer']:10.3f} {r['uer_frames']:11.3f}"
@@ -141,7 +153,13 @@ def main() -> int:
             if "valid/mel_distance" in r
         )
     )
-    print(f"work folder: {work}")
+    last = by_step[f"step {summary['steps']}"]
+    results.finish(
+        args, "vocoder_train.py", [{"line": k, **v} for k, v in by_step.items()],
+        f"vocoder train ({summary['steps']} steps, {train_s / 60:.1f} min): held-out mel distance "
+        f"{by_step['step 0']['mel_distance']:.3f} -> {last['mel_distance']:.3f}, PESQ-wb "
+        f"{last['pesq_wb']:.3f}, STOI {last['stoi']:.3f}",
+    )  # fmt: skip
     return 0
 
 

@@ -5,17 +5,15 @@ algorithm. Both run the same Lloyd iteration (one float32 GEMM of the data again
 centroids plus an argmin and a scatter); the difference is whose GEMM and loops are faster
 here. pip's faiss-cpu wheel carries generic, AVX2 and AVX-512 builds and loads the best one
 the CPU supports *and* whose module it finds; torch uses oneDNN/MKL kernels chosen at run
-time. A previous audiotok measured torch about twice as fast as a faiss-cpu wheel that had
-fallen back to its generic build; on the 2-core AMD EPYC (AVX2) of this change, faiss 1.15.1
-reports ``OPTIMIZE DD AVX2`` and one iteration at 16384 x 768, k = 500 took 0.81 s against
-torch's 1.47 s (the full ``benchmarks/kmeans_train.py`` run: faiss-cpu 44.5 s, torch 62.5 s,
-same inertia). The order depends on the install. So the first ``auto`` run on a machine
-times a Lloyd iteration of each backend on random data of the run's own dimension and k
+time. torch wins against a faiss-cpu wheel that fell back to its generic build; faiss wins where
+its AVX2 build loads (faiss reports ``OPTIMIZE DD AVX2``); ``benchmarks/kmeans_train.py --also
+torch,faiss-cpu`` times both. The order depends on the install. So the first ``auto`` run on a
+machine times a Lloyd iteration of each backend on random data of the run's own dimension and k
 (16384 rows; each backend timed three times, two iterations per call as training runs them,
-interleaved, the fastest of each kept: about 20 s for D = 768, k = 500 on the busy 2-core
-machine, once), and the winner is cached in ``$AUDIOTOK_HOME/kmeans/cpu-backend.json`` under
-a key of the CPU model, core count, torch threads, torch and faiss versions with faiss's
-compile options, and the dimension and k rounded up to powers of two. Later runs read it.
+interleaved, the fastest of each kept; seconds, once per machine and shape), and the winner is
+cached in ``$AUDIOTOK_HOME/kmeans/cpu-backend.json`` under a key of the CPU model, core count,
+torch threads, torch and faiss versions with faiss's compile options, and the dimension and k
+rounded up to powers of two. Later runs read it.
 Where the cache cannot be written the choice is kept for the process only. Without faiss,
 auto is ``torch``. Set ``AUDIOTOK_KMEANS_CPU_BACKEND=torch|faiss-cpu`` to skip the
 measurement. Tiny problems (``SMALL_FLOPS``) take ``torch`` without measuring.

@@ -100,10 +100,9 @@ def _greedy_kmeanspp(
     candidates drawn by D^2 (cumulative sums, float64), their squared distances to every
     sampled row as one [trials, m] matrix product, and the bookkeeping (running minimum,
     potentials) in numpy. On CPU the rows are held transposed ([D, m], contiguous), where the
-    skinny product is fastest (measured ~1.7x over [m, D] here), and the bookkeeping is a
-    handful of single-threaded array operations: the same in torch was a dozen multi-threaded
-    ones whose thread synchronisation dominated on a busy CPU (the whole init ran ~2.4x
-    slower on the shared 2-core machine)."""
+    skinny product is faster than over [m, D], and the bookkeeping is a handful of
+    single-threaded array operations: the same in torch was a dozen multi-threaded ones whose
+    thread synchronisation dominated on a busy CPU."""
     import torch
 
     m = int(idx.shape[0])

@@ -4,9 +4,8 @@ Utterances are taken ``sort_window`` at a time and sorted by length. On a GPU th
 in padded batches of at most ``batch_frames`` frames (the generator masks padding, so each
 equals its decode alone to float rounding). On the CPU they are decoded one at a time, each at
 its own length: the generator is bound by its convolutions there, so batching saves nothing
-and padding costs (measured, HiFi-GAN V1 size, one thread: three LJSpeech-length utterances
-took 6.7 s CPU one by one, 7.7 s as a padded batch; a 36.7 s set with ``batch_frames`` 6000
-took 2.6x longer batched, in memory traffic).
+and padding costs memory traffic (``benchmarks/vocoder_decode.py --force-batches`` times the
+padded batches on the CPU).
 Utterances longer than ``window_frames`` are decoded alone in windows with enough context on
 both sides to cover the generator's receptive field, so memory is bounded by the window and
 the result equals the whole-utterance decode to float rounding. ``dedup=True`` deduplicates the

@@ -41,14 +41,13 @@ BATCH_METHODS = ("encode_batch", "decode_batch")
 def item_by_item_on_cpu(method: Callable[..., Any]) -> Callable[..., Any]:
     """On the CPU, run a codec's batch method one item at a time, each at its own length.
 
-    Codes must not depend on how the work was cut. Measured with real-size random-weight
-    models (8 files of 2-4 s, 2 cores): a padded batch gave 32 of 15,136 EnCodec 24 kHz codes
-    that differ from the files alone, because kernels are chosen by tensor shape and round
-    differently (about 1e-7) where an RVQ stage has a near tie. Item by item, each file goes
-    through exactly the computation it gets alone, and on the CPU that was also faster than
-    the padded batch (EnCodec 24 kHz 20.6 vs 11.8 audio-s/s, DAC 44 kHz 1.1 vs 0.7,
-    EnCodec 48 kHz 12.6 vs 2.8). On a GPU the padded batch runs as one, made to compute each
-    item as if alone by the padding hooks of ``codecs/padding.py``.
+    Codes must not depend on how the work was cut. On the CPU a padded batch can give a few
+    codes that differ from the files alone, because kernels are chosen by tensor shape and
+    round differently (about 1e-7) where an RVQ stage has a near tie. Item by item, each file
+    goes through exactly the computation it gets alone; on the CPU that is not slower than
+    the padded batch either (``benchmarks/codec_throughput.py`` times both, with the share of
+    equal codes; figures in docs/performance.md). On a GPU the padded batch runs as one, made
+    to compute each item as if alone by the padding hooks of ``codecs/padding.py``.
     """
 
     @functools.wraps(method)

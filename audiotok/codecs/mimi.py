@@ -21,11 +21,9 @@ Cutting the work:
   released model), so each window's frames equal the whole file's up to float rounding
   (rotary positions start at 0 in each window; attention depends only on their differences).
 
-Measured with ``benchmarks/hybrid_bounds.py --mimi`` (random weights of kyutai/mimi's size,
-32 codebooks, speech-like audio, CPU): a naive padded batch of 4.0/3.1/2.3 s files gave
-98.58 % (3754/3808) of the codes alone, every difference in the last frame of a file shorter
-than the batch; 20 s windows (80.2 s of context) of a 110 s file gave 100 % (44000/44000) of
-the whole file's codes.
+``benchmarks/hybrid_bounds.py --mimi`` measures both (random weights of kyutai/mimi's size):
+the codes of a naive padded batch and of 20 s windows against each file alone, and where
+the differences sit (figures in docs/performance.md).
 """
 
 from __future__ import annotations

@@ -12,15 +12,9 @@ Cutting the work (the BiLSTM of the encoder sees the whole file, so this needs c
   (:func:`audiotok.codecs.padding.as_if_alone`), and packs the BiLSTM's input with each
   file's frame count, so both directions run over that file's frames only. Each file then
   goes through the computation it gets alone, up to float rounding of batched kernels.
-  Measured with ``benchmarks/hybrid_bounds.py`` (random weights of the released size, since
-  no weights can be downloaded here; speech-like audio; CPU):
-
-  | cut                                              | equal codes          | max emb diff |
-  |--------------------------------------------------|----------------------|--------------|
-  | padded batch of 4.0/3.1/2.3 s, hooks + packing   | 99.58 % (3760/3776)  | 9.7e-08      |
-  | the same batch padded naively                    | 95.76 % (3616/3776)  | 7.1e-03      |
-  | 35 s file in 10 s windows vs whole               | 100 % (14000/14000)  | 0            |
-
+  ``benchmarks/hybrid_bounds.py`` measures the share of equal codes and the largest
+  embedding difference of a padded batch (hooks + packing, and padded naively) and of long
+  files in windows, against each file alone (figures in docs/performance.md).
   With hooks and packing the embeddings agree to float rounding; the codes that differ sit
   at near ties of the random codebooks (the expansion ``|x|^2 - 2 x.e + |e|^2`` that the
   package uses for distances rounds at ~1e-7 of ``|x|^2``), which trained codebooks make

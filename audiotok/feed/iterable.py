@@ -250,6 +250,7 @@ class Packer:
         self.pos = np.zeros(0, np.int64)  # its position in the slot
         self.first_offset = 0  # buf[0]'s offset inside the first buffered document
         self.cursor = 0
+        self._range = np.zeros(0, np.int64)
 
     def available(self) -> int:
         return len(self.buf) - self.cursor
@@ -285,7 +286,10 @@ class Packer:
 
     def emit(self, contexts: int) -> tuple[dict[str, Any], tuple[int, int]]:
         """``contexts`` contexts from the cursor (the last may be padded); advances the cursor
-        to the last label, which is the next context's first input."""
+        to the last label, which is the next context's first input.
+
+        The five tensors are views of one int64 storage, written in place: one allocation per
+        batch, and one shared-memory segment when a DataLoader worker sends it."""
         length, c = self.length, self.cursor
         total = contexts * length
         real = min(total, self.available() - 1)  # input positions that have a next token
@@ -296,35 +300,31 @@ class Packer:
         spans = np.diff(bounds)
         doc_start = np.concatenate([[0], self.ends[:-1]])[lo : hi + 1]
         doc_start = doc_start - np.where(np.arange(lo, hi + 1) == 0, self.first_offset, 0)
-        if real == total:  # a full batch (all but the stream's last)
-            x = self.buf[c : c + total].astype(np.int64)
-            labels = self.buf[c + 1 : c + total + 1].astype(np.int64)
-            pos = np.arange(c, c + total) - np.repeat(doc_start, spans)
-            docs = np.repeat(np.arange(hi - lo + 1, dtype=np.int64), spans)
-            mask = np.ones(total, dtype=np.int64)
-        else:
-            x = np.full(total, self.pad, dtype=np.int64)
-            x[:real] = self.buf[c : c + real]
-            labels = np.full(total, -100, dtype=np.int64)
-            labels[:real] = self.buf[c + 1 : c + real + 1]
-            pos = np.zeros(total, dtype=np.int64)
-            pos[:real] = np.arange(c, c + real) - np.repeat(doc_start, spans)
-            docs = np.full(total, -1, dtype=np.int64)
-            docs[:real] = np.repeat(np.arange(hi - lo + 1, dtype=np.int64), spans)
-            mask = (docs >= 0).astype(np.int64)
-        grid = docs.reshape(contexts, length)
-        doc_ids = (
-            np.where(grid >= 0, grid - grid[:, :1], -1) if real < total else grid - grid[:, :1]
-        )
-        batch: dict[str, Any] = {
-            "input_ids": torch.from_numpy(x.reshape(contexts, length)),
-            "labels": torch.from_numpy(labels.reshape(contexts, length)),
-            "doc_ids": torch.from_numpy(doc_ids),
-            "position_ids": torch.from_numpy(pos.reshape(contexts, length)),
-            "attention_mask": torch.from_numpy(mask.reshape(contexts, length)),
-        }
+        storage = torch.empty((5, contexts, length), dtype=torch.int64)
+        x, labels, doc_ids, pos, mask = (a.reshape(-1) for a in storage.numpy())
+        x[:real] = self.buf[c : c + real]
+        labels[:real] = self.buf[c + 1 : c + real + 1]
+        np.subtract(self._arange(real), np.repeat(doc_start - c, spans), out=pos[:real])
+        mask[:real] = 1
+        # doc_ids: documents started so far inside each context (a running count of the
+        # document starts, a start at a context's first position not counted)
+        doc_ids[:] = 0
+        starts = bounds[1:-1] - c
+        doc_ids[starts[starts % length != 0]] = 1
+        grid = doc_ids.reshape(contexts, length)
+        np.cumsum(grid, axis=1, out=grid)
+        if real < total:  # the stream's last batch: padding after the last real position
+            x[real:], labels[real:], pos[real:], mask[real:] = self.pad, -100, 0, 0
+            doc_ids[real:] = -1
+        keys = ("input_ids", "labels", "doc_ids", "position_ids", "attention_mask")
+        batch: dict[str, Any] = dict(zip(keys, storage.unbind(0), strict=True))
         self.cursor = min(c + total, len(self.buf))
         return batch, self.where()
+
+    def _arange(self, n: int) -> np.ndarray:
+        if len(self._range) < n:
+            self._range = np.arange(max(n, self.need), dtype=np.int64)
+        return self._range[:n]
 
 
 class StatefulLoader:

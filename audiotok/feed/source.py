@@ -5,8 +5,9 @@
 integers (no offsets; ``audiotok.feed.vocab`` applies offsets and nothing else does).
 
 Bulk reads go block by block (a block is a store shard, or a run of ids for other sources):
-``blocks_of(source)`` gives the block sizes without reading codes and reads one block at a time
-as zero-copy views into the shard's Arrow buffers. That is what makes the iterable dataset fast.
+``BlockReader(source)`` gives the block sizes without reading codes (a store's manifest) and
+reads one block at a time through the store's reader (``TokenStore.shard_codes``: the shard's
+flat codes, memory-mapped), so the feed holds no Parquet decoder of its own.
 """
 
 from __future__ import annotations
@@ -139,14 +140,12 @@ class StoreSource:
         return len(self.store)
 
     def num_frames(self) -> dict[str, int]:
-        """Frames of every utterance, from the shards' ``num_frames`` column (no codes read)."""
-        import pyarrow.parquet as pq
-
+        """Frames of every utterance, through the store's shard reader (no codes decoded where
+        the shards have their flat copy)."""
         out: dict[str, int] = {}
-        for p in self.shard_paths():
-            t = pq.read_table(p, columns=["id", "num_frames"])
-            ids = t.column("id").to_pylist()
-            out.update(zip(ids, t.column("num_frames").to_numpy().tolist(), strict=True))
+        for i in range(len(self.store.shard_paths)):
+            sc = self.store.shard_codes(i)
+            out.update(zip(sc.ids, sc.lengths().tolist(), strict=True))
         return out
 
     def shard_paths(self) -> list[Path]:
@@ -265,31 +264,30 @@ class SubsetSource:
 
 
 class BlockReader:
-    """Block sizes (cheap) and one block at a time (``read(i) -> Block``)."""
+    """Block sizes (cheap) and one block at a time (``read(i) -> Block``).
+
+    A token store (or a subset of one) is read shard by shard through ``shard_codes``; any
+    other source in runs of ``block_size`` ids through ``get``."""
 
     def __init__(self, source: Any, block_size: int = 256):
         self.source = source
         self.k = source.spec.num_codebooks
-        self._store = source if isinstance(source, StoreSource) else None
+        self._store: Any = None
         self._subset: list[np.ndarray] | None = None
         self._ids: list[list[str]] | None = None
-        if self._store is not None and not self._store.shard_paths() and len(self._store):
-            self._store = None  # no Parquet shards where we expect them: read through get()
-        if isinstance(source, SubsetSource) and isinstance(source.source, StoreSource):
-            import pyarrow.parquet as pq
-
-            self._store = source.source
-            keep = source._set
-            self._subset = []
-            for p in self._store.shard_paths():
-                ids = pq.read_table(p, columns=["id"]).column("id").to_pylist()
-                self._subset.append(np.array([j for j, i in enumerate(ids) if i in keep], int))
+        base = source.source if isinstance(source, SubsetSource) else source
+        if isinstance(base, StoreSource) and hasattr(base.store, "shard_codes"):
+            self._store = base.store
+        if self._store is not None and isinstance(source, SubsetSource):
+            rows: list[list[int]] = [[] for _ in self._store.shard_sizes]
+            index = self._store.index
+            for utt_id in source.ids():  # the store's order, as the source gives it
+                shard, row = index[utt_id]
+                rows[shard].append(row)
+            self._subset = [np.array(sorted(r), dtype=np.int64) for r in rows]
             self.sizes = [len(r) for r in self._subset]
         elif self._store is not None:
-            import pyarrow.parquet as pq
-
-            paths = self._store.shard_paths()
-            self.sizes = [pq.ParquetFile(p).metadata.num_rows for p in paths]
+            self.sizes = list(self._store.shard_sizes)
         else:
             bs = getattr(source, "block_size", block_size)
             ids = source.ids()
@@ -301,7 +299,8 @@ class BlockReader:
 
     def read(self, i: int) -> Block:
         if self._store is not None:
-            block = read_shard(self._store.shard_paths()[i], self.k)
+            sc = self._store.shard_codes(i)
+            block = Block(list(sc.ids), sc.values, sc.starts, sc.lengths(), self.k)
             return block if self._subset is None else block.take(self._subset[i])
         assert self._ids is not None
         ids = self._ids[i]
@@ -317,34 +316,3 @@ def _block_from_arrays(ids: Sequence[str], arrays: Sequence[np.ndarray], k: int)
     else:
         values = np.zeros(0, np.int64)
     return Block(list(ids), values, starts, lengths, k)
-
-
-def read_shard(path: Path, k: int) -> Block:
-    """One Parquet shard -> Block, without Python lists (codes stay in Arrow's buffers)."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    table = pq.read_table(path, columns=["id", "codes"])
-    ids = [str(x) for x in table.column("id").to_pylist()]
-    col = table.column("codes").combine_chunks()
-    if len(col) == 0:
-        return Block(ids, np.zeros(0, np.uint16), np.zeros(0, np.int64), np.zeros(0, np.int64), k)
-    nested = pa.types.is_list(col.type.value_type) or pa.types.is_large_list(col.type.value_type)
-    offsets = np.asarray(col.offsets)
-    if not nested:
-        if k != 1:
-            raise AudiotokError(f"{path}: flat codes column but the store says K={k}")
-        values = col.values.to_numpy(zero_copy_only=False)
-        starts, lengths = offsets[:-1].astype(np.int64), np.diff(offsets).astype(np.int64)
-        return Block(ids, values, starts, lengths, 1)
-    inner = col.values
-    inner_off = np.asarray(inner.offsets).astype(np.int64)
-    values = inner.values.to_numpy(zero_copy_only=False)
-    if np.any(np.diff(offsets) != k):
-        raise AudiotokError(f"{path}: a row does not have K={k} codebooks")
-    per_list = np.diff(inner_off[offsets[0] : offsets[-1] + 1]).reshape(-1, k)
-    lengths = per_list[:, 0]
-    if np.any(per_list != lengths[:, None]):
-        raise AudiotokError(f"{path}: codebooks of one row have different lengths")
-    starts = inner_off[offsets[:-1]]  # each document's first code in values
-    return Block(ids, values, starts, lengths.astype(np.int64), k)

@@ -224,23 +224,33 @@ def utterances(n: int, lengths: tuple[float, float], sr: int, seed: int) -> list
 
 
 def write_corpus(
-    folder: Path, total_seconds: float, distinct: int, lengths: tuple[float, float], sr: int
+    folder: Path,
+    total_seconds: float,
+    distinct: int,
+    lengths: tuple[float, float],
+    sr: int,
+    rates: tuple[int, ...] = (),
+    ext: str = "wav",
 ) -> float:
-    """A corpus of ``total_seconds`` in ``folder``: ``distinct`` synthesized wavs, then links
-    to them under other names until the total is reached (decode cost is per file read; the
-    content does not matter for speed). Returns the audio seconds written."""
+    """A corpus of ``total_seconds`` in ``folder``: ``distinct`` synthesized files (``ext``:
+    wav or flac; file i at ``rates[i % len(rates)]`` Hz, default ``sr``), then links to them
+    under other names until the total is reached (decode cost is per file read; the content
+    does not matter for speed). Returns the audio seconds written."""
     from audiotok import audio
 
     folder.mkdir(parents=True, exist_ok=True)
-    waves = utterances(distinct, lengths, sr, seed=1)
+    rates = rates or (sr,)
+    waves = {r: utterances(distinct, lengths, r, seed=1) for r in set(rates)}
     total, i = 0.0, 0
     while total < total_seconds:
-        w = waves[i % distinct]
-        path = folder / f"u{i:06d}.wav"
+        j = i % distinct
+        rate = rates[j % len(rates)]
+        w = waves[rate][j]
+        path = folder / f"u{i:06d}.{ext}"
         if i < distinct:
-            audio.write(str(path), w, sr)
+            audio.write(str(path), w, rate)
         else:
-            path.symlink_to(folder / f"u{i % distinct:06d}.wav")
-        total += len(w) / sr
+            path.symlink_to(folder / f"u{j:06d}.{ext}")
+        total += len(w) / rate
         i += 1
     return total

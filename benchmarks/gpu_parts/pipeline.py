@@ -2,9 +2,10 @@
 pipeline keeps (the method of ``benchmarks/pipeline_efficiency.py``).
 
 A semantic tokenizer, HuBERT-base (random weights) up to layer 6 in bf16 plus a k = 500
-codebook, encodes a synthesized corpus (``pipeline_seconds`` of 16 kHz wavs of 2-16 s; a set of
-distinct files and links to them) with ``audiotok.pipeline.encode_corpus``: header probes, decode
-workers (the CLI's default count), length buckets, the batch function, the token store.
+codebook, encodes a synthesized corpus (``pipeline_seconds`` of FLAC files of 2-16 s at 22.05
+and 44.1 kHz, so every file is decoded and resampled to 16 kHz, as real corpora are; a set of
+distinct files and links to them) with ``audiotok.pipeline.encode_corpus``: header probes,
+decode workers (the CLI's default count), length buckets, the batch function, the token store.
 Baseline, same audio and same batches preloaded in memory: the extractor's forward alone
 (``extract_layers``), timed before and after the end-to-end run (their mean). Also timed: the
 batch function alone (forward + k-means assignment), to say where the difference goes.
@@ -17,6 +18,7 @@ from typing import Any
 from gpu_parts.common import Context, Figure, Item, write_corpus
 
 LAYER, K = 6, 500
+RATES = (22050, 44100)  # file rates: the pipeline resamples every file to 16 kHz
 
 
 def tokenizer(ctx: Context) -> Any:
@@ -63,8 +65,9 @@ def measure(ctx: Context) -> Figure:
     corpus = ctx.tmp / "pipeline_corpus"
     tok = tokenizer(ctx)
     write_corpus(
-        corpus, s.pipeline_seconds, s.pipeline_distinct, s.extract_seconds, tok.sample_rate
-    )
+        corpus, s.pipeline_seconds, s.pipeline_distinct, s.extract_seconds, tok.sample_rate,
+        rates=RATES, ext="flac",
+    )  # fmt: skip
     items, problems = scan_inputs([str(corpus)])
     fn = TokenBatchFn(tok)
     batches = preload(items, fn, s.batch_seconds)
@@ -96,6 +99,7 @@ def measure(ctx: Context) -> Figure:
         target=0.8,
         extra={
             "files": len(items),
+            "file_rates_hz": list(RATES),
             "audio_s": round(seconds, 1),
             "batches": len(batches),
             "workers": s.pipeline_workers,

@@ -138,3 +138,33 @@ def test_join_two_stores_of_one_corpus(tmp_path):
         JoinedSource([acu, wrong]).get("u1")
     with pytest.raises(AudiotokError, match="same tokenizer"):
         JoinedSource([acu, acu])
+
+
+def test_store_blocks_come_from_the_flat_codes_not_parquet(tmp_path, monkeypatch):
+    """The feed reads a store through store/'s reader: the memory-mapped flat codes, block
+    sizes from the manifest; no Parquet codes column is decoded (issue #20 point 4)."""
+    import pyarrow.parquet as pq
+
+    import audiotok.store.reader as reader
+    from audiotok.feed.iterable import TokenIterableDataset
+
+    items = random_items(ACU, 9, seed=3, min_t=1)
+    store = write_store(tmp_path / "s", ACU, items, shard_size=4)
+
+    def no_parquet(*a, **k):
+        raise AssertionError("the codes column was decoded from Parquet")
+
+    monkeypatch.setattr(reader, "shard_codes", no_parquet)
+    read_table = pq.read_table
+
+    def ids_and_frames_only(path, columns=None, **k):
+        if columns is None or "codes" in columns:
+            no_parquet()
+        return read_table(path, columns=columns, **k)
+
+    monkeypatch.setattr(pq, "read_table", ids_and_frames_only)
+    ds = TokenIterableDataset(store, context_length=8, batch_size=2, shuffle=False)
+    labels = [b["labels"] for b in ds]
+    assert (
+        sum(int((x != -100).sum()) for x in labels) == sum(c.size + 1 for c in items.values()) - 1
+    )  # every token of the stream but the first is a label once
