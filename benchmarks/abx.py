@@ -11,7 +11,7 @@ agree within sampling noise; ``tests/metrics/test_abx_parity.py`` proves equalit
 draws). Times include reading the ``.npy`` files. The last line is the headline ratio.
 
     python benchmarks/abx.py                  # default size
-    python benchmarks/abx.py --toy            # smoke run (seconds)
+    python benchmarks/abx.py --smoke          # toy size (seconds)
     python benchmarks/abx.py --json out.json
     python benchmarks/abx.py --threads 1   # both single-threaded (a shared machine)
 """
@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import sys
 import tempfile
 import time
@@ -29,6 +28,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import results
 
 
 def make_corpus(
@@ -91,13 +91,11 @@ def main() -> None:
     ap.add_argument("--length", type=int, default=40, help="phones per utterance")
     ap.add_argument("--dim", type=int, default=128)
     ap.add_argument("--noise", type=float, default=4.0, help="noise std per feature")
-    ap.add_argument("--toy", action="store_true", help="smoke run: 3 speakers x 2 utterances")
     ap.add_argument(
         "--threads", type=int, default=None, help="torch threads for both (default: torch's)"
     )
-    ap.add_argument("--json", type=Path, default=None, help="write the figures here")
-    a = ap.parse_args()
-    if a.toy:
+    a = results.add_options(ap).parse_args()
+    if a.smoke:
         a.speakers, a.utterances, a.phones, a.length, a.dim, a.noise = 3, 2, 4, 16, 16, 1.0
 
     import torch
@@ -125,21 +123,26 @@ def main() -> None:
         print(f"  {name:16s} audiotok {v:6.2f} %   reference {ref[name]:6.2f} %")
     print(f"audiotok  {t_ours:8.2f} s  ({ours['dtw_pairs']} DTW pairs)")
     print(f"reference {t_ref:8.2f} s")
-    if a.json is not None:
-        a.json.write_text(
-            json.dumps(
-                {
-                    "benchmark": "abx",
-                    "config": vars(a) | {"json": str(a.json), "items": n_items},
-                    "audiotok_s": t_ours,
-                    "reference_s": t_ref,
-                    "speedup": t_ref / t_ours,
-                    "scores": {"audiotok": ours["scores"], "reference": ref},
-                },
-                indent=2,
-            )
-        )
-    print(f"audiotok ABX is {t_ref / t_ours:.2f}x the speed of zerospeech-libriabx2 on CPU")
+    speedup = t_ref / t_ours
+    results.finish(
+        a,
+        "abx.py",
+        [
+            {
+                "items": n_items,
+                "dtw_pairs": ours["dtw_pairs"],
+                "audiotok_s": t_ours,
+                "reference_s": t_ref,
+                "speedup": speedup,
+                "scores": {"audiotok": ours["scores"], "reference": ref},
+            }
+        ],
+        f"audiotok ABX is {speedup:.2f}x the speed of zerospeech-libriabx2 on CPU "
+        f"({n_items} items, {ours['dtw_pairs']} DTW pairs)",
+        ratio=speedup,
+        target=">= 1x",
+        met=speedup >= 1.0,
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,6 @@ at least 0.9.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import statistics
@@ -26,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import results
 import soundfile as sf
 
 SUMMARY = re.compile(r"wrote (\d+) utterances \(([\d.]+) s of audio.* in ([\d.]+) s")
@@ -61,8 +61,9 @@ def main() -> None:
     ap.add_argument("--files", type=int, default=60)
     ap.add_argument("--seconds", type=float, default=4.0)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--json", type=Path, default=None)
-    args = ap.parse_args()
+    args = results.add_options(ap).parse_args()
+    if args.smoke:
+        args.files, args.seconds, args.repeats = 4, 1.0, 1
 
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     base_env = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
@@ -91,25 +92,14 @@ def main() -> None:
     for name, v in rates.items():
         print(f"  {name:<20} {med[name]:8.1f}   ({min(v):.1f}-{max(v):.1f})")
     ratio = med["default"] / med[best_name]
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "benchmark": "cli_threads",
-                    "cores": cores,
-                    "files": args.files,
-                    "seconds": args.seconds,
-                    "repeats": args.repeats,
-                    "rates": rates,
-                    "median": med,
-                    "best": best_name,
-                    "default_over_best": ratio,
-                },
-                indent=1,
-            )
-        )
-    print(f"default / best ({best_name}): {ratio:.2f}x (target >= 0.90)")
-
-
-if __name__ == "__main__":
-    main()
+    results.finish(
+        args,
+        "cli_threads.py",
+        [{"config": name, "rates": rates[name], "median": med[name]} for name in rates],
+        f"default audiotok encode: {med['default']:.1f} audio-s/s, {ratio:.2f}x the best "
+        f"({best_name}: {med[best_name]:.1f}); OMP_NUM_THREADS=1: {med['OMP_NUM_THREADS=1']:.1f} "
+        f"({cores} cores, target >= 0.90x)",
+        ratio=ratio,
+        target=">= 0.90x the best thread setting",
+        met=ratio >= 0.9,
+    )

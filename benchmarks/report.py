@@ -24,6 +24,8 @@ BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 MEM_BEGIN, MEM_END = "<!-- memory:begin -->", "<!-- memory:end -->"
 # what each script measures against, in the same run
 BASELINES = {
+    "abx.py": "zerospeech-libriabx2 (libri-light ABX, Cython DTW) on the same features and items",
+    "cli_threads.py": "the same command with OMP_NUM_THREADS=1 and with --threads 1..cores",
     "codec_throughput.py": "each package's own per-file encode API, same weights and files",
     "encode_memory.py": "torchaudio resampling in the decode worker; the corpus doubled",
     "extract_throughput.py": "fairseq's per-file loop (dump_hubert_feature.py), same model",
@@ -35,6 +37,8 @@ BASELINES = {
     "KMeans and faiss from the same init for the same iterations",
     "pipeline_efficiency.py": "the model's forward alone on the same preloaded batches",
     "ray_scaling.py": "the local engine on the same corpus",
+    "streaming.py": "the offline encode/decode of the same audio (codes compared)",
+    "streaming_ties.py": "the offline encode of the same files",
     "store_read.py": "an Arrow zero-copy Parquet reader (and to_pylist rows)",
     "train_memory.py": "bytes of parameters, gradients and AdamW state",
     "vocoder_decode.py": "one utterance at a time (textlesslib's loop), alternating, median",

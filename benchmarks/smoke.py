@@ -24,6 +24,8 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 # script -> extra arguments of its smoke run (beyond --smoke --json PATH)
 SCRIPTS: dict[str, list[str]] = {
+    "abx.py": ["--threads", "1"],
+    "cli_threads.py": [],
     "codec_throughput.py": [],
     "encode_memory.py": [],
     "extract_throughput.py": [],
@@ -36,6 +38,8 @@ SCRIPTS: dict[str, list[str]] = {
     "pipeline_efficiency.py": [],
     "ray_scaling.py": [],
     "store_read.py": [],
+    "streaming.py": [],
+    "streaming_ties.py": [],
     "train_memory.py": [],
     "vocoder_decode.py": [],
     "vocoder_train.py": [],

@@ -17,7 +17,7 @@ Per streaming codec:
 Unit vocoder (HiFi-GAN V1 size, 50 Hz units): latency ``(1 + lookahead)`` frames, RTF per
 chunk, and the difference to the offline decode for lookaheads 0 .. the receptive radius.
 
-    python benchmarks/streaming.py [--toy] [--seconds 6] [--chunk-ms 80] [--json out.json]
+    python benchmarks/streaming.py [--smoke] [--seconds 6] [--chunk-ms 80] [--json out.json]
 
 ``--toy`` uses tiny models and 1 s of audio (a smoke run). The headline is the last line.
 """
@@ -34,6 +34,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import results
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
@@ -176,14 +177,13 @@ def vocoder_figures(toy: bool, seconds: float, chunk_ms: float) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--toy", action="store_true", help="tiny models, 1 s (a smoke run)")
     ap.add_argument("--seconds", type=float, default=None, help="audio per measurement")
     ap.add_argument("--chunk-ms", type=float, default=80.0, help="audio per push")
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--threads", type=int, default=1, help="intra-op threads (1: one core)")
     ap.add_argument("--models", default="mimi,encodec-24khz")
-    ap.add_argument("--json", type=Path, default=None, help="write the figures here")
-    a = ap.parse_args()
+    a = results.add_options(ap).parse_args()
+    a.toy = a.smoke  # tiny models, 1 s
     torch.set_num_threads(a.threads)
     seconds = a.seconds or (1.0 if a.toy else 6.0)
     load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
@@ -198,9 +198,6 @@ def main() -> None:
         print(json.dumps(f))
     v = vocoder_figures(a.toy, seconds, a.chunk_ms)
     print(json.dumps(v))
-    if a.json:
-        meta = {"threads": a.threads, "seconds": seconds, "load_average": os.getloadavg()}
-        a.json.write_text(json.dumps({"codecs": figs, "vocoder": v, "run": meta}, indent=2))
     head = "; ".join(
         f"{f['model']}: latency {f['latency_ms']:.1f} ms, RTF b1 enc {f['encode_rtf_b1']:.3f} "
         f"dec {f['decode_rtf_b1']:.3f}, b{a.batch} enc {f[f'encode_rtf_b{a.batch}']:.3f} "
@@ -209,7 +206,8 @@ def main() -> None:
         f"codes equal {f['frames_equal_offline']}"
         for f in figs
     )
-    print(head)
+    meta = {"threads": a.threads, "seconds": seconds, "load_average": os.getloadavg()}
+    results.finish(a, "streaming.py", [*figs, {"vocoder": v, "run": meta}], head)
 
 
 if __name__ == "__main__":

@@ -20,15 +20,19 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "streaming"))
 
+import results  # noqa: E402
+
 from stream_tiny import build, chunked, wav  # noqa: E402
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--files", type=int, default=12)
-    a = ap.parse_args()
+    a = results.add_options(ap).parse_args()
+    if a.smoke:
+        a.files = min(a.files, 2)
     torch.set_num_threads(1)
-    lines = []
+    lines, rows = [], []
     for name in ("encodec-24khz", "mimi"):
         tok = build(name)
         enc = tok.streaming_encoder()
@@ -43,7 +47,8 @@ def main() -> None:
             if differ.any():
                 print(f"{name} file {seed}: frames {differ.nonzero().flatten().tolist()} differ")
         lines.append(f"{name}: {bad} of {total} frames differ")
-    print("; ".join(lines))
+        rows.append({"model": name, "frames_differ": bad, "frames": total})
+    results.finish(a, "streaming_ties.py", rows, "; ".join(lines))
 
 
 if __name__ == "__main__":

@@ -192,7 +192,6 @@ class TokenStore:
         """The committed shards' Parquet files, each checked against the record first."""
         return [self.shard_path(i) for i in range(len(self.manifest.shards))]
 
-<<<<<<< HEAD
     def shard_path(self, i: int) -> Path:
         """Shard ``i``'s Parquet file, once its files (Parquet and flat copy) match the record;
         CorruptStoreError naming the shard and the repair otherwise."""
@@ -204,14 +203,12 @@ class TokenStore:
             self._verified.add(i)
         return self.dir / entry["file"]
 
-    @translated
-=======
     @property
     def shard_sizes(self) -> list[int]:
         """Rows of each committed shard, from the manifest (no shard file is opened)."""
         return [int(s["num_utterances"]) for s in self.manifest.shards]
 
->>>>>>> bench
+    @translated
     def shard_codes(self, i: int) -> ShardCodes:
         """All codes of shard ``i``: memory-mapped from its flat copy where it has one (format
         2), decoded from Parquet otherwise (stores of audiotok 0.1)."""

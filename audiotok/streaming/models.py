@@ -65,7 +65,7 @@ class EncodecEngine:
         if codes.shape[-1] == 0:
             emb = torch.zeros(codes.shape[0], self.model.quantizer.dimension, 0)
         else:
-            emb = self.model.quantizer.decode(codes.transpose(0, 1))
+            emb = self.model.quantizer.decode(codes)  # [B, K, T'] -> [B, D, T']
         with state.stacks[0].attached(final):
             return self.model.decoder(emb.to(codes.device))
 

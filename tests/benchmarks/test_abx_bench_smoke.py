@@ -17,14 +17,16 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_abx_benchmark_toy_run(tmp_path):
     out = tmp_path / "abx.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "abx.py"), "--toy", "--threads", "1",
+        [sys.executable, str(ROOT / "benchmarks" / "abx.py"), "--smoke", "--threads", "1",
          "--json", str(out)],
         capture_output=True, text=True, timeout=600, cwd=ROOT,
     )  # fmt: skip
     assert proc.returncode == 0, proc.stderr[-2000:]
     last = proc.stdout.strip().splitlines()[-1]
     assert last.startswith("audiotok ABX is ") and "zerospeech-libriabx2" in last
-    r = json.loads(out.read_text())
+    record = json.loads(out.read_text())
+    assert record["headline"] == last and record["smoke"]
+    (r,) = record["rows"]
     assert r["audiotok_s"] > 0 and r["reference_s"] > 0
     assert r["speedup"] == pytest.approx(r["reference_s"] / r["audiotok_s"])
     ours, ref = r["scores"]["audiotok"], r["scores"]["reference"]
