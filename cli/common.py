@@ -31,11 +31,16 @@ def set_threads(threads: int | None, workers: int) -> int:
     left after the ``workers`` decode processes (at least one). torch's own default (every
     core) oversubscribes the machine once decode workers run beside the model, and OpenMP
     threads that spin on a busy core slowed the default encode many times over
-    (``benchmarks/cli_threads.py`` measures it). The CLI sets this; the library never does."""
+    (``benchmarks/cli_threads.py`` measures it). Decode workers started from here get one
+    OpenMP/BLAS thread each (they decode one file at a time) unless the environment says
+    otherwise. The CLI sets this; the library never does."""
     import torch
 
     n = int(threads) if threads else max(1, available_cores() - int(workers))
     torch.set_num_threads(n)
+    if workers > 0:  # inherited by the decode processes the pipeline starts
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ.setdefault(var, "1")
     return n
 
 
