@@ -172,8 +172,7 @@ def train_hybrid(
 
     from audiotok.codecs.hybrid_train_task import HybridTask, init_student
     from audiotok.codecs.speechtokenizer_distill import DistillWeights
-    from audiotok.codecs.speechtokenizer_model import HybridCodecConfig
-    from audiotok.codecs.speechtokenizer_student import new_student
+    from audiotok.codecs.speechtokenizer_model import HybridCodecConfig, HybridCodecModel
     from audiotok.tokenizer import resolve_device
     from audiotok.train import dist
     from audiotok.train.engine import GanTrainer, TrainConfig
@@ -255,7 +254,10 @@ def train_hybrid(
         teacher_sha256=t["sha256"],
         **(model or {}),
     )
-    student = new_student(cfg, seed)
+    # A training run owns its process: its initialisation and steps follow its seed on torch's
+    # global generator (new_student, for library callers, leaves that generator alone).
+    torch.manual_seed(seed)
+    student = HybridCodecModel(cfg)
     if init == "lecun":
         init_student(student)
     torch.manual_seed(seed)
