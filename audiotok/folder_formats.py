@@ -80,7 +80,9 @@ def read_config(folder: str | Path) -> dict[str, Any]:
     except FileNotFoundError:
         raise AudiotokError(f"{Path(folder)} holds no {CONFIG}: not a model folder") from None
     except (OSError, UnicodeDecodeError, ValueError) as e:
-        raise AudiotokError(f"{path}: cannot read it as JSON ({e})") from None
+        raise AudiotokError(f"{path}: cannot read it as JSON ({str(e).splitlines()[0]})") from None
+    except RecursionError:
+        raise AudiotokError(f"{path}: cannot read it as JSON (nested too deeply)") from None
     if not isinstance(cfg, dict):
         raise AudiotokError(f"{path}: expected a JSON object, found {type(cfg).__name__}")
     return cfg

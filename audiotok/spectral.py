@@ -97,7 +97,9 @@ class MelSpectrogram(nn.Module):
         mel_scale: str = "htk",
     ):
         super().__init__()
-        self.n_fft = n_fft
+        self.sample_rate, self.n_fft, self.n_mels = sample_rate, n_fft, n_mels
+        self.f_min, self.f_max = f_min, f_max
+        self.norm, self.mel_scale = norm, mel_scale
         self.win_length = win_length or n_fft
         self.hop_length = hop_length or self.win_length // 2
         self.power = power

@@ -150,10 +150,19 @@ def run(argv: list[str] | None = None) -> int:
     # torch's weight_norm deprecation, raised by the codec packages we wrap: not the user's.
     warnings.filterwarnings("ignore", category=FutureWarning, module=r"torch\.nn\.utils")
 
+    click_exception, abort = _click_exception_types()
+    try:
+        return _run(argv, click_exception, abort)
+    finally:
+        from audiotok.cli.common import restore_process_state
+
+        restore_process_state()
+
+
+def _run(argv: list[str] | None, click_exception: Any, abort: Any) -> int:
     from audiotok.cli.common import already_reported
     from audiotok.errors import AudiotokError
 
-    click_exception, abort = _click_exception_types()
     try:
         rv = app(args=argv, prog_name="audiotok", standalone_mode=False)
     except (KeyboardInterrupt, _Interrupted):

@@ -26,6 +26,16 @@ def default_workers() -> int:
     return max(1, min(4, available_cores() - 1))
 
 
+# Undo steps for what set_threads changed, run by cli.app.run when a command returns: the CLI
+# called in-process (tests, a notebook) leaves the caller's threads and environment as found.
+_undo: list[Any] = []
+
+
+def restore_process_state() -> None:
+    while _undo:
+        _undo.pop()()
+
+
 def set_threads(threads: int | None, workers: int) -> int:
     """torch's intra-op threads for this CLI process: ``threads`` where given, else the cores
     left after the ``workers`` decode processes (at least one). torch's own default (every
@@ -37,10 +47,14 @@ def set_threads(threads: int | None, workers: int) -> int:
     import torch
 
     n = int(threads) if threads else max(1, available_cores() - int(workers))
+    before = torch.get_num_threads()
+    _undo.append(lambda: torch.set_num_threads(before))
     torch.set_num_threads(n)
     if workers > 0:  # inherited by the decode processes the pipeline starts
         for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-            os.environ.setdefault(var, "1")
+            if var not in os.environ:
+                os.environ[var] = "1"
+                _undo.append(lambda var=var: os.environ.pop(var, None))
     return n
 
 

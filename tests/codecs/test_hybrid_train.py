@@ -333,7 +333,7 @@ def test_settings_and_loss_configuration():
     mel = mel_loss_for(16000, DistillWeights())  # SpeechTokenizer: 4 scales, weights 45/1/1/1
     specs = [(m.n_fft, m.hop_length, m.n_mels) for m in mel.mels]
     assert specs == [(1024, 240, 80), (512, 120, 80), (256, 60, 80), (128, 30, 80)]
-    assert mel.mels[0].mel_scale.mel_scale == "htk"
+    assert mel.mels[0].mel_scale == "htk" and mel.mels[0].norm == "slaney"
     g = torch.Generator().manual_seed(0)
     a, b = torch.randn(1, 1, 8000, generator=g), torch.randn(1, 1, 8000, generator=g)
     parts = [
