@@ -235,3 +235,18 @@ def test_a_seeded_training_script_keeps_its_stream():
     expected = torch.rand(4)
     assert torch.equal(streams[0], expected)
     assert not torch.equal(streams[0], streams[1])
+
+
+def test_the_cli_run_in_process_restores_threads_and_environment(tmp_path):
+    """The CLI sets torch's threads and the decode workers' OpenMP variables for its command;
+    called in-process (tests, notebooks) it undoes both when the command returns."""
+    from audiotok.cli.app import run
+
+    sf.write(tmp_path / "a.wav", speechlike(0.5, 16000, seed=1), 16000)
+    threads, env = torch.get_num_threads(), dict(os.environ)
+    target = 2 if threads != 2 else 3
+    code = run(["encode", str(tmp_path / "a.wav"), "-o", str(tmp_path / "tok"), "-q",
+                "--threads", str(target), "--num-workers", "1"])  # fmt: skip
+    assert code == 0
+    assert torch.get_num_threads() == threads
+    assert dict(os.environ) == env
