@@ -7,9 +7,9 @@ synthesised speech-like signals of 0.3-1.0 s), after a warm-up of each path, ``-
 runs of the three paths in alternating order (median seconds reported):
 
 - baseline: the ``encodec`` package's ``EncodecModel.encode(x)`` per file (bandwidth set on
-  the model; every segment's codes, concatenated), or descript-audio-codec's
-  ``model.encode(model.preprocess(x, sr), n_quantizers)`` (neither is an audiotok
-  dependency: install them to run this);
+  the model; every segment's codes, concatenated), or transformers' ``DacModel.encode`` (the
+  DAC a user without descript-audio-codec picks; both are in the ``test`` extra, neither is
+  an audiotok dependency);
 - audiotok, what ``encode`` runs on this device: the engine's ``make_batches`` (length
   buckets of ``--batch-seconds``) and its batch function ``TokenBatchFn`` (on the CPU each
   item runs at its own length);
@@ -106,11 +106,30 @@ def reference(codec):
         assert m.frame_rate == math.ceil(ours.sample_rate / c.hop_length)
         m.load_state_dict(state)
         m.set_target_bandwidth(codec.spec.params["bandwidth_kbps"])
-    else:
-        from dac.model.dac import DAC
+    else:  # transformers' DacModel, what a user without descript-audio-codec picks
+        import sys
+        from pathlib import Path
 
-        m = DAC(**codec.model.config)
-        m.load_state_dict(state)
+        from transformers import DacConfig, DacModel
+
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "codecs"))
+        from codec_reference import _release_key  # transformers' key -> the release's
+
+        cfg = codec.model.config
+        m = DacModel(
+            DacConfig(
+                encoder_hidden_size=cfg["encoder_dim"],
+                downsampling_ratios=list(cfg["encoder_rates"]),
+                decoder_hidden_size=cfg["decoder_dim"],
+                n_codebooks=cfg["n_codebooks"],
+                codebook_size=cfg["codebook_size"],
+                codebook_dim=cfg["codebook_dim"],
+                sampling_rate=cfg["sample_rate"],
+            )
+        )
+        m.apply_weight_norm()
+        n = len(cfg["encoder_rates"])
+        m.load_state_dict({k: state[_release_key(k, n)] for k in m.state_dict()})
     return m.to(codec.device).eval()
 
 
@@ -123,7 +142,9 @@ def baseline_encode(m, codec, x):
         if getattr(m, "channels", 1) > 1:
             t = t.expand(-1, m.channels, -1)
         return torch.cat([f[0][0] for f in m.encode(t)], dim=-1)  # every segment's [K, T']
-    return m.encode(m.preprocess(t, m.sample_rate), codec.n_q)[1][0, : codec.n_q]
+    hop = int(np.prod(m.config.downsampling_ratios))  # DAC pads to whole frames itself
+    t = torch.nn.functional.pad(t, (0, -t.shape[-1] % hop))
+    return m.encode(t, n_quantizers=codec.n_q).audio_codes[0, : codec.n_q]
 
 
 class _Padded:

@@ -71,7 +71,7 @@ ITEMS = [
         "codec.dac-44khz",
         "codec",
         "DAC 44 kHz encode",
-        ("dac",),
+        ("transformers",),
         lambda ctx: measure(ctx, "dac-44khz"),
     ),
 ]

@@ -52,6 +52,8 @@ def copy_tree(dest: Path) -> Path:
     (dest / "tests" / "extractors").mkdir(parents=True)
     shutil.copy(ROOT / "tests" / "audio_fixtures.py", dest / "tests")
     shutil.copy(ROOT / "tests" / "extractors" / "s3m_tiny.py", dest / "tests" / "extractors")
+    (dest / "tests" / "codecs").mkdir(parents=True)
+    shutil.copy(ROOT / "tests" / "codecs" / "codec_reference.py", dest / "tests" / "codecs")
     shutil.copy(ROOT / "pyproject.toml", dest)
     return dest
 
