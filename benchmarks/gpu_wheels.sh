@@ -27,9 +27,7 @@ PACKAGES=(
     faiss-cpu
     # EnCodec reference package (codec.encodec-24khz line)
     encodec==0.1.1
-    # DAC reference package and what its import pulls in (codec.dac-44khz line)
-    descript-audio-codec descript-audiotools argbind docstring-parser dill ffmpy
-    flatten-dict importlib-resources julius randomname fire termcolor
+    # (the codec.dac-44khz line's baseline is transformers' DacModel: the device image has it)
 )
 PLATFORMS=(manylinux_2_28_x86_64 manylinux_2_27_x86_64 manylinux_2_17_x86_64
            manylinux2014_x86_64 manylinux1_x86_64 any)
