@@ -75,22 +75,6 @@ def randomize_codebooks(model: Any, seed: int = 0) -> Any:
     return model
 
 
-def quantize(model: Any, emb: Any, n_q: int) -> Any:
-    """emb[B, D, T'] -> codes[B, K, T'], in chunks of frames (memory bounded by the chunk).
-    Residual stages are sequential: the first K codes do not depend on later stages. Nearest
-    entries are found in float64 (:mod:`audiotok.codecs.nearest`), so a frame's codes do not
-    depend on the frames quantized with it (streaming quantizes a few at a time)."""
-    import torch
-
-    from audiotok.codecs.nearest import encodec_codes
-
-    pieces = [
-        encodec_codes(model.quantizer.vq, emb[..., i : i + QUANTIZE_CHUNK], n_q)
-        for i in range(0, emb.shape[-1], QUANTIZE_CHUNK)
-    ]
-    return torch.cat(pieces, dim=-1).long()
-
-
 class EncodecCodec(Codec):
     def __init__(self, model: Any, name: str, n_codebooks: int, weights_sha256: str):
         self.model = model
@@ -128,6 +112,7 @@ class EncodecCodec(Codec):
     def encode_batch(self, wav, lengths):
         import torch
 
+        from audiotok.codecs.nearest import encodec_quantize
         from audiotok.codecs.padding import as_if_alone, pad_to_multiple
 
         if wav.dim() == 2:
@@ -135,20 +120,21 @@ class EncodecCodec(Codec):
         wav = pad_to_multiple(wav, self.hop_length).clone()  # the hooks write past each end
         with torch.inference_mode(), as_if_alone(self.model.encoder, lengths, wav.shape[-1]):
             emb = self.model.encoder(wav)
-        codes = quantize(self.model, emb, self.n_q)
+        codes = encodec_quantize(self.model, emb, self.n_q)
         code_lengths = torch.tensor([self.num_frames(int(n)) for n in lengths])
         return codes, code_lengths
 
     def encode_long(self, wav):
         import torch
 
+        from audiotok.codecs.nearest import encodec_quantize
         from audiotok.codecs.windows import run_streaming
 
         with torch.inference_mode():
             emb = run_streaming(
                 self.model.encoder.model, wav, self.window, Fraction(1, self.hop_length), 1
             )
-        codes = quantize(self.model, emb, self.n_q)
+        codes = encodec_quantize(self.model, emb, self.n_q)
         return codes, torch.tensor([codes.shape[-1]])
 
     def decode_batch(self, codes, code_lengths):

@@ -29,7 +29,6 @@ from typing import Any
 
 from audiotok import __version__
 from audiotok.codecs.base import Codec
-from audiotok.codecs.encodec import quantize
 from audiotok.spec import TokenSpec
 
 SCALE_DB_MIN = -100.0
@@ -97,6 +96,8 @@ class Encodec48Codec(Codec):
     def encode_batch(self, wav, lengths):
         import torch
 
+        from audiotok.codecs.nearest import encodec_quantize
+
         if wav.dim() == 2:
             wav = wav.unsqueeze(1)
         code_lengths = torch.tensor([self.num_frames(int(n)) for n in lengths])
@@ -109,7 +110,7 @@ class Encodec48Codec(Codec):
             x = x.expand(-1, self.model.channels, -1)
             scale = x.mean(dim=1, keepdim=True).pow(2).mean(dim=2, keepdim=True).sqrt() + 1e-8
             with torch.inference_mode():
-                c = quantize(self.model, self.model.encoder(x / scale), self.n_q)
+                c = encodec_quantize(self.model, self.model.encoder(x / scale), self.n_q)
             sc = scale_to_code(scale.view(-1))
             for i, (b, s, _) in enumerate(group):
                 f0 = s // self.hop_length

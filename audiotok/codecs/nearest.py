@@ -71,6 +71,17 @@ def encodec_codes(vq: Any, emb: torch.Tensor, n_q: int) -> torch.Tensor:
     return torch.stack(codes, dim=1)
 
 
+def encodec_quantize(model: Any, emb: torch.Tensor, n_q: int, chunk: int = 3000) -> torch.Tensor:
+    """An EnCodec model's emb[B, D, T'] -> codes[B, K, T'], ``chunk`` frames at a time (memory
+    bounded by chunk x codebook size). Residual stages are sequential: the first K codes do not
+    depend on later stages, nor a frame's codes on the frames quantized with it."""
+    pieces = [
+        encodec_codes(model.quantizer.vq, emb[..., i : i + chunk], n_q)
+        for i in range(0, emb.shape[-1], chunk)
+    ]
+    return torch.cat(pieces, dim=-1).long()
+
+
 def _mimi_rvq(rvq: Any, latents: torch.Tensor, n_q: int) -> list[torch.Tensor]:
     z = rvq.input_proj(latents) if rvq.input_proj is not None else latents
     codes = []
