@@ -264,4 +264,3 @@ class S3MExtractor(FeatureExtractor):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         feats, frame_lengths = self.extract_layers(wav, lengths)
         return self.combine(feats), frame_lengths
-
