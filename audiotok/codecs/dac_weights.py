@@ -17,8 +17,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from audiotok.codecs.pickle_convert import command
-from audiotok.errors import AudiotokError, UnsafeCheckpointError
+from audiotok.codecs.pickle_convert import load_weights_only
+from audiotok.errors import AudiotokError
 
 CONFIG_KEYS = (
     "encoder_dim",
@@ -39,7 +39,6 @@ def _kwargs(raw: dict[str, Any]) -> dict[str, Any]:
 
 def load(entry: Any, override: str | None) -> tuple[dict, dict[str, Any], str, str]:
     """(state dict, constructor kwargs, sha256, path) of a DAC checkpoint."""
-    import torch
 
     from audiotok import weights as W
 
@@ -52,14 +51,7 @@ def load(entry: Any, override: str | None) -> tuple[dict, dict[str, Any], str, s
             raise AudiotokError(f"{path} needs its configuration {cfg_path} next to it")
         cfg = json.loads(cfg_path.read_text())
         return load_file(str(path)), _kwargs(cfg.get("kwargs", {})), sha, str(path.resolve())
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any refusal reads the same to the user
-        raise UnsafeCheckpointError(
-            f"{path} holds pickled objects that weights_only loading refuses "
-            f"({type(e).__name__}: {str(e)[:160]}); if you trust the file, convert it once "
-            f"with `{command('dac', path)}` and pass --weights {path.with_suffix('.safetensors')}"
-        ) from e
+    ckpt = load_weights_only(path, "dac")
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise AudiotokError(f"{path} is not a DAC checkpoint (no 'state_dict' entry)")
     kwargs = _kwargs(ckpt.get("metadata", {}).get("kwargs", {}))

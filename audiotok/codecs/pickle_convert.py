@@ -80,6 +80,22 @@ def command(fmt: str, path: str | Path) -> str:
     return f"{COMMAND} {fmt} {path} --allow-pickle"
 
 
+def load_weights_only(path: Path, fmt: str) -> Any:
+    """``torch.load(weights_only=True)`` of a ``fmt`` checkpoint; a file that needs more is
+    refused in one line naming the conversion and the ``--weights`` to pass afterwards."""
+    import torch
+
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any refusal reads the same to the user
+        why = " ".join(str(e).split())[:160]
+        raise UnsafeCheckpointError(
+            f"{path} holds pickled objects that weights_only loading refuses "
+            f"({type(e).__name__}: {why}); if you trust the file, convert it once "
+            f"with `{command(fmt, path)}` and pass --weights {path.with_suffix('.safetensors')}"
+        ) from e
+
+
 def convert(src: str | Path, fmt: str, *, allow_pickle: bool = False) -> Path:
     """Unpickle ``src`` (only with ``allow_pickle=True``) and write ``.safetensors`` + ``.json``
     beside it; returns the safetensors path."""

@@ -19,8 +19,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from audiotok.codecs.pickle_convert import command
-from audiotok.errors import AudiotokError, UnsafeCheckpointError
+from audiotok.codecs.pickle_convert import load_weights_only
+from audiotok.errors import AudiotokError
 
 CONFIG = "config.json"
 
@@ -82,15 +82,7 @@ def load_state(path: Path) -> dict:
         from safetensors.torch import load_file
 
         return load_file(str(path))
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any refusal reads the same to the user
-        raise UnsafeCheckpointError(
-            f"{path} holds pickled objects that weights_only loading refuses "
-            f"({type(e).__name__}: {str(e)[:160]}); if you trust the file, convert it once "
-            f"with `{command('speechtokenizer', path)}` and pass "
-            f"{path.with_suffix('.safetensors')}"
-        ) from e
+    state = load_weights_only(path, "speechtokenizer")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise AudiotokError(f"{path} is not a SpeechTokenizer state dict (name -> tensor)")
     return state
