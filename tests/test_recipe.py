@@ -87,3 +87,13 @@ def test_a_codebook_with_other_contents_than_the_recipe_says_is_refused(tmp_path
     Codebook(torch.randn(20, tok.extractor.dim), {"extractor": "hf", "layer": 1}).save(km)
     with pytest.raises(SpecMismatchError, match="codebook"):
         build(tok.recipe)
+
+
+def test_the_factory_builds_each_kind_of_recipe():
+    from audiotok import extractors
+    from audiotok.recipe import ExtractorConfig
+
+    ex = build(recipe_from_dict(ExtractorConfig("mfcc", {}).to_dict()))
+    assert ex.dim == extractors.load("mfcc").dim
+    with pytest.raises(AudiotokError, match="not a recipe"):
+        build({"name": "mfcc"})  # a dict read from a file is not a recipe until parsed
