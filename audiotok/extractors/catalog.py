@@ -87,7 +87,7 @@ def _s3m(
         ModelEntry(
             name=name,
             kind="extractor",
-            builder="audiotok.extractors.s3m:build",
+            builder="audiotok.extractors.loading:load_s3m",
             description=desc,
             source=src,
             license=licence,
