@@ -264,7 +264,7 @@ def roundtrip(
     import tempfile
 
     from audiotok import open_tokens
-    from audiotok.codecs.store_decode import decode_rows, output_path
+    from audiotok.decoding import decode_store
     from audiotok.errors import AudiotokError
     from audiotok.factory import tokenizer_for
     from audiotok.pipeline.api import encode_corpus, scan_inputs
@@ -296,7 +296,7 @@ def roundtrip(
             run_params={"weights": tok.weights_path},
         )
         ts = open_tokens(str(store))
-        decode_rows(ts.rows(), tok, lambda r: output_path(decoded, r["id"]))
+        decode_store(ts, tok, decoded)
         rc = run_recon(
             corpus,
             decoded,

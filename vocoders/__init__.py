@@ -51,9 +51,9 @@ def __getattr__(name: str) -> Any:
     where = {
         "Vocoder": "model",
         "VocoderConfig": "config",
-        "decode_store": "store_decode",
-        "decode_units": "store_decode",
-        "decode_unit_file": "store_decode",
+        "decode_store": "decoder",
+        "decode_units": "decoder",
+        "decode_unit_file": "decoder",
         "read_unit_file": "units_file",
         "unit_error_rate": "resynth",
     }

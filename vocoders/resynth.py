@@ -103,7 +103,7 @@ def resynthesize_corpus(
     from audiotok.pipeline import RunOptions, encode_corpus
     from audiotok.pipeline.local import Events
     from audiotok.store.reader import TokenStore
-    from audiotok.vocoders.store_decode import decode_store
+    from audiotok.vocoders.decoder import decode_store
 
     work = Path(work_dir)
     summary = encode_corpus(
@@ -117,7 +117,7 @@ def resynthesize_corpus(
     )
     store = TokenStore(work / "tokens")
     decode_store(store, vocoder, work / "decoded", speaker=speaker)
-    from audiotok.codecs.store_decode import output_path
+    from audiotok.decoding.loop import output_path
 
     files = []
     for row in store.rows():

@@ -102,11 +102,11 @@ def _alignment_metrics(ts: Any, align: Path, abx_options: dict[str, Any]) -> dic
 
 
 def _recon(ts: Any, tok: Any, corpus: Path, work: Path, metrics: Sequence[str]) -> dict[str, Any]:
-    from audiotok.codecs.store_decode import decode_rows, output_path
+    from audiotok.decoding import decode_store
     from audiotok.metrics.recon import pair_dirs, score_files, summarize
 
     decoded = work / "decoded"
-    decode_rows(ts.rows(), tok, lambda r: output_path(decoded, r["id"]))
+    decode_store(ts, tok, decoded)
     pairing = pair_dirs(corpus, decoded)
     files = score_files(pairing, tuple(metrics))
     summary = summarize(files, tuple(metrics))

@@ -24,7 +24,7 @@ from audiotok.errors import AudiotokError
 
 class VocoderStream:
     def __init__(self, vocoder: Any, lookahead: int | None = None, speaker: Any = None):
-        from audiotok.vocoders.store_decode import context_frames
+        from audiotok.vocoders.windows import context_frames
 
         self.vocoder = vocoder
         self.context = context_frames(vocoder)

@@ -1,0 +1,48 @@
+"""Long utterances through a unit vocoder in windows, in bounded memory.
+
+Each window is decoded with enough context on both sides to cover the generator's receptive
+field (:func:`context_frames`), so the result equals the whole-utterance decode to float
+rounding; the streaming decoder (:mod:`audiotok.streaming.vocoder`) uses the same bound.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from audiotok.vocoders.generator import receptive_radius_frames
+
+if TYPE_CHECKING:
+    import torch
+
+    from audiotok.vocoders.model import SpeakerArg, Vocoder
+
+
+def context_frames(vocoder: Vocoder) -> int:
+    """Frames on each side of a frame that reach its samples (the generator's radius)."""
+    c = vocoder.config
+    return receptive_radius_frames(
+        c.upsample_rates,
+        c.upsample_kernel_sizes,
+        c.resblock_kernel_sizes,
+        c.resblock_dilation_sizes,
+    )
+
+
+def decode_long(
+    vocoder: Vocoder,
+    units: torch.Tensor,
+    window_frames: int,
+    speaker: SpeakerArg = None,
+    style: Any = None,
+) -> torch.Tensor:
+    """One utterance's full-rate units [T'] -> wav [T' * hop], window by window."""
+    import torch
+
+    ctx, hop, n = context_frames(vocoder), vocoder.hop_length, units.shape[-1]
+    pieces = []
+    for start in range(0, n, window_frames):
+        a, b = max(0, start - ctx), min(n, start + window_frames + ctx)
+        wav, _ = vocoder.decode(units[None, a:b], speaker=speaker, style=style)
+        keep = min(window_frames, n - start)
+        pieces.append(wav[0, (start - a) * hop : (start - a + keep) * hop])
+    return torch.cat(pieces)
