@@ -11,7 +11,6 @@ compares the frame-rate sequences.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -81,51 +80,3 @@ def score_resynthesis(
         errors["uer"] = str(e)
     return scores, errors
 
-
-def resynthesize_corpus(
-    items: Sequence[Any],
-    tokenizer: Any,
-    vocoder: Any,
-    work_dir: str | Path,
-    *,
-    metrics: Sequence[str] | None = None,
-    problems: Sequence[Any] = (),
-    on_error: Any = None,
-    speaker: Any = None,
-) -> tuple[list[Any], Any]:
-    """Encode ``items`` with ``tokenizer`` (the pipeline core: ``work_dir/tokens``), vocode
-    them (``work_dir/decoded``) and score each utterance against its source audio: the
-    reconstruction metrics of ``eval recon`` plus the unit error rate of the re-tokenized
-    resynthesis. Returns (per-file scores, the encode run's summary)."""
-    import soundfile as sf
-
-    from audiotok.metrics.recon import FileScore
-    from audiotok.pipeline import RunOptions, encode_corpus
-    from audiotok.pipeline.local import Events
-    from audiotok.store.reader import TokenStore
-    from audiotok.vocoders.decoder import decode_store
-
-    work = Path(work_dir)
-    summary = encode_corpus(
-        items,
-        tokenizer,
-        work / "tokens",
-        options=RunOptions(num_workers=0),
-        events=Events(on_error=on_error),
-        overwrite=True,
-        problems=problems,
-    )
-    store = TokenStore(work / "tokens")
-    decode_store(store, vocoder, work / "decoded", speaker=speaker)
-    from audiotok.decoding.loop import output_path
-
-    files = []
-    for row in store.rows():
-        dec = output_path(work / "decoded", row["id"])
-        ref, ref_sr = sf.read(row["audio_path"], dtype="float32", always_2d=True)
-        wav, sr = sf.read(dec, dtype="float32", always_2d=True)
-        scores, errors = score_resynthesis(
-            ref.mean(1), ref_sr, wav.mean(1), sr, row["codes"][0], tokenizer, metrics
-        )
-        files.append(FileScore(row["id"], str(row["audio_path"]), str(dec), scores, errors))
-    return files, summary

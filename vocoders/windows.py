@@ -14,7 +14,10 @@ from audiotok.vocoders.generator import receptive_radius_frames
 if TYPE_CHECKING:
     import torch
 
-    from audiotok.vocoders.model import SpeakerArg, Vocoder
+# the vocoder is typed Any: importing audiotok.vocoders.model here (which imports the
+# streaming decoder, which imports this module) would close an import cycle
+Vocoder = Any
+SpeakerArg = Any
 
 
 def context_frames(vocoder: Vocoder) -> int:

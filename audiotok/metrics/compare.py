@@ -122,13 +122,12 @@ def _recon(ts: Any, tok: Any, corpus: Path, work: Path, metrics: Sequence[str]) 
 def _resynth(
     items: Any, tok: Any, vocoder: Any, work: Path, metrics: Sequence[str]
 ) -> dict[str, Any]:
-    from audiotok.metrics.recon import summarize
-    from audiotok.vocoders.resynth import resynthesize_corpus
+    from audiotok.eval.unit_resynth import resynth
+    from audiotok.pipeline.local import RunOptions
 
-    vocoder.check_tokens(tok.spec, tok.recipe.to_dict() if tok.recipe is not None else None)
-    files, _ = resynthesize_corpus(items, tok, vocoder, work / "resynth", metrics=metrics)
-    names = ("uer", *metrics)
-    summary = summarize(files, names)
+    res = resynth(items, tok, vocoder, work / "resynth", metrics=tuple(metrics),
+                  options=RunOptions(num_workers=0))  # fmt: skip
+    files, summary = res.files, res.summary
     return {
         "uer": summary["uer"]["mean"],
         "recon": {m: summary[m]["mean"] for m in metrics},
