@@ -79,4 +79,3 @@ def score_resynthesis(
     except ValueError as e:
         errors["uer"] = str(e)
     return scores, errors
-

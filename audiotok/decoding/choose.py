@@ -58,5 +58,7 @@ def vocos_for_store(store: Any, name: str, weights: str | None, device: str) -> 
     refuse_encode_only(store.spec.name)
     if weights is not None:
         name = str(Path(weights).parent) if Path(weights).is_file() else weights
-    dec = load_vocos("vocos-encodec-24khz" if name == "vocos" else name, device=resolve_device(device))
+    dec = load_vocos(
+        "vocos-encodec-24khz" if name == "vocos" else name, device=resolve_device(device)
+    )
     return dec.for_store(store.spec)
