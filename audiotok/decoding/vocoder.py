@@ -69,9 +69,9 @@ class VocoderDecoder:
             if len(units) == 1 and self.window_frames and len(units[0]) > self.window_frames:
                 from audiotok.vocoders.windows import decode_long
 
-                u = torch.from_numpy(units[0]).to(dev)
-                wav = decode_long(voc, u, self.window_frames, self.speaker, self.style)
-                return [wav.float().cpu().numpy()]
+                one = torch.from_numpy(units[0]).to(dev)
+                long = decode_long(voc, one, self.window_frames, self.speaker, self.style)
+                return [long.float().cpu().numpy()]
             lengths = torch.tensor([len(u) for u in units])
             x = torch.zeros(len(units), int(lengths.max()), dtype=torch.long)
             for b, u in enumerate(units):

@@ -16,10 +16,12 @@ def source_items(corpus: str | os.PathLike | Sequence[Any]) -> tuple[list[Any], 
     """(items, problems) of a corpus folder or manifest (or items already listed)."""
     from audiotok.pipeline.api import scan_inputs
 
+    items: list[Any]
+    problems: list[Any] = []
     if isinstance(corpus, (str, os.PathLike)):
         items, problems = scan_inputs([corpus])
     else:
-        items, problems = list(corpus), []
+        items = list(corpus)
     if not items:
         raise AudiotokError(f"no audio files found in {corpus}")
     return items, problems

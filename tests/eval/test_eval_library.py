@@ -65,6 +65,7 @@ def test_recon_returns_what_the_cli_prints(tmp_path, capsys):
     _same(result.to_dict(), json.loads(out))
 
 
+@pytest.mark.slow  # a DAC encode and decode, twice, and a worker process (about 8 s)
 def test_roundtrip_skips_a_corrupt_file_and_matches_the_cli(tmp_path, capsys):
     from audiotok import eval as E
     from audiotok.factory import tokenizer_for
