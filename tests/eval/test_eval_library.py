@@ -103,3 +103,26 @@ def test_roundtrip_skips_a_corrupt_file_and_matches_the_cli(tmp_path, capsys):
     doc = json.loads(out)
     assert [e["id"] for e in doc["encode_errors"]] == ["broken"]
     _same(result.to_dict(), doc)
+
+
+@pytest.mark.slow  # two spawned workers import torch (30 s on this loaded 2-core machine)
+def test_pairs_scored_in_worker_processes_equal_the_serial_scores(tmp_path):
+    from audiotok.metrics.recon import pair_dirs, score_files
+
+    ref, dec = tmp_path / "ref", tmp_path / "dec"
+    ref.mkdir(), dec.mkdir()
+    rng = np.random.default_rng(1)
+    for i in range(3):
+        x = speechlike(0.4, 16000, seed=i)
+        sf.write(ref / f"u{i}.wav", x, 16000)
+        sf.write(dec / f"u{i}.wav", x + 0.05 * rng.standard_normal(x.size).astype("f4"), 16000)
+    (dec / "u3.wav").write_bytes(b"not audio")  # unreadable: an error of that file
+    sf.write(ref / "u3.wav", speechlike(0.4, 16000), 16000)
+    pairing = pair_dirs(ref, dec)
+    seen = []
+    serial = score_files(pairing, ("mel_distance", "si_sdr"))
+    pooled = score_files(pairing, ("mel_distance", "si_sdr"), on_file=seen.append,
+                         num_workers=2, chunk=1)  # fmt: skip
+    assert [f.to_dict() for f in pooled] == [f.to_dict() for f in serial]
+    assert [f.id for f in seen] == ["u0", "u1", "u2", "u3"]
+    assert "audio" in pooled[3].errors and pooled[0].scores["si_sdr"] > 5
