@@ -7,10 +7,12 @@ decoder says batching is not worth it (``batched = False``). Every wav is writte
 ``out_dir/<id>.wav`` through :func:`audiotok.safe_paths.child` (ids never leave the folder,
 never go through a symbolic link) by :func:`audiotok.audio.write`.
 
-Failure policy: decoding is all or nothing per call. An utterance that cannot be decoded
-(units outside the vocoder's vocabulary, a model error) or written (an id that would leave
-the folder, a full disk) stops the run with one :class:`~audiotok.errors.AudiotokError`
-naming it; the files written before it stay.
+Failure policy: decoding is all or nothing per call (a decoded file is only useful beside
+its siblings, and the tokens were checked against the decoder first). An utterance that
+cannot be decoded (units outside the vocoder's vocabulary, the model failing on its codes,
+named as the pipeline names an encoding failure) or written (an id that would leave the
+folder, a full disk) stops the run with one :class:`~audiotok.errors.AudiotokError` naming
+it; the files written before it stay.
 """
 
 from __future__ import annotations
@@ -57,11 +59,17 @@ def decode_items(
         nonlocal n
         if not batch:
             return
+        ids = ", ".join(u for u, _, _ in batch[:3]) + (", ..." if len(batch) > 3 else "")
         try:
             wavs = decoder.decode_batch([c for _, c, _ in batch])
+        except (KeyboardInterrupt, MemoryError):
+            raise
         except AudiotokError as e:
-            ids = ", ".join(u for u, _, _ in batch[:3]) + (", ..." if len(batch) > 3 else "")
             raise AudiotokError(f"decoding {ids}: {e}") from None
+        except Exception as e:  # noqa: BLE001 - the model's failure on these codes
+            raise AudiotokError(
+                f"decoding {ids}: the model failed ({type(e).__name__}: {e})"
+            ) from e
         for (utt, _, samples), wav in zip(batch, wavs, strict=True):
             if samples is not None and decoder.trims_to_source:
                 wav = wav[:samples]

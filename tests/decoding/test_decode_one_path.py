@@ -120,3 +120,25 @@ def test_a_failing_utterance_is_named_and_ids_stay_inside(tmp_path):
     with pytest.raises(AudiotokError, match="'..'"):
         decode_items([("../x", np.array([1, 2]), None)], dec, lambda u: output_path(out, u))
     assert not (tmp_path / "x.wav").exists()
+
+
+def test_a_model_failure_is_one_error_naming_the_utterances(tmp_path):
+    from audiotok.decoding import decode_items
+
+    class Failing:  # a Decoder whose model raises on any input
+        sample_rate, window_frames, batched, trims_to_source = 16000, None, True, False
+
+        def prepare(self, codes):
+            return np.asarray(codes).reshape(1, -1)
+
+        def check_tokens(self, spec, recipe):
+            pass
+
+        def decode_batch(self, codes):
+            raise RuntimeError("boom")
+
+    items = [("a", np.array([1, 2]), None), ("b", np.array([3]), None)]
+    with pytest.raises(
+        AudiotokError, match=r"decoding b, a: the model failed \(RuntimeError: boom"
+    ):
+        decode_items(items, Failing(), lambda u: tmp_path / f"{u}.wav")
