@@ -63,10 +63,11 @@ def run(args: argparse.Namespace, data: Path) -> int:
     torch.set_num_threads(args.threads)
     import audiotok
     from audiotok.cli.app import main as cli
+    from audiotok.eval.unit_resynth import score_resynthesis
     from audiotok.vocoders import load
     from audiotok.vocoders.config import VocoderConfig
     from audiotok.vocoders.model import Vocoder
-    from audiotok.vocoders.resynth import score_resynthesis, unit_error_rate
+    from audiotok.vocoders.resynth import unit_error_rate
     from audiotok.vocoders.train import train_vocoder
     from audiotok.vocoders.train_data import build_index
 

@@ -78,9 +78,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 # 20): (importer prefix, imported prefix, why). Delete an entry once its move is merged; the
 # test below fails for an entry that no longer matches any import.
 _TRAINKIT = "trainkit moves training into audiotok/train/"
-_EVALDEC = (
-    "evaldec replaces store_decode with audiotok.decoding and moves scoring to audiotok/eval/"
-)
 KNOWN_LAYER_EXCEPTIONS: list[tuple[str, str, str]] = [
     ("codecs.hybrid_train", "train", _TRAINKIT),
     ("codecs.hybrid_train", "pipeline", _TRAINKIT),
@@ -91,19 +88,12 @@ KNOWN_LAYER_EXCEPTIONS: list[tuple[str, str, str]] = [
     ("vocoders.train", "__init__", _TRAINKIT),
     ("vocoders.train_task", "train", _TRAINKIT),
     ("vocoders.train_task", "metrics", _TRAINKIT),
-    ("codecs.store_decode", "factory", _EVALDEC),
-    ("vocoders.resynth", "pipeline", _EVALDEC),
-    ("vocoders.resynth", "metrics", _EVALDEC),
 ]
 # Import cycles owned by another engineer's area: the exact set of modules of each.
 KNOWN_CYCLES: list[tuple[frozenset[str], str]] = [
     (
         frozenset({"kmeans.audio_source", "kmeans.sources"}),
         "pipeline engineer: kmeans/audio_source.py",
-    ),
-    (
-        frozenset({"vocoders.resynth", "vocoders.store_decode"}),
-        _EVALDEC,
     ),
 ]
 

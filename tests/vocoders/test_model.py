@@ -76,7 +76,7 @@ def test_units_outside_the_vocabulary_are_refused(tiny_vocoder):
 
 
 def test_long_utterances_decode_in_windows_equal_to_whole(tiny_vocoder):
-    from audiotok.vocoders.store_decode import decode_long
+    from audiotok.vocoders.windows import decode_long
 
     voc = tiny_vocoder(frame_rate=100)
     units = torch.randint(0, 50, (230,), generator=torch.Generator().manual_seed(3))
