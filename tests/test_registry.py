@@ -37,6 +37,7 @@ KNOWN_UNPINNED = {
     "wavlm-base",
     "wavlm-large",
     "xlsr-300m",
+    "xcodec2",
 }
 
 

@@ -71,3 +71,24 @@ for _name, _desc, _rate in (
             ),
         )
     )
+
+# XCodec2 (Llasa): the Hugging Face repository HKUSTAudio/xcodec2 (model card: CC-BY-NC-4.0);
+# model.safetensors holds the codec and w2v-BERT 2.0. No commit or checksum is recorded here:
+# the file is checked against its digest at first use.
+_HF_XCODEC2 = "https://huggingface.co/HKUSTAudio/xcodec2"
+register(
+    ModelEntry(
+        name="xcodec2",
+        kind="acoustic",
+        builder="audiotok.codecs.xcodec2:build",
+        description="XCodec2 16 kHz (Llasa): w2v-BERT 2.0 + acoustic encoder, one 65,536-entry "
+        "FSQ codebook at 50 Hz (0.8 kbps); non-commercial licence",
+        source=_HF_XCODEC2,
+        license="CC-BY-NC-4.0 (HKUSTAudio/xcodec2 model card)",
+        sample_rate=16000,
+        frame_rate=50.0,
+        files=(
+            WeightFile("model.safetensors", url=f"{_HF_XCODEC2}/resolve/main/model.safetensors"),
+        ),
+    )
+)
