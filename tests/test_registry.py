@@ -38,6 +38,12 @@ KNOWN_UNPINNED = {
     "wavlm-large",
     "xlsr-300m",
     "xcodec2",
+    "wavtokenizer-small-40",
+    "wavtokenizer-small-75",
+    "wavtokenizer-medium-speech-75",
+    "wavtokenizer-medium-music-audio-75",
+    "wavtokenizer-large-speech-75",
+    "wavtokenizer-large-unify-40",
 }
 
 
