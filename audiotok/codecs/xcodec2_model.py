@@ -56,7 +56,8 @@ class XCodec2Config:
     decoder_heads: int = 16
     rope_dim: int = 64
     fsq_levels: tuple[int, ...] = (4,) * 8
-    # Wav2Vec2BertConfig fields; the defaults are facebook/w2v-bert-2.0's, cut to 16 layers
+    # Wav2Vec2BertConfig fields: its defaults (facebook/w2v-bert-2.0's) cut to 16 layers, as
+    # transformers' own Xcodec2Config builds its semantic model
     w2v: dict = field(default_factory=lambda: {"num_hidden_layers": 16})
 
     @property
