@@ -116,7 +116,7 @@ def read_state(path: Path) -> dict[str, Any]:
             ckpt = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # noqa: BLE001 - any refusal reads the same to the user
             raise UnsafeCheckpointError(
-                f"{path} holds pickled objects that weights_only loading refuses "
+                f"{path} is not a plain tensor checkpoint: weights_only loading refuses it "
                 f"({type(e).__name__}: {str(e)[:120]}); if you trust the file, convert it once "
                 f"with `python -m audiotok.codecs.wavtokenizer {path}` and pass "
                 f"--weights {path.with_suffix('.safetensors')}"
