@@ -162,3 +162,27 @@ def test_offline_error_names_the_file(tmp_path, monkeypatch):
 def test_unknown_config_field_is_refused():
     with pytest.raises(AudiotokError, match="unknown XCodec2 config field"):
         registry.get("xcodec2").build(pretrained=False, config={"n_layers": 3})
+
+
+@pytest.mark.slow
+def test_a_hugging_face_folder_loads_by_path(tmp_path):
+    """The repository's layout: config.json (BigCodecConfig, model_type "xcodec", with the
+    auto_map that names its code: never run) and model.safetensors."""
+    import json
+
+    from safetensors.torch import save_file
+
+    import audiotok
+
+    codec = _tiny()
+    state = {k: v.contiguous() for k, v in codec.model.state_dict().items()}
+    for k, v in codec.semantic.state_dict().items():
+        state[SEMANTIC_PREFIX + k] = v.contiguous()
+    save_file(state, str(tmp_path / "model.safetensors"))
+    cfg = {"model_type": "xcodec", "semantic_hidden_size": 1024, "use_vocos": True,
+           "auto_map": {"AutoModel": "modeling_xcodec2.XCodec2Model"}}  # fmt: skip
+    (tmp_path / "config.json").write_text(json.dumps(cfg))
+    tok = audiotok.load(str(tmp_path), config=TINY)
+    x = _noise(4000, 5)
+    assert torch.equal(tok.encode(x, 16000), codec.encode(x, 16000))
+    assert tok.recipe.name == str(tmp_path.resolve())
