@@ -234,11 +234,17 @@ def _hybrid_codec_folder(path: Path, **options: Any) -> Any:
     return load_student(path, **options)
 
 
+def _xcodec2_folder(path: Path, **options: Any) -> Any:
+    options.setdefault("weights", str(path / "model.safetensors"))
+    return registry.get("xcodec2").build(**options)
+
+
 # The loader of each folder format (:data:`audiotok.folder_formats.FORMATS`) that makes tokens.
 # Vocoder folders load through ``audiotok.vocoders.load``; Hugging Face folders are feature
 # extractors (``extractors.load``), made into a tokenizer with a codebook below.
 TOKENIZER_FOLDER_LOADERS: dict[str, Callable[..., Any]] = {
     "audiotok-hybrid-codec": _hybrid_codec_folder,
+    "huggingface-xcodec2": _xcodec2_folder,
 }
 
 

@@ -35,7 +35,7 @@ class FolderFormat:
     command that writes it."""
 
     name: str
-    kind: str  # "hybrid" | "vocoder" | "extractor"
+    kind: str  # "hybrid" | "acoustic" | "vocoder" | "extractor"
     written_by: str
 
 
@@ -49,6 +49,11 @@ FORMATS: dict[str, FolderFormat] = {
 # A Hugging Face folder has no "format"; its model_type picks the transformers class.
 HUGGING_FACE = FolderFormat("huggingface", "extractor", "transformers")
 HF_MODEL_TYPES = ("hubert", "wav2vec2", "wavlm", "data2vec-audio")
+# Hugging Face folders of codecs audiotok builds itself (their code, named by an "auto_map" or
+# not, is never run: only "model_type" is read): HKUSTAudio/xcodec2 (BigCodecConfig "xcodec").
+HF_CODECS = {
+    "xcodec": FolderFormat("huggingface-xcodec2", "acoustic", "HKUSTAudio/xcodec2"),
+}
 # "audiotok_builder" values that earlier audiotok builds wrote, and the format each one meant.
 LEGACY_BUILDERS = {"audiotok.codecs.speechtokenizer_student:load_student": "audiotok-hybrid-codec"}
 
@@ -125,6 +130,8 @@ def _hugging_face(path: Path, cfg: dict[str, Any]) -> FolderFormat:
             f'{path}: missing field "format" (an audiotok folder: '
             f'{", ".join(sorted(FORMATS))}) or "model_type" (a Hugging Face folder)'
         )
+    if isinstance(model_type, str) and model_type in HF_CODECS:
+        return HF_CODECS[model_type]
     if not isinstance(model_type, str) or model_type not in HF_MODEL_TYPES:
         raise AudiotokError(
             f'{path}: field "model_type" is {model_type!r}; audiotok reads Hugging Face folders '

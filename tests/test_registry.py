@@ -30,6 +30,13 @@ KNOWN_UNPINNED = {
     "vocos-encodec-24khz",
     "wav2vec2-large",
     "xlsr-300m",
+    "xcodec2",
+    "wavtokenizer-small-40",
+    "wavtokenizer-small-75",
+    "wavtokenizer-medium-speech-75",
+    "wavtokenizer-medium-music-audio-75",
+    "wavtokenizer-large-speech-75",
+    "wavtokenizer-large-unify-40",
 }
 
 

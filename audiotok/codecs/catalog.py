@@ -73,3 +73,59 @@ for _name, _desc, _rate, _rev in (
             ),
         )
     )
+
+# XCodec2 (Llasa): the Hugging Face repository HKUSTAudio/xcodec2 (model card: CC-BY-NC-4.0);
+# model.safetensors holds the codec and w2v-BERT 2.0. No commit or checksum is recorded here:
+# the file is checked against its digest at first use.
+_HF_XCODEC2 = "https://huggingface.co/HKUSTAudio/xcodec2"
+register(
+    ModelEntry(
+        name="xcodec2",
+        kind="acoustic",
+        builder="audiotok.codecs.xcodec2:build",
+        description="XCodec2 16 kHz (Llasa): w2v-BERT 2.0 + acoustic encoder, one 65,536-entry "
+        "FSQ codebook at 50 Hz (0.8 kbps); non-commercial licence",
+        source=_HF_XCODEC2,
+        license="CC-BY-NC-4.0 (HKUSTAudio/xcodec2 model card)",
+        sample_rate=16000,
+        frame_rate=50.0,
+        files=(
+            WeightFile("model.safetensors", url=f"{_HF_XCODEC2}/resolve/main/model.safetensors"),
+        ),
+    )
+)
+
+# WavTokenizer (jishengpeng/WavTokenizer, MIT): the checkpoints its README lists, on Hugging
+# Face under novateur/ (file names as published); no commit or checksum recorded (first use).
+_HF_WT = "https://huggingface.co/novateur/"
+# name, repository, file, frames per second, what it was trained on
+_WAVTOKENIZER = (
+    ("wavtokenizer-small-40", "WavTokenizer", "WavTokenizer_small_600_24k_4096.ckpt", 40,
+     "LibriTTS speech"),
+    ("wavtokenizer-small-75", "WavTokenizer", "WavTokenizer_small_320_24k_4096.ckpt", 75,
+     "LibriTTS speech"),
+    ("wavtokenizer-medium-speech-75", "WavTokenizer-medium-speech-75token",
+     "wavtokenizer_medium_speech_320_24k_v2.ckpt", 75, "10,000 h of speech"),
+    ("wavtokenizer-medium-music-audio-75", "WavTokenizer-medium-music-audio-75token",
+     "wavtokenizer_medium_music_audio_320_24k_v2.ckpt", 75, "10,000 h of music and audio"),
+    ("wavtokenizer-large-speech-75", "WavTokenizer-large-speech-75token",
+     "wavtokenizer_large_speech_320_24k.ckpt", 75, "80,000 h of speech, audio, music"),
+    ("wavtokenizer-large-unify-40", "WavTokenizer-large-unify-40token",
+     "wavtokenizer_large_unify_600_24k.ckpt", 40, "80,000 h of speech, audio, music"),
+)  # fmt: skip
+for _name, _repo, _file, _fps, _data in _WAVTOKENIZER:
+    register(
+        ModelEntry(
+            name=_name,
+            kind="acoustic",
+            builder="audiotok.codecs.wavtokenizer:build",
+            description=f"WavTokenizer 24 kHz ({_data}): one 4096-entry codebook at {_fps} Hz "
+            f"({_fps * 12 / 1000:g} kbps)",
+            source=f"{_HF_WT}{_repo}",
+            license="MIT (jishengpeng/WavTokenizer)",
+            sample_rate=24000,
+            frame_rate=float(_fps),
+            files=(WeightFile(_file, url=f"{_HF_WT}{_repo}/resolve/main/{_file}"),),
+            options={"frame_rate": _fps},
+        )
+    )
