@@ -19,7 +19,7 @@ def merge(
     Identity checked, shards verified, duplicate utterances refused; files are hard-linked
     where possible."""
     from audiotok.cli.common import check_output_dir, err_console, out_console
-    from audiotok.engines.merge import merge_stores
+    from audiotok.pipeline.merge import merge_stores
 
     check_output_dir(output)
     s = merge_stores(

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import audiotok
-from audiotok.engines.merge import merge_stores
 from audiotok.errors import AudiotokError, CorruptStoreError, SpecMismatchError
+from audiotok.pipeline.merge import merge_stores
 from audiotok.spec import TokenSpec
 from audiotok.store import StoreWriter
 

@@ -77,7 +77,7 @@ def test_export_refuses_an_output_folder_that_is_a_link(tmp_path):
 
 @pytest.mark.parametrize("bad", ["../../escape.parquet", "/tmp/escape.parquet", "codes//x.npy"])
 def test_merge_refuses_shard_names_that_leave_the_input(tmp_path, bad):
-    from audiotok.engines.merge import merge_stores
+    from audiotok.pipeline.merge import merge_stores
     from audiotok.store import record as R
 
     a = _store(tmp_path / "a", ids=("a0",))
@@ -94,7 +94,7 @@ def test_merge_refuses_shard_names_that_leave_the_input(tmp_path, bad):
 
 
 def test_merge_refuses_an_output_folder_that_is_a_link(tmp_path):
-    from audiotok.engines.merge import merge_stores
+    from audiotok.pipeline.merge import merge_stores
 
     a = _store(tmp_path / "a", ids=("a0",))
     elsewhere = tmp_path / "elsewhere"
