@@ -16,8 +16,7 @@ from audiotok.pipeline.api import scan_inputs
 from audiotok.pipeline.merge import merge_stores
 from audiotok.pipeline.slices import CorpusSlice, assign, cut, parse_slice, recorded_slice
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter, open_features
-from audiotok.store.tokens import TokenWriter
+from audiotok.store import TokenWriter, open_features
 
 from audio_fixtures import BAD
 
@@ -149,7 +148,7 @@ def test_merged_slices_equal_the_unsharded_store(corpus, tmp_path, monkeypatch):
     with pytest.raises(AudiotokError, match="overlap"):
         merge_stores([tmp_path / "whole", parts[0]], tmp_path / "m1")
     other = TokenSpec("semantic", "x-km100", 16000, 100.0, 1, 100, layer=6)
-    with StoreWriter(tmp_path / "other", other) as w:
+    with TokenWriter(tmp_path / "other", other) as w:
         w.add("zz/other", "/nowhere/other.wav", 1.0, np.arange(10) % 100)
     with pytest.raises(SpecMismatchError):
         merge_stores([*parts, tmp_path / "other"], tmp_path / "m2")

@@ -48,10 +48,10 @@ def test_plain_ids_with_sub_folders_are_files_inside(tmp_path):
 
 def _store(d: Path, ids=("u0", "u1")) -> Path:
     from audiotok.spec import TokenSpec
-    from audiotok.store import StoreWriter
+    from audiotok.store import TokenWriter
 
     spec = TokenSpec("semantic", "x-km50", 16000, 50.0, 1, 50, layer=6, semantic_codebooks=(0,))
-    w = StoreWriter(d, spec, shard_size=1)
+    w = TokenWriter(d, spec, shard_size=1)
     for i, utt in enumerate(ids):
         w.add(utt, f"{utt}.wav", 1.0, np.arange(i + 3) % 50)
     w.close()
