@@ -72,3 +72,13 @@ def test_any_engine_gets_the_same_store_and_summary(small_corpus, bad_corpus, tm
     assert_same_store(tmp_path / "a", tmp_path / "b")
     again = audiotok.encode_corpus(items, tok, tmp_path / "b", options=opts, engine=eng)
     assert again.already_done == a.encoded and again.encoded == 0  # resumed by the pipeline
+
+
+def test_encode_corpus_and_extract_corpus_are_defined_once():
+    import audiotok.engines
+    import audiotok.pipeline
+    import audiotok.pipeline.api as api
+
+    for name in ("encode_corpus", "extract_corpus"):
+        assert getattr(audiotok, name) is getattr(audiotok.pipeline, name) is getattr(api, name)
+        assert not hasattr(audiotok.engines, name)

@@ -136,3 +136,25 @@ def test_extract_on_ray_equals_the_local_feature_store(
     ra, rb = record(tmp_path / "local"), record(tmp_path / "ray")
     for key in ("header", "recipe", "errors", "audio_root", "num_utterances", "num_frames"):
         assert ra[key] == rb[key], key
+
+
+@pytest.mark.slow
+def test_a_slice_on_ray_equals_the_same_slice_on_the_local_engine(
+    ray_cluster, small_corpus, bad_corpus, tmp_path
+):
+    """The slice is cut once (one probe) by the pipeline; its files reach the Ray engine
+    probed already, and the store is the local engine's, slice record included."""
+    from audiotok.engines.ray import RayEngine, RayOptions
+    from audiotok.pipeline.slices import CorpusSlice
+
+    tok = audiotok.load("mfcc-km100")
+    items, problems = scan_inputs([small_corpus, bad_corpus])
+    opts = RunOptions(num_workers=0, batch_seconds=2.0)
+    sl = CorpusSlice(1, 2)
+    a = local_encode(items, tok, tmp_path / "local", options=opts, slice=sl, problems=problems)
+    b = encode_corpus(items, tok, tmp_path / "ray", options=opts, slice=sl, problems=problems,
+                      engine=RayEngine(RayOptions(actors=1)))  # fmt: skip
+    assert 0 < a.encoded < len(items) and _summary(a) == _summary(b)
+    assert_same_store(tmp_path / "local", tmp_path / "ray")
+    ra, rb = record(tmp_path / "local")["run"], record(tmp_path / "ray")["run"]
+    assert ra["slice"] == rb["slice"] == "1/2" and ra["slice_of"] == rb["slice_of"]
