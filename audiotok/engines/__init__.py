@@ -3,7 +3,9 @@ run (:class:`audiotok.pipeline.engine.Engine`); the store, the failure policy, t
 slices and merges are the pipeline's (:mod:`audiotok.pipeline`).
 
 - :mod:`audiotok.engines.ray`: the Ray Data engine (every Ray call lives there);
-- :mod:`audiotok.engines.stages`: the stages it runs, as plain functions on Arrow tables.
+- :mod:`audiotok.engines.stages`: the stages it runs, as plain functions on Arrow tables;
+- :mod:`audiotok.engines.ray_layout` (what a run asks of the cluster) and
+  :mod:`audiotok.engines.ray_errors` (one line for a failure of Ray): plain Python.
 
 Nothing here imports Ray or torch until it is used.
 """
@@ -14,7 +16,7 @@ from typing import Any
 
 _LAZY = {
     "RayEngine": "audiotok.engines.ray",
-    "RayOptions": "audiotok.engines.ray",
+    "RayOptions": "audiotok.engines.ray_layout",
 }
 
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shutil
 import signal
 from collections import deque
@@ -34,6 +33,8 @@ from typing import Any
 import numpy as np
 
 from audiotok.corpus import AudioItem
+from audiotok.engines.ray_errors import engine_error
+from audiotok.engines.ray_layout import Layout, RayOptions, layout_for
 from audiotok.errors import AudiotokError
 from audiotok.pipeline.local import BatchFn, Events, RunOptions, Work, split_work
 from audiotok.pipeline.plan import PROBE_CHUNK, Planned, make_batches, probe_chunk
@@ -51,93 +52,6 @@ def _import_ray() -> Any:
             "--engine ray needs Ray Data: pip install 'audiotok[ray]' (or --engine local)"
         ) from None
     return ray
-
-
-@dataclass
-class RayOptions:
-    """Where and how wide the Ray engine runs.
-
-    ``address``: None starts a local Ray on this machine (``num_cpus`` CPUs, default all);
-    ``"auto"`` or ``"ray://host:10001"`` connects to a running cluster. ``actors``: model
-    actors (default: one per ``num_gpus`` of the cluster's GPUs, or on CPUs as many as fit
-    with their decode tasks). ``num_gpus``: per actor (default 1 where the cluster has GPUs,
-    else 0: CPU actors; 0.5 puts two actors on each GPU). ``actor_cpus``: CPUs each actor
-    reserves (its torch threads: at least 1)."""
-
-    address: str | None = None
-    actors: int | None = None
-    num_gpus: float | None = None
-    actor_cpus: float = 1.0
-    num_cpus: int | None = None
-    object_store_memory: int | None = None
-
-    def check(self) -> None:
-        if self.actors is not None and self.actors < 1:
-            raise AudiotokError(f"--actors must be >= 1, got {self.actors}")
-        if self.num_gpus is not None and self.num_gpus < 0:
-            raise AudiotokError(f"--num-gpus must be >= 0, got {self.num_gpus:g}")
-        if not self.actor_cpus > 0:
-            raise AudiotokError(f"actor CPUs must be > 0, got {self.actor_cpus:g}")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """What the run asks of the cluster."""
-
-    actors: int
-    num_gpus: float  # per actor
-    actor_cpus: float
-    decode_tasks: int  # 0: each actor decodes its own batches
-    device: str
-
-    @property
-    def threads(self) -> int:
-        return max(1, int(self.actor_cpus))
-
-    def describe(self) -> str:
-        where = f"{self.num_gpus:g} GPU" if self.num_gpus else f"{self.actor_cpus:g} CPU"
-        dec = f"{self.decode_tasks} decode tasks" if self.decode_tasks else "decoding in actors"
-        return f"{self.actors} actor(s) x {where}, {dec}"
-
-
-def layout_for(
-    cpus: float,
-    gpus: float,
-    opts: RayOptions,
-    workers_per_actor: int,
-    *,
-    fixed: bool,
-) -> tuple[Layout, str | None]:
-    """The layout for a cluster of ``cpus`` and ``gpus``, and a warning when it does not fit
-    (an error where the cluster cannot grow: ``fixed``, a Ray started by this run)."""
-    num_gpus = opts.num_gpus if opts.num_gpus is not None else (1.0 if gpus >= 1 else 0.0)
-    if num_gpus > 0:
-        actors = opts.actors or max(1, int(gpus // num_gpus))
-    else:
-        actors = opts.actors or max(1, int(cpus // (opts.actor_cpus + workers_per_actor)))
-    lay = Layout(
-        actors=actors,
-        num_gpus=num_gpus,
-        actor_cpus=opts.actor_cpus,
-        decode_tasks=actors * workers_per_actor,
-        device="cuda" if num_gpus > 0 else "cpu",
-    )
-    need_cpus = actors * opts.actor_cpus + (1 if lay.decode_tasks else 0)
-    problem = None
-    if num_gpus > 0 and actors * num_gpus > gpus:
-        problem = (
-            f"{actors} actor(s) x --num-gpus {num_gpus:g} need {actors * num_gpus:g} GPUs; "
-            f"the cluster has {gpus:g} (lower --actors, or --num-gpus 0 for CPU actors)"
-        )
-    elif need_cpus > cpus:
-        problem = (
-            f"{actors} actor(s) x {opts.actor_cpus:g} CPU plus a decode task need "
-            f"{need_cpus:g} CPUs; the cluster has {cpus:g} (lower --actors, or --num-workers 0 "
-            "to decode inside the actors)"
-        )
-    if problem and fixed:
-        raise AudiotokError(problem)
-    return lay, problem
 
 
 @contextlib.contextmanager
@@ -347,7 +261,7 @@ def _get(ray: Any, ref: Any) -> Any:
     try:
         return ray.get(ref)
     except ray.exceptions.RayError as e:
-        raise _engine_error(e) from None
+        raise engine_error(e) from None
 
 
 def _dataset(
@@ -407,46 +321,9 @@ def _iterate(ray: Any, ds: Any) -> Iterator[Any]:
         except StopIteration:
             return
         except ray.exceptions.RayError as e:
-            raise _engine_error(e) from None
+            raise engine_error(e) from None
         except Exception as e:
             if type(e).__module__.startswith("ray."):
-                raise _engine_error(e) from None
+                raise engine_error(e) from None
             raise
         yield table
-
-
-_EXC_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$", re.M)
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _chain(e: BaseException) -> list[BaseException]:
-    out: list[BaseException] = []
-    x: BaseException | None = e
-    while x is not None and all(x is not y for y in out):
-        out.append(x)
-        nxt = getattr(x, "cause", None) or x.__cause__
-        x = nxt if isinstance(nxt, BaseException) else None
-    return out
-
-
-def _engine_error(e: BaseException) -> AudiotokError:
-    """One line for a failure of Ray itself. Ray wraps a worker's exception (its class may
-    not even survive the trip: an actor's constructor comes back as ``ActorDiedError`` with
-    the traceback as text), so the cause is the exception in the chain, or else the last
-    ``SomethingError: message`` line of the traceback text."""
-    chain = _chain(e)
-    own = next((x for x in chain if isinstance(x, AudiotokError)), None)
-    if own is not None:  # e.g. weights missing on a worker node
-        return AudiotokError(f"a Ray worker stopped: {own}")
-    found = [m for x in chain for m in _EXC_LINE.findall(_ANSI.sub("", str(x)))]
-    if found:
-        name, msg = found[-1]
-    else:
-        lines = [ln.strip() for ln in _ANSI.sub("", str(e)).splitlines() if ln.strip()]
-        name, msg = type(e).__name__, lines[0] if lines else ""
-    if name.startswith("audiotok.errors."):
-        return AudiotokError(f"a Ray worker stopped: {msg.strip()}")
-    return AudiotokError(
-        f"the Ray run failed ({name.rsplit('.', 1)[-1]}{': ' + msg.strip()[:300] if msg else ''}"
-        "); what was written is kept: fix the cause and rerun the same command to resume"
-    )
