@@ -29,6 +29,10 @@ KNOWN_UNPINNED = {
     "s3tokenizer-v1-25hz",
     "s3tokenizer-v1-50hz",
     "s3tokenizer-v2-25hz",
+    # hubertsiuzdak/snac_*: no commit readable here (first-use sha256 checks them)
+    "snac-24khz",
+    "snac-32khz",
+    "snac-44khz",
     "speechtokenizer-hubert-avg",
     "speechtokenizer-snake",
     "vocos-encodec-24khz",
