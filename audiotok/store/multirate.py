@@ -15,12 +15,16 @@ reads others.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from audiotok.errors import InvalidTokensError
+
+if TYPE_CHECKING:
+    from audiotok.store.reader import ShardCodes
 
 
 def units(frames: int, strides: Sequence[int]) -> int:
@@ -33,6 +37,45 @@ def frames_of(n_units: int, strides: Sequence[int]) -> int | None:
     group = max(strides)
     per_group = sum(group // s for s in strides)
     return None if n_units % per_group else n_units // per_group * group
+
+
+def units_per_row(frames: np.ndarray, strides: Sequence[int], ids: Any) -> np.ndarray:
+    """Stored codes of each row from its ``num_frames``; ValueError naming the first row whose
+    frames are not a whole number of coarse frames (a damaged store)."""
+    group = max(strides)
+    bad = np.flatnonzero(frames % group)
+    if len(bad):
+        raise ValueError(
+            f"row {str(ids[int(bad[0])])!r} has {int(frames[bad[0]])} frames, not a multiple "
+            f"of the coarsest stride {group}"
+        )
+    return frames // group * sum(group // s for s in strides)
+
+
+def frames_per_row(n_units: np.ndarray, strides: Sequence[int]) -> np.ndarray:
+    """Finest frames of each row from its stored codes (rows already checked)."""
+    group = max(strides)
+    return n_units // sum(group // s for s in strides) * group
+
+
+def check_ragged(
+    inner: np.ndarray, outer: np.ndarray, ids: Sequence[str], strides: Sequence[int]
+) -> None:
+    """Parquet offsets of a shard's ``codes`` (outer: rows -> codebooks, inner: codebooks ->
+    codes): every row must hold K codebooks spanning the same whole number of coarse frames;
+    ValueError naming the first row that does not."""
+    k, group = len(strides), max(strides)
+    per_row = np.diff(outer)
+    if len(per_row) != len(ids) or np.any(per_row != k):
+        bad = int(np.flatnonzero(per_row != k)[0]) if np.any(per_row != k) else 0
+        raise ValueError(f"row {ids[bad]!r} does not hold {k} codebooks")
+    spans = np.diff(inner)[: k * len(ids)].reshape(-1, k) * np.asarray(strides)
+    bad_rows = np.flatnonzero((spans != spans[:, :1]).any(1) | (spans[:, 0] % group != 0))
+    if len(bad_rows):
+        raise ValueError(
+            f"row {ids[int(bad_rows[0])]!r} has codebooks of lengths that do not fit strides "
+            f"{list(strides)}"
+        )
 
 
 def split(flat: np.ndarray, strides: Sequence[int]) -> list[np.ndarray]:
@@ -98,3 +141,45 @@ def to_flat(utt_id: str, codes: Any, strides: Sequence[int]) -> np.ndarray:
             f"utterance {utt_id!r}: {frames} frames is not a multiple of {group}"
         )
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
+
+
+def shard_codes_of(
+    ids: list[str],
+    starts: np.ndarray,
+    ends: np.ndarray,
+    values: np.ndarray,
+    k: int,
+    strides: tuple[int, ...] | None,
+) -> ShardCodes:
+    """A reader's shard codes: plain, or multi-rate rows when ``strides`` is given."""
+    from audiotok.store.reader import ShardCodes
+
+    if strides is None:
+        return ShardCodes(ids, starts, ends, values, k)
+    sc = _multirate_class()(ids, starts, ends, values, k)
+    sc.strides = tuple(strides)
+    return sc
+
+
+@functools.cache
+def _multirate_class() -> Any:
+    from audiotok.store.reader import ShardCodes
+
+    class MultiRateCodes(ShardCodes):
+        """Rows read as ``[K, T']`` (:func:`expand`) or per codebook (:func:`split`)."""
+
+        strides: tuple[int, ...] = ()
+
+        def codes(self, i: int) -> np.ndarray:
+            return expand(self.values[self.starts[i] : self.ends[i]], self.strides)
+
+        def codebooks(self, i: int) -> list[np.ndarray]:
+            return split(self.values[self.starts[i] : self.ends[i]], self.strides)
+
+        def __iter__(self) -> Any:
+            return ((utt_id, self.codes(i)) for i, utt_id in enumerate(self.ids))
+
+        def lengths(self) -> np.ndarray:
+            return frames_per_row(self.ends - self.starts, self.strides)
+
+    return MultiRateCodes

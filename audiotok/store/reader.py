@@ -36,6 +36,7 @@ from audiotok.store.damage import (
     one_line,
     translated,
 )
+from audiotok.store.multirate import check_ragged, shard_codes_of, units_per_row
 
 
 @dataclass
@@ -47,7 +48,6 @@ class ShardCodes:
     ends: np.ndarray  # int64 [n]
     values: np.ndarray  # uint16/uint32 [total K * T']
     k: int
-    strides: tuple[int, ...] | None = None  # multi-rate rows (store.multirate), else None
 
     def __post_init__(self) -> None:
         # plain ndarray views (a memmap subclass costs microseconds per slice) and Python ints
@@ -60,36 +60,19 @@ class ShardCodes:
 
     def codes(self, i: int) -> np.ndarray:
         a, b = self._bounds[i]
-        if self.strides is not None:
-            from audiotok.store.multirate import expand
-
-            return expand(self.values[a:b], self.strides)
         return self.values[a:b].reshape(self.k, -1)
 
     def codebooks(self, i: int) -> list[np.ndarray]:
         """Row ``i`` as one array per codebook, each at its own rate (views)."""
-        a, b = self._bounds[i]
-        if self.strides is not None:
-            from audiotok.store.multirate import split
-
-            return split(self.values[a:b], self.strides)
-        return list(self.values[a:b].reshape(self.k, -1))
+        return list(self.codes(i))
 
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
-        if self.strides is not None:
-            for i, utt_id in enumerate(self.ids):
-                yield utt_id, self.codes(i)
-            return
         v, k = self.values, self.k
         for utt_id, (a, b) in zip(self.ids, self._bounds, strict=True):
             yield utt_id, v[a:b].reshape(k, -1)
 
     def lengths(self) -> np.ndarray:
-        """Frames per row (the finest frames for multi-rate rows)."""
-        if self.strides is not None:
-            group = max(self.strides)
-            per_group = sum(group // s for s in self.strides)
-            return (self.ends - self.starts) // per_group * group
+        """Frames per row."""
         return (self.ends - self.starts) // self.k
 
 
@@ -143,20 +126,14 @@ def flat_codes(
     frames = t.column("num_frames").to_numpy().astype(np.int64)
     if (frames < 0).any():
         raise _broken(path, ValueError("a row has a negative frame count"))
-    if strides is not None:
-        group = max(strides)
-        bad = np.flatnonzero(frames % group)
-        if len(bad):
-            utt = t.column("id")[int(bad[0])].as_py()
-            raise _broken(path, ValueError(f"row {utt!r} has {frames[bad[0]]} frames, not a "
-                                           f"multiple of the coarsest stride {group}"))  # fmt: skip
-        n = frames // group * sum(group // s for s in strides)
-    else:
-        n = frames * k
+    try:
+        n = frames * k if strides is None else units_per_row(frames, strides, t.column("id"))
+    except ValueError as e:
+        raise _broken(path, e) from None
     ends = np.cumsum(n)
     if len(ends) and ends[-1] != len(values):
         raise _broken(flat, ValueError("the flat codes do not match the shard's frame counts"))
-    return ShardCodes(t.column("id").to_pylist(), ends - n, ends, values, k, strides)
+    return shard_codes_of(t.column("id").to_pylist(), ends - n, ends, values, k, strides)
 
 
 def _read(path: Path, columns: list[str] | None) -> pa.Table:
@@ -179,22 +156,12 @@ def _codes_of(
     inner_arr = arr.values
     inner = inner_arr.offsets.to_numpy().astype(np.int64)
     values = inner_arr.values.to_numpy(zero_copy_only=False)
-    if strides is not None:  # every row's codebooks must span the same frames
-        lens = np.diff(inner)
-        ok = len(lens) == k * len(ids) and bool(np.all(np.diff(outer) == k))
-        spans = lens[: k * len(ids)].reshape(-1, k) * np.asarray(strides) if ok else None
-        if spans is not None and len(spans):
-            bad = np.flatnonzero((spans != spans[:, :1]).any(1) | (spans[:, 0] % max(strides)))
-            ok = not len(bad)
-        if not ok:
-            where = f"row {ids[int(bad[0])]!r}" if spans is not None else "a row"
-            raise _broken(
-                path or Path("?"),
-                ValueError(
-                    f"{where} has codebooks of lengths that do not fit strides {list(strides)}"
-                ),  # fmt: skip
-            )
-    return ShardCodes(ids, inner[outer[:-1]], inner[outer[1:]], values, k, strides)
+    try:
+        if strides is not None:
+            check_ragged(inner, outer, ids, strides)
+    except ValueError as e:
+        raise _broken(path or Path("?"), e) from None
+    return shard_codes_of(ids, inner[outer[:-1]], inner[outer[1:]], values, k, strides)
 
 
 class TokenStore:
@@ -353,25 +320,24 @@ class TokenStore:
     def ids(self) -> list[str]:
         return list(self.index)
 
-    @translated
-    def get(self, utt_id: str) -> np.ndarray:
-        """The codes ``[K, T']`` of one utterance (a memory-mapped slice)."""
+    def _where(self, utt_id: str) -> tuple[ShardCodes, int]:
         try:
             s, r = self.index[utt_id]
         except KeyError:
             raise NoSuchId(f"no utterance {utt_id!r} in {self.dir}") from None
-        sc, i = self.locate(s, r)
+        return self.locate(s, r)
+
+    @translated
+    def get(self, utt_id: str) -> np.ndarray:
+        """The codes ``[K, T']`` of one utterance (a memory-mapped slice)."""
+        sc, i = self._where(utt_id)
         return sc.codes(i)
 
     @translated
     def get_codebooks(self, utt_id: str) -> list[np.ndarray]:
         """The codes of one utterance as one array per codebook, each at its own frame rate
         (``spec.rates``); for single-rate stores, the rows of ``get(id)``."""
-        try:
-            s, r = self.index[utt_id]
-        except KeyError:
-            raise NoSuchId(f"no utterance {utt_id!r} in {self.dir}") from None
-        sc, i = self.locate(s, r)
+        sc, i = self._where(utt_id)
         return sc.codebooks(i)
 
     # --- rows ------------------------------------------------------------------------------
