@@ -14,8 +14,15 @@ from audiotok.feed.vocab import VocabError
 from audiotok.spec import TokenSpec
 from audiotok.store.tokens import TokenWriter
 
-SNAC_LIKE = dict(kind="acoustic", name="toy", sample_rate=24000, frame_rate=48.0,
-                 num_codebooks=3, codebook_size=16, codebook_frame_rates=(12.0, 24.0, 48.0))  # fmt: skip
+SNAC_LIKE = dict(
+    kind="acoustic",
+    name="toy",
+    sample_rate=24000,
+    frame_rate=48.0,
+    num_codebooks=3,
+    codebook_size=16,
+    codebook_frame_rates=(12.0, 24.0, 48.0),
+)
 
 
 def test_spec_rates_strides_bitrate_and_old_dicts():
@@ -43,8 +50,9 @@ def test_writer_takes_both_layouts_and_refuses_what_does_not_fit(tmp_path):
     parts = [g.integers(0, 16, 8 // s) for s in (4, 2, 1)]
     w = TokenWriter(tmp_path / "s", spec)
     w.add("a", "a.wav", 0.1, parts)  # one array per codebook
-    w.add("b", "b.wav", 0.1, np.stack([np.repeat(p, s) for p, s in zip(parts, (4, 2, 1))]))
-    bad = np.stack([np.repeat(p, s) for p, s in zip(parts, (4, 2, 1))])
+    repeated = np.stack([np.repeat(p, s) for p, s in zip(parts, (4, 2, 1), strict=True)])
+    w.add("b", "b.wav", 0.1, repeated)
+    bad = repeated.copy()
     bad[0, 1] = (bad[0, 0] + 1) % 16
     with pytest.raises(InvalidTokensError, match="not repeated 4 times"):
         w.add("c", "c.wav", 0.1, bad)
@@ -90,3 +98,12 @@ def test_coarse_to_fine_refuses_what_it_cannot_lay_out():
         p.invert(np.zeros(7, np.int64), 2, z, -1, np.array([4, 1]))
     with pytest.raises(VocabError, match="different rates"):
         get_pattern("flatten").check(z, True, np.array([4, 1]))
+
+
+def test_info_line_names_each_codebook_rate():
+    from audiotok.cli.common import describe_spec
+
+    line = describe_spec(TokenSpec(**SNAC_LIKE))
+    assert "codebooks at 12 / 24 / 48 Hz" in line and "0.336 kbps" in line
+    old = {k: v for k, v in SNAC_LIKE.items() if k != "codebook_frame_rates"}
+    assert "codebooks at" not in describe_spec(TokenSpec(**old))
