@@ -25,7 +25,11 @@ Padding: as ``SNAC.preprocess``, the input is zero-padded on the right to a mult
 ``ceil(T / m) * m / hop`` frames and decodes to that many ``x hop`` samples.
 
 Cutting the work: ``encode_batch`` runs each distinct length on its own (its padded batch is
-then the files' own padding: exact); ``decode_batch`` decodes item by item, each with the
+then the files' own padding: exact). Files longer than 3 x :data:`WINDOW_SECONDS` are encoded
+in windows (``encode_long``) whose edges fall on multiples of the padding unit, so attention
+windows and pooled groups line up with the whole file's, with context covering half the
+encoder's convolutional receptive field plus one attention window on each side: codes equal
+the whole file's (tested). ``decode_batch`` decodes item by item, each with the
 decoder's noise blocks drawing from a generator seeded :data:`NOISE_SEED`, so decoding is
 reproducible, independent of batching, and leaves torch's global RNG alone.
 """
@@ -34,6 +38,7 @@ from __future__ import annotations
 
 import json
 import math
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +85,7 @@ CONFIG_KEYS = (
     "depthwise",
 )
 NOISE_SEED = 0
+WINDOW_SECONDS = 10.0
 _PARAM_KEYS = {
     "parametrizations.weight.original0": "weight_g",
     "parametrizations.weight.original1": "weight_v",
@@ -88,12 +94,18 @@ _PARAM_KEYS = {
 
 class SnacCodec(Codec):
     def __init__(self, model: Any, name: str, weights_sha256: str):
+        from audiotok.codecs.windows import conv_span, round_up
+
         self.model = model
         self.hop_length = int(model.hop_length)
         self.strides = tuple(int(s) for s in model.vq_strides)
         self.pad_multiple = int(model.pad_multiple)
         self.batch_exact = False  # equal lengths only: see encode_batch
         sr = int(model.sample_rate)
+        self.window = round_up(int(WINDOW_SECONDS * sr), self.pad_multiple)
+        attn = (model.attn_window_size or 0) * self.hop_length
+        self.context = round_up(conv_span(model.encoder) // 2 + 1 + attn, self.pad_multiple)
+        self.long_window_seconds = 3 * WINDOW_SECONDS
         fr = sr / self.hop_length
         self.spec = TokenSpec(
             kind="acoustic",
@@ -142,6 +154,18 @@ class SnacCodec(Codec):
                 codes = self._encode_same_length(wav[idx, :, :length])
                 out[idx] = F.pad(codes, (0, out.shape[-1] - codes.shape[-1])).to(out.device)
         return out.to(wav.device), torch.tensor(frames)
+
+    def encode_long(self, wav):
+        import torch
+
+        from audiotok.codecs.padding import pad_to_multiple
+        from audiotok.codecs.windows import run_windowed
+
+        wav = pad_to_multiple(wav, self.pad_multiple)
+        ratio = Fraction(1, self.hop_length)
+        with torch.inference_mode():
+            codes = run_windowed(self._encode_same_length, wav, self.window, self.context, ratio)
+        return codes, torch.tensor([codes.shape[-1]])
 
     def split_codes(self, codes: Any) -> list[Any]:
         """codes [B, K, T'] (repeated layout) -> one [B, T' / stride_k] tensor per codebook."""

@@ -140,3 +140,19 @@ def test_snac_decode_refuses_partial_groups(pair):
     codes = np.zeros((codec.num_codebooks, codec.strides[0] + 1), dtype=np.int64)
     with pytest.raises(AudiotokError, match="whole groups"):
         codec.decode(codes)
+
+
+def test_snac_long_files_in_windows_give_the_whole_file_codes(pair):
+    _, codec = pair
+    m = codec.pad_multiple
+    x = _signal(12 * m + 2 * codec.context + 5, seed=42).view(1, 1, -1)  # 4 windows
+    whole, _ = codec.encode_batch(x, torch.tensor([x.shape[-1]]))
+    window, context = codec.window, codec.context
+    try:
+        codec.window = 4 * m  # short windows, with the codec's own context
+        assert x.shape[-1] > codec.window + 2 * codec.context  # really cut in windows
+        long, lengths = codec.encode_long(x)
+    finally:
+        codec.window = window
+    assert codec.context == context and int(lengths[0]) == whole.shape[-1]
+    assert torch.equal(long, whole)
