@@ -9,8 +9,10 @@ Released models (Hugging Face ``hubertsiuzdak/snac_{24,32,44}khz``: ``config.jso
 | snac-32khz | 32000 Hz | 384 | 8, 4, 2, 1   | 10.4, 20.8, 41.7, 83.3      | 1.9  |
 | snac-44khz | 44100 Hz | 384 | 8, 4, 2, 1   | 14.4, 28.7, 57.4, 114.8     | 2.6  |
 
-(24 kHz config as its config.json; the 32/44 kHz hops are those the bitrates of the SNAC
-README give; the builder reads each release's own config.json in any case.)
+(24 kHz: its config.json as quoted by several public ports; 32/44 kHz: the hop the SNAC
+README's bitrates imply. With these configurations our network has 19.8 M and 54.5 M
+parameters, the counts of the SNAC README; the builder reads each release's own config.json
+in any case.)
 
 Multi-rate codes in the [B, K, T'] contract: ``T'`` counts frames of the finest codebook
 (``frame_rate = sample_rate / hop``); codebook ``k`` runs ``vq_strides[k]`` times slower,

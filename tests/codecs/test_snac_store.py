@@ -166,3 +166,19 @@ def test_join_refuses_multirate(snac_store, tmp_path):
 
     with pytest.raises(AudiotokError, match="several frame rates"):
         JoinedSource([as_source(str(snac_store[0])), as_source(str(snac_store[0]))])
+
+
+def test_packed_iterable_dataset_reads_a_snac_store(snac_store):
+    from audiotok.feed.iterable import TokenIterableDataset
+
+    tok, _ = snac_store
+    src = as_source(str(tok))
+    ds = TokenIterableDataset(
+        str(tok), pattern="coarse_to_fine", context_length=16, batch_size=2, shuffle=False
+    )
+    stream = np.concatenate([ds.encoder.encode(src.get(u)).tokens for u in src.ids()])
+    got: list[int] = []
+    for batch in ds:  # context j: input_ids = stream[jL : jL + L], labels one step on
+        for row, lab in zip(batch["input_ids"].tolist(), batch["labels"].tolist(), strict=True):
+            got.extend(([] if got else [row[0]]) + [t for t in lab if t != -100])
+    assert got == stream.tolist()
