@@ -356,7 +356,9 @@ def resynth(
         recipe = voc.config.tokenizer
         if not recipe:
             raise AudiotokError(f"{vocoder} does not record its tokenizer: pass --tokenizer")
-        tok = recipe_from_dict(recipe).build(device=dev)
+        from audiotok.factory import build
+
+        tok = build(recipe_from_dict(recipe), device=dev)
     voc.check_tokens(tok.spec, tok.recipe.to_dict() if tok.recipe is not None else None)
     items, problems = scan_inputs([corpus])
     if not items:

@@ -22,19 +22,8 @@ import numpy as np
 import torch
 
 from audiotok import audio
-from audiotok.vocoders.generator import receptive_radius_frames
 from audiotok.vocoders.model import SpeakerArg, Vocoder
 from audiotok.vocoders.resynth import dedup as dedup_units
-
-
-def context_frames(vocoder: Vocoder) -> int:
-    c = vocoder.config
-    return receptive_radius_frames(
-        c.upsample_rates,
-        c.upsample_kernel_sizes,
-        c.resblock_kernel_sizes,
-        c.resblock_dilation_sizes,
-    )
 
 
 def decode_long(
@@ -45,7 +34,7 @@ def decode_long(
     style: Any = None,
 ) -> torch.Tensor:
     """One utterance's full-rate units [T'] -> wav [T' * hop], window by window."""
-    ctx, hop, n = context_frames(vocoder), vocoder.hop_length, units.shape[-1]
+    ctx, hop, n = vocoder.context_frames, vocoder.hop_length, units.shape[-1]
     pieces = []
     for start in range(0, n, window_frames):
         a, b = max(0, start - ctx), min(n, start + window_frames + ctx)

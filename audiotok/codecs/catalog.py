@@ -39,18 +39,20 @@ for name, variant, tag, upstream, local, sr, hop, k in _DAC:
 # Vocos (charactr-platform/vocos, MIT; the Hugging Face cards state MIT). Files: config.yaml
 # and pytorch_model.bin of each repo; no sha256 read here (left empty, as other HF entries).
 _HF_VOCOS = "https://huggingface.co/charactr/"
-for _name, _desc, _rate in (
+for _name, _desc, _rate, _rev in (
     (
         "vocos-encodec-24khz",
         "Vocos decoder of EnCodec 24 kHz codes (2/4/8/16 codebooks = 1.5/3/6/12 kbps): "
         "`audiotok decode STORE --decoder vocos`",
         75.0,
+        "main",  # no commit of this repo could be looked up where audiotok is built
     ),
     (
         "vocos-mel-24khz",
         "Vocos vocoder of 100-bin log-mel spectrograms (hop 256): "
         'audiotok.load_vocos("vocos-mel-24khz").decode_mel(mel)',
         93.75,
+        "0feb3fdd929bcd6649e0e7c5a688cf7dd012ef21",
     ),
 ):
     register(
@@ -64,9 +66,9 @@ for _name, _desc, _rate in (
             sample_rate=24000,
             frame_rate=_rate,
             files=(
-                WeightFile("config.yaml", url=f"{_HF_VOCOS}{_name}/resolve/main/config.yaml"),
+                WeightFile("config.yaml", url=f"{_HF_VOCOS}{_name}/resolve/{_rev}/config.yaml"),
                 WeightFile(
-                    "pytorch_model.bin", url=f"{_HF_VOCOS}{_name}/resolve/main/pytorch_model.bin"
+                    "pytorch_model.bin", url=f"{_HF_VOCOS}{_name}/resolve/{_rev}/pytorch_model.bin"
                 ),
             ),
         )

@@ -53,7 +53,9 @@ class TokenBatchFn:
 
     @classmethod
     def from_recipe(cls, recipe: Any, device: str = "cpu") -> TokenBatchFn:
-        return cls(recipe.build(device=device))
+        from audiotok.factory import build
+
+        return cls(build(recipe, device=device))
 
     @property
     def sample_rate(self) -> int:
@@ -98,7 +100,9 @@ class FeatureBatchFn:
 
     @classmethod
     def from_recipe(cls, recipe: Any, device: str = "cpu") -> FeatureBatchFn:
-        return cls(recipe.build(device=device))
+        from audiotok.factory import build
+
+        return cls(build(recipe, device=device))
 
     @property
     def sample_rate(self) -> int:
