@@ -15,16 +15,12 @@ reads others.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from audiotok.errors import InvalidTokensError
-
-if TYPE_CHECKING:
-    from audiotok.store.reader import ShardCodes
 
 
 def units(frames: int, strides: Sequence[int]) -> int:
@@ -141,45 +137,3 @@ def to_flat(utt_id: str, codes: Any, strides: Sequence[int]) -> np.ndarray:
             f"utterance {utt_id!r}: {frames} frames is not a multiple of {group}"
         )
     return np.concatenate(parts) if parts else np.zeros(0, np.int64)
-
-
-def shard_codes_of(
-    ids: list[str],
-    starts: np.ndarray,
-    ends: np.ndarray,
-    values: np.ndarray,
-    k: int,
-    strides: tuple[int, ...] | None,
-) -> ShardCodes:
-    """A reader's shard codes: plain, or multi-rate rows when ``strides`` is given."""
-    from audiotok.store.reader import ShardCodes
-
-    if strides is None:
-        return ShardCodes(ids, starts, ends, values, k)
-    sc = _multirate_class()(ids, starts, ends, values, k)
-    sc.strides = tuple(strides)
-    return sc
-
-
-@functools.cache
-def _multirate_class() -> Any:
-    from audiotok.store.reader import ShardCodes
-
-    class MultiRateCodes(ShardCodes):
-        """Rows read as ``[K, T']`` (:func:`expand`) or per codebook (:func:`split`)."""
-
-        strides: tuple[int, ...] = ()
-
-        def codes(self, i: int) -> np.ndarray:
-            return expand(self.values[self.starts[i] : self.ends[i]], self.strides)
-
-        def codebooks(self, i: int) -> list[np.ndarray]:
-            return split(self.values[self.starts[i] : self.ends[i]], self.strides)
-
-        def __iter__(self) -> Any:
-            return ((utt_id, self.codes(i)) for i, utt_id in enumerate(self.ids))
-
-        def lengths(self) -> np.ndarray:
-            return frames_per_row(self.ends - self.starts, self.strides)
-
-    return MultiRateCodes

@@ -1,10 +1,8 @@
 """Reading a token store: ``audiotok.open_tokens(dir)``.
 
 Iteration yields ``(id, codes)`` where ``codes`` is always ``[K, T']`` (uint16, or uint32
-past 65,536 entries). Multi-rate stores (SNAC: :mod:`audiotok.store.multirate`) give the
-codec contract's layout, each code of codebook k repeated ``spec.strides[k]`` times (a copy);
-``get_codebooks(id)`` gives each codebook at its own rate (views). Otherwise codes are a
-read-only view into the shard's flat codes (``.codes/shard-N.npy``,
+past 65,536 entries; multi-rate stores: :mod:`audiotok.store.multirate`, and
+``get_codebooks``): a read-only view into the shard's flat codes (``.codes/shard-N.npy``,
 memory-mapped; no Parquet decoding, no per-row Python lists). ``get(id)`` is O(1) through an
 id -> (shard, row) index built on first use. Shards of audiotok 0.1 stores have no flat copy:
 they are decoded from Parquet (by row group for ``get``). Only committed shards are read, and
@@ -36,7 +34,7 @@ from audiotok.store.damage import (
     one_line,
     translated,
 )
-from audiotok.store.multirate import check_ragged, shard_codes_of, units_per_row
+from audiotok.store.multirate import check_ragged, expand, frames_per_row, split, units_per_row
 
 
 @dataclass
@@ -48,6 +46,7 @@ class ShardCodes:
     ends: np.ndarray  # int64 [n]
     values: np.ndarray  # uint16/uint32 [total K * T']
     k: int
+    strides: tuple[int, ...] | None = None  # multi-rate rows (store/multirate.py)
 
     def __post_init__(self) -> None:
         # plain ndarray views (a memmap subclass costs microseconds per slice) and Python ints
@@ -60,19 +59,27 @@ class ShardCodes:
 
     def codes(self, i: int) -> np.ndarray:
         a, b = self._bounds[i]
+        if self.strides:
+            return expand(self.values[a:b], self.strides)
         return self.values[a:b].reshape(self.k, -1)
 
     def codebooks(self, i: int) -> list[np.ndarray]:
         """Row ``i`` as one array per codebook, each at its own rate (views)."""
-        return list(self.codes(i))
+        a, b = self._bounds[i]
+        return split(self.values[a:b], self.strides) if self.strides else list(self.codes(i))
 
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        if self.strides:
+            yield from ((utt_id, self.codes(i)) for i, utt_id in enumerate(self.ids))
+            return
         v, k = self.values, self.k
         for utt_id, (a, b) in zip(self.ids, self._bounds, strict=True):
             yield utt_id, v[a:b].reshape(k, -1)
 
     def lengths(self) -> np.ndarray:
-        """Frames per row."""
+        """Frames per row (the finest frames of multi-rate rows)."""
+        if self.strides:
+            return frames_per_row(self.ends - self.starts, self.strides)
         return (self.ends - self.starts) // self.k
 
 
@@ -133,7 +140,7 @@ def flat_codes(
     ends = np.cumsum(n)
     if len(ends) and ends[-1] != len(values):
         raise _broken(flat, ValueError("the flat codes do not match the shard's frame counts"))
-    return shard_codes_of(t.column("id").to_pylist(), ends - n, ends, values, k, strides)
+    return ShardCodes(t.column("id").to_pylist(), ends - n, ends, values, k, strides)
 
 
 def _read(path: Path, columns: list[str] | None) -> pa.Table:
@@ -161,7 +168,7 @@ def _codes_of(
             check_ragged(inner, outer, ids, strides)
     except ValueError as e:
         raise _broken(path or Path("?"), e) from None
-    return shard_codes_of(ids, inner[outer[:-1]], inner[outer[1:]], values, k, strides)
+    return ShardCodes(ids, inner[outer[:-1]], inner[outer[1:]], values, k, strides)
 
 
 class TokenStore:
