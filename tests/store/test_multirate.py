@@ -107,3 +107,30 @@ def test_info_line_names_each_codebook_rate():
     assert "codebooks at 12 / 24 / 48 Hz" in line and "0.336 kbps" in line
     old = {k: v for k, v in SNAC_LIKE.items() if k != "codebook_frame_rates"}
     assert "codebooks at" not in describe_spec(TokenSpec(**old))
+
+
+def test_eval_codebooks_measures_a_multirate_store_on_the_finest_grid(tmp_path, capsys):
+    import json
+
+    from audiotok.cli.app import main
+
+    rate, phones = 50.0, ["a", "b", "c", "d"]
+    spec = TokenSpec("acoustic", "toy", 16000, rate, 3, 64, codebook_frame_rates=(12.5, 25, 50))
+    g = np.random.default_rng(0)
+    w = TokenWriter(tmp_path / "tok", spec)
+    (tmp_path / "align").mkdir()
+    for u in range(4):
+        seg = g.integers(0, 4, 25)  # 25 phones of 8 frames (2 coarse codes) each
+        c0 = np.repeat(seg, 2) * 5 + 1  # one code per 4 frames: the phone
+        w.add(f"u{u}", f"u{u}.wav", 4.0, [c0, g.integers(0, 64, 100), np.zeros(200, int)])
+        with open(tmp_path / "align" / f"u{u}.tsv", "w") as f:
+            for i, p in enumerate(seg):
+                f.write(f"{i * 8 / rate}\t{(i + 1) * 8 / rate}\t{phones[p]}\n")
+    w.close()
+    with pytest.raises(SystemExit) as e:
+        main(["eval", "codebooks", str(tmp_path / "tok"), "--align", str(tmp_path / "align"),
+              "--json"])  # fmt: skip
+    assert e.value.code == 0
+    r = json.loads(capsys.readouterr().out)
+    alone = [c["pnmi"] for c in r["codebooks"]]
+    assert alone[0] > 0.99 and alone[1] < 0.5 and alone[2] == 0.0
