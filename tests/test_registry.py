@@ -26,6 +26,10 @@ KNOWN_UNPINNED = {
     "data2vec-audio-base",
     # ModelScope "master" (the URLs the s3tokenizer package downloads; its sha256s check them)
     "s3tokenizer-v1-25hz",
+    # hubertsiuzdak/snac_*: no commit readable here (first-use sha256 checks them)
+    "snac-24khz",
+    "snac-32khz",
+    "snac-44khz",
     "speechtokenizer-hubert-avg",
     "vocos-encodec-24khz",
     "wav2vec2-large",

@@ -13,6 +13,10 @@ definitions of :mod:`audiotok.kmeans.metrics` (HuBERT's cluster-quality measures
   materialised: tuples get ids incrementally (``id_k = unique(id_{k-1} * size + c_k)``) and
   the (phone, unit) pairs are counted sparsely.
 
+Multi-rate stores (SNAC) are read in their ``[K, T']`` layout at the finest rate: a code of a
+coarse codebook labels every finest frame it spans, so all codebooks are measured on one time
+grid, each code weighted by its span.
+
 PNMI and purities use the frames inside a phone segment; unit entropy (bits per frame) uses
 every frame of the aligned utterances. Utterances without an alignment file are skipped.
 Memory: the codes of the aligned utterances (2 bytes per frame and codebook) plus 8 bytes per

@@ -181,7 +181,7 @@ def compare_one(
         "codebooks": int(s.num_codebooks),
         "codebook_size": int(s.codebook_size),
         "bitrate_bps": float(s.bitrate),
-        "tokens_per_second": float(s.frame_rate) * int(s.num_codebooks),
+        "tokens_per_second": float(sum(s.rates)),  # each codebook at its rate (multi-rate)
         "audio_seconds": audio_s,
         "encode_seconds": wall,
         "encode_realtime": audio_s / wall if wall > 0 else None,
