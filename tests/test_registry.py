@@ -27,7 +27,6 @@ KNOWN_UNPINNED = {
     # ModelScope "master" (the URLs the s3tokenizer package downloads; its sha256s check them)
     "s3tokenizer-v1-25hz",
     # hubertsiuzdak/snac_*: no commit readable here (first-use sha256 checks them)
-    "snac-24khz",
     "snac-32khz",
     "snac-44khz",
     "speechtokenizer-hubert-avg",
@@ -37,10 +36,6 @@ KNOWN_UNPINNED = {
     "xcodec2",
     "wavtokenizer-small-40",
     "wavtokenizer-small-75",
-    "wavtokenizer-medium-speech-75",
-    "wavtokenizer-medium-music-audio-75",
-    "wavtokenizer-large-speech-75",
-    "wavtokenizer-large-unify-40",
 }
 
 

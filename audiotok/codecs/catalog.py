@@ -96,24 +96,31 @@ register(
 )
 
 # WavTokenizer (jishengpeng/WavTokenizer, MIT): the checkpoints its README lists, on Hugging
-# Face under novateur/ (file names as published); no commit or checksum recorded (first use).
+# Face under novateur/ (file names as published). Commits (and one sha256: the name of the
+# file's blob in a public Hugging Face cache listing) as found in public snapshot paths; the
+# two small models' repository had none to be found: branch main, checked on first use.
 _HF_WT = "https://huggingface.co/novateur/"
-# name, repository, file, frames per second, what it was trained on
+# name, repository, revision, file, frames per second, what it was trained on, sha256
 _WAVTOKENIZER = (
-    ("wavtokenizer-small-40", "WavTokenizer", "WavTokenizer_small_600_24k_4096.ckpt", 40,
-     "LibriTTS speech"),
-    ("wavtokenizer-small-75", "WavTokenizer", "WavTokenizer_small_320_24k_4096.ckpt", 75,
-     "LibriTTS speech"),
+    ("wavtokenizer-small-40", "WavTokenizer", "main", "WavTokenizer_small_600_24k_4096.ckpt", 40,
+     "LibriTTS speech", ""),
+    ("wavtokenizer-small-75", "WavTokenizer", "main", "WavTokenizer_small_320_24k_4096.ckpt", 75,
+     "LibriTTS speech", ""),
     ("wavtokenizer-medium-speech-75", "WavTokenizer-medium-speech-75token",
-     "wavtokenizer_medium_speech_320_24k_v2.ckpt", 75, "10,000 h of speech"),
+     "8858552e69270816d6aeb37bfcf3b770769d4899", "wavtokenizer_medium_speech_320_24k_v2.ckpt",
+     75, "10,000 h of speech", ""),
     ("wavtokenizer-medium-music-audio-75", "WavTokenizer-medium-music-audio-75token",
-     "wavtokenizer_medium_music_audio_320_24k_v2.ckpt", 75, "10,000 h of music and audio"),
+     "1bcbe86db88fc1f1f86c7ea192e791b3ede17da2",
+     "wavtokenizer_medium_music_audio_320_24k_v2.ckpt", 75, "10,000 h of music and audio", ""),
     ("wavtokenizer-large-speech-75", "WavTokenizer-large-speech-75token",
-     "wavtokenizer_large_speech_320_24k.ckpt", 75, "80,000 h of speech, audio, music"),
+     "9ecf0f435d6f8a75390457f31c6ed8f5f0d1af1b", "wavtokenizer_large_speech_320_24k.ckpt", 75,
+     "80,000 h of speech, audio, music", ""),
     ("wavtokenizer-large-unify-40", "WavTokenizer-large-unify-40token",
-     "wavtokenizer_large_unify_600_24k.ckpt", 40, "80,000 h of speech, audio, music"),
+     "7dc47a9450ce71cab736434b7645604013ca028b", "wavtokenizer_large_unify_600_24k.ckpt", 40,
+     "80,000 h of speech, audio, music",
+     "72182c1b6bd5ea7f84cf3ec78a0a3244cf42daa660b2e9bce23f5d74064d8205"),
 )  # fmt: skip
-for _name, _repo, _file, _fps, _data in _WAVTOKENIZER:
+for _name, _repo, _rev, _file, _fps, _data, _sha in _WAVTOKENIZER:
     register(
         ModelEntry(
             name=_name,
@@ -125,7 +132,7 @@ for _name, _repo, _file, _fps, _data in _WAVTOKENIZER:
             license="MIT (jishengpeng/WavTokenizer)",
             sample_rate=24000,
             frame_rate=float(_fps),
-            files=(WeightFile(_file, url=f"{_HF_WT}{_repo}/resolve/main/{_file}"),),
+            files=(WeightFile(_file, url=f"{_HF_WT}{_repo}/resolve/{_rev}/{_file}", sha256=_sha),),
             options={"frame_rate": _fps},
         )
     )
