@@ -41,6 +41,7 @@ from audiotok.feed.collate import pad_collate
 from audiotok.feed.dataset import example_dict
 from audiotok.feed.encoder import FeedEncoder
 from audiotok.feed.source import Block, BlockReader, SubsetSource, as_source
+from audiotok.feed.transport import HEADER, forget, worker_ring
 
 STATE_VERSION = 1
 
@@ -94,6 +95,10 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         self._num_workers: int | None = None
         self._next_worker = 0
         self._rotation = 0
+        self._group_left = 0  # batches left in the slot's current message (StatefulLoader)
+        self._first_group = 0  # the resumed slot's first message: that many batches
+        self._grouped = False  # set by StatefulLoader while its workers run
+        self._arena: Any = None  # a worker's shared-memory slot the next batch is made in
         self._reader: BlockReader | None = None
 
     # --- epoch and state -----------------------------------------------------------------
@@ -105,12 +110,15 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
 
     def _reset(self) -> None:
         self._positions, self._num_workers, self._next_worker, self._rotation = {}, None, 0, 0
+        self._group_left = self._first_group = 0
 
-    def _observe(self, resume: Any) -> None:
+    def _observe(self, resume: Any, left: int = 0) -> None:
+        """A batch was delivered; ``left`` more of its worker's message follow it."""
         slot, workers, doc, offset = (int(x) for x in np.asarray(resume).tolist())
         self._positions[slot] = (doc, offset)
         self._num_workers = workers
-        self._next_worker = (slot + 1) % workers
+        self._next_worker = slot if left else (slot + 1) % workers
+        self._group_left = left
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +132,7 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
             "shuffle": self.shuffle,
             "num_workers": self._num_workers,
             "next_worker": self._next_worker,
+            "group_left": self._group_left,
             "positions": {str(k): list(v) for k, v in sorted(self._positions.items())},
         }
 
@@ -141,6 +150,7 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         self._num_workers = state["num_workers"]
         self._next_worker = int(state["next_worker"])
         self._rotation = self._next_worker
+        self._group_left = self._first_group = int(state.get("group_left", 0))
 
     # --- order ---------------------------------------------------------------------------
     def _blocks(self) -> BlockReader:
@@ -183,7 +193,9 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
                 yield first + n, (block.ids[i], block.codes(i))
 
     # --- iteration -----------------------------------------------------------------------
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[Any]:
+        """Batches (dicts of tensors); in a DataLoader worker, handles that unpickle as
+        batches, or as lists of batches under ``StatefulLoader`` (see ``feed.transport``)."""
         info = torch.utils.data.get_worker_info()
         workers, worker = (info.num_workers, info.id) if info is not None else (1, 0)
         if self._positions and self._num_workers not in (None, workers):
@@ -200,14 +212,44 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
             if self.context_length is not None
             else self._padded(slot, slots, doc)
         )
-        for batch, (next_doc, next_offset) in batches:
-            resume = np.array([local, workers, next_doc, next_offset], dtype=np.int64)
-            batch["_resume"] = torch.from_numpy(resume)
-            if info is None:
-                self._observe(resume)
-            yield batch
+        stamped = _stamped(batches, local, workers, self._empty)
         if info is None:
+            for batch in stamped:
+                self._observe(batch["_resume"])
+                yield batch
             self._reset()  # a finished pass: the next one starts the epoch again
+            return
+        first = self._first_group if worker == 0 else 0  # worker 0 continues the resumed slot
+        units: Iterator[Any] = _groups(stamped, first) if self._grouped else stamped
+        ring = worker_ring()
+        if ring is None:
+            yield from units
+            return
+        size = self._message_bytes()  # packed batches are made in the slot they travel in
+        while True:
+            self._arena = ring.arena(size) if size else None
+            try:
+                unit = next(units)
+            except StopIteration:
+                break
+            yield ring.ship(unit, self._arena)
+        if self._arena is not None and self._arena.slot is not None:
+            self._arena.slot.mm[0] = 0
+        self._arena = None
+
+    def _empty(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """An int64 tensor for a batch: in the worker's slot when there is one."""
+        if self._arena is not None:
+            return self._arena.empty(shape)
+        return torch.empty(shape, dtype=torch.int64)
+
+    def _message_bytes(self) -> int:
+        """Bytes of a worker's message of packed batches (0: padded batches, sizes vary)."""
+        if self.context_length is None:
+            return 0
+        one = -(-5 * self.batch_size * self.context_length * 8 // 64) * 64 + 64  # + _resume
+        most = min(GROUP_MOST, -(-GROUP_BYTES // one)) if self._grouped else 1
+        return HEADER + most * one
 
     def _padded(self, slot: int, slots: int, doc: int) -> Iterator[tuple[dict, tuple[int, int]]]:
         pending: list[dict[str, Any]] = []
@@ -224,7 +266,7 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         self, slot: int, slots: int, doc: int, offset: int
     ) -> Iterator[tuple[dict, tuple[int, int]]]:
         assert self.context_length is not None
-        packer = Packer(self.context_length, self.batch_size, self.encoder.pad_id)
+        packer = Packer(self.context_length, self.batch_size, self.encoder.pad_id, self._empty)
         for first, block, rows in self.slot_blocks(slot, slots, doc):
             tokens, lengths = self.encoder.encode_block(block, rows)
             skip = offset if first == doc else 0  # resume inside a document
@@ -238,12 +280,44 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
             yield packer.emit(contexts)
 
 
+def _stamped(
+    batches: Iterator[tuple[dict, tuple[int, int]]], local: int, workers: int, empty: Any
+) -> Iterator[dict[str, Any]]:
+    """Each batch with its ``_resume`` = [worker slot, num_workers, document, token offset]."""
+    for batch, (next_doc, next_offset) in batches:
+        resume = empty((4,))
+        resume.numpy()[:] = (local, workers, next_doc, next_offset)
+        batch["_resume"] = resume
+        yield batch
+
+
+GROUP_BYTES = 8 << 20  # a StatefulLoader worker's message: batches up to this size ...
+GROUP_MOST = 64  # ... or this many
+
+
+def _groups(batches: Iterator[dict[str, Any]], first: int = 0) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive batches in lists of ``GROUP_MOST`` or ``GROUP_BYTES`` (the first of
+    ``first`` batches when resuming inside a message). Where a list ends depends only on the
+    batches from its start, so a resumed worker's lists end where the first run's did."""
+    group: list[dict[str, Any]] = []
+    size, limit = 0, first or GROUP_MOST
+    for batch in batches:
+        group.append(batch)
+        size += sum(v.nbytes for v in batch.values() if isinstance(v, torch.Tensor))
+        if len(group) >= limit or (not first and size >= GROUP_BYTES):
+            yield group
+            group, size, limit, first = [], 0, GROUP_MOST, 0
+    if group:
+        yield group
+
+
 class Packer:
     """One token stream (documents back to back) cut into contexts of ``length`` + 1 tokens
     with a stride of ``length``. Holds one buffer, the documents it spans and a cursor."""
 
-    def __init__(self, length: int, batch: int, pad: int):
+    def __init__(self, length: int, batch: int, pad: int, empty: Any = None):
         self.length, self.pad = length, pad
+        self.empty = empty or (lambda shape: torch.empty(shape, dtype=torch.int64))
         self.need = batch * length + 1
         self.buf: np.ndarray = np.zeros(0, np.int64)  # tokens in the vocabulary's dtype
         self.ends = np.zeros(0, np.int64)  # end of each buffered document in buf
@@ -300,7 +374,7 @@ class Packer:
         spans = np.diff(bounds)
         doc_start = np.concatenate([[0], self.ends[:-1]])[lo : hi + 1]
         doc_start = doc_start - np.where(np.arange(lo, hi + 1) == 0, self.first_offset, 0)
-        storage = torch.empty((5, contexts, length), dtype=torch.int64)
+        storage = self.empty((5, contexts, length))
         x, labels, doc_ids, pos, mask = (a.reshape(-1) for a in storage.numpy())
         x[:real] = self.buf[c : c + real]
         labels[:real] = self.buf[c + 1 : c + real + 1]
@@ -354,9 +428,17 @@ class StatefulLoader:
                 f"this loader has {workers}; use the same number of workers"
             )
         loader = torch.utils.data.DataLoader(ds, batch_size=None, **self.options)
-        for batch in loader:
-            ds._observe(batch.pop("_resume"))
-            yield batch
+        ds._grouped = bool(self.options.get("num_workers"))
+        try:
+            it = iter(loader)  # the workers start here, with the dataset as it is now
+        finally:
+            ds._grouped = False
+        for item in it:
+            group = item if isinstance(item, list) else [item]
+            for j, batch in enumerate(group):
+                ds._observe(batch.pop("_resume"), len(group) - 1 - j)
+                yield batch
+        forget()  # the workers have exited: their slots' mappings can go
         ds._reset()
 
     def state_dict(self) -> dict[str, Any]:
