@@ -12,7 +12,7 @@ How. Each worker process keeps a small pool of slots: files in ``/dev/shm`` (map
 ``mmap``), each with a one-byte flag (1: a batch in it is being made or is held by the main
 process). Packed batches are made in a slot (``Arena``: the packer's tensors are views of
 it); other batches are copied into one (64-byte aligned). The worker yields a ``Shipped``
-handle whose pickle is a few hundred bytes (the slot's file name, each tensor's key, dtype,
+handle whose pickle is a few hundred bytes (the slot's file path, each tensor's key, dtype,
 shape and place), and unpickling it in the main process (``receive``) maps the slot (once:
 the mapping is kept while the file exists) and returns plain dicts of tensors that are views
 of the mapping. When the last of them is freed, a ``weakref.finalize`` clears the flag and
@@ -124,7 +124,7 @@ class Ring:
                 else:
                     items.append((key, v))
             batches.append(items)
-        return Shipped(slot.path.name, slot.size, batches, many)
+        return Shipped(str(slot.path), slot.size, batches, many)
 
     def _slot(self, need: int) -> _Slot | None:
         spare = None
@@ -191,35 +191,34 @@ class Arena:
                     return None
                 items.append((key, a.dtype.str, a.shape, off))
             out.append(items)
-        return Shipped(self.slot.path.name, self.slot.size, out, many)
+        return Shipped(str(self.slot.path), self.slot.size, out, many)
 
 
 class Shipped:
     """Batches in a shared-memory slot; unpickles as the batch (a dict of tensors), or as the
     list of batches when ``many``."""
 
-    def __init__(self, name: str, size: int, batches: list[list[tuple[Any, ...]]], many: bool):
-        self.name, self.size, self.batches, self.many = name, size, batches, many
+    def __init__(self, path: str, size: int, batches: list[list[tuple[Any, ...]]], many: bool):
+        self.path, self.size, self.batches, self.many = path, size, batches, many
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return receive, (self.name, self.size, self.batches, self.many)
+        return receive, (self.path, self.size, self.batches, self.many)
 
     def open(self) -> Any:
         """The batch(es), in this process (what unpickling gives in another)."""
-        return receive(self.name, self.size, self.batches, self.many)
+        return receive(self.path, self.size, self.batches, self.many)
 
 
 _mapped: dict[str, mmap.mmap] = {}  # the main side's mappings, kept while their files exist
 _dtypes: dict[str, torch.dtype] = {}
 
 
-def receive(name: str, size: int, batches: list[list[tuple[Any, ...]]], many: bool) -> Any:
+def receive(path: str, size: int, batches: list[list[tuple[Any, ...]]], many: bool) -> Any:
     """The main side: the slot's batches as dicts of tensors (views of the mapping; the slot is
     released when the last of them is freed)."""
-    mm = _mapped.get(name)
+    mm = _mapped.get(path)
     if mm is None:
         forget()
-        path = SHM_DIR / name
         try:
             fd = os.open(path, os.O_RDWR)
         except OSError as e:
@@ -228,7 +227,7 @@ def receive(name: str, size: int, batches: list[list[tuple[Any, ...]]], many: bo
             mm = mmap.mmap(fd, size)
         finally:
             os.close(fd)
-        _mapped[name] = mm
+        _mapped[path] = mm
     whole = np.frombuffer(mm, dtype=np.uint8)
     base = torch.from_numpy(whole)
     out: list[dict[str, Any]] = []
@@ -250,8 +249,8 @@ def receive(name: str, size: int, batches: list[list[tuple[Any, ...]]], many: bo
 def forget() -> None:
     """Drop the mappings of slots whose worker has exited (their files are gone); batches
     still held keep their own reference."""
-    for name in [n for n in _mapped if not (SHM_DIR / n).exists()]:
-        del _mapped[name]
+    for path in [p for p in _mapped if not os.path.exists(p)]:
+        del _mapped[path]
 
 
 def _release(mm: mmap.mmap) -> None:
