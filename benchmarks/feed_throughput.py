@@ -20,7 +20,7 @@ are built inside the timing on both sides):
   baseline's batches.
 - ``delay, padded``: MusicGen's delay layout, ``--batch`` utterances padded to the longest;
   the baseline builds the same layout per utterance from the Arrow buffers (packing is for
-  flat patterns only; rows are padded).
+  flat patterns only; rows are padded). Ours writes each row once into the batch.
 - ``<pattern>, N workers``: the feed through ``StatefulLoader`` with 1 and 2 DataLoader
   worker processes (worker start-up counted), both patterns. Workers hand batches over through
   reused shared-memory slots, several batches per message (``audiotok.feed.transport``).
@@ -242,7 +242,12 @@ def main() -> None:
             feed(d, "flatten", a.context, a.batch, shuffle=False),
             arrow_packed(d, k, flat_vocab, a.context, a.batch),
         )
-        print(f"check: {same} packed batches of the unshuffled feed equal the Arrow loop's")
+        same_rows = check_same(
+            feed(d, "delay", None, a.batch, shuffle=False),
+            arrow_delay(d, k, delay_vocab, a.batch),
+        )
+        print(f"check: {same} packed and {same_rows} delay batches of the unshuffled feed equal "
+              "the Arrow loop's")  # fmt: skip
 
         def line(name: str, ours_fn: Any, base_fn: Any | None) -> dict[str, Any]:
             o_rates, b_rates, o_cpu, b_cpu = [], [], [], []

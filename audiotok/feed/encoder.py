@@ -186,6 +186,45 @@ class FeedEncoder:
             out[out_start + len(heads) + body + e] = tok
         return out, lengths
 
+    @property
+    def bulk_rows(self) -> bool:
+        """Row layouts ``rows_batch`` builds in place (parallel, delay, multistream; no dedup)."""
+        return self.pattern.name in ("parallel", "delay", "multistream") and not self.dedup
+
+    def rows_batch(self, docs: Sequence[tuple[Block, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Row patterns: documents ``(block, row)`` -> (int64 ``[B, R, S]`` padded with
+        ``pad_id``, the int64 steps of each). Equals ``pad_collate`` over ``encode`` per
+        document: each row written once at its place in the batch (offsets added on the way),
+        ``empty`` around the delayed rows, the bos / eos columns."""
+        r = len(self.rows)
+        rows = np.asarray(self.rows, dtype=np.int64)
+        delayed = self.pattern.uses_delays
+        starts = (1 + self.delays if delayed else np.zeros(r, np.int64)).tolist()
+        head, tail = int(self._bos is not None), int(self._eos is not None)
+        frames = [int(block.lengths[i]) for block, i in docs]
+        widths = np.array([self.length(t) for t in frames], dtype=np.int64)
+        x = np.full((len(docs), r, int(widths.max(initial=0))), self.pad_id, dtype=np.int64)
+        smallest = min(self.vocab.streams[i].size for i in self.stream_idx)
+        offsets = [self.vocab.streams[i].offset for i in self.stream_idx]
+        for n, ((block, i), t, w) in enumerate(zip(docs, frames, widths.tolist(), strict=True)):
+            dst = x[n, :, :w]
+            if delayed:
+                dst[:, head : w - tail] = self._empty
+            codes = block.codes(i)
+            src = codes if rows.tolist() == list(range(block.k)) else codes[rows]
+            if src.size and (int(src.max()) >= smallest or int(src.min()) < 0):
+                src = self.vocab.to_ids(src, self.stream_idx)  # the exact check (raises)
+                for j in range(r):
+                    dst[j, head + starts[j] : head + starts[j] + t] = src[j]
+            else:
+                for j in range(r):
+                    np.add(src[j], offsets[j], out=dst[j, head + starts[j] : head + starts[j] + t])
+            if head:
+                dst[:, 0] = self._bos
+            if tail:
+                dst[:, w - 1] = self._eos
+        return x, widths
+
     def decode(self, tokens: Any, durations: np.ndarray | None = None) -> np.ndarray:
         """Inverse of ``encode``: raw codes [R, T'] of the fed streams (vocabulary order)."""
         x = self._unframe(tokens)

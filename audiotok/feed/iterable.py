@@ -252,6 +252,9 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         return HEADER + most * one
 
     def _padded(self, slot: int, slots: int, doc: int) -> Iterator[tuple[dict, tuple[int, int]]]:
+        if self.encoder.bulk_rows:
+            yield from self._padded_rows(slot, slots, doc)
+            return
         pending: list[dict[str, Any]] = []
         pos = doc
         for pos, (utt_id, codes) in self.slot_documents(slot, slots, doc):
@@ -261,6 +264,32 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
                 pending = []
         if pending and not self.drop_last:
             yield pad_collate(pending, self.encoder.pad_id), (pos + 1, 0)
+
+    def _padded_rows(
+        self, slot: int, slots: int, doc: int
+    ) -> Iterator[tuple[dict, tuple[int, int]]]:
+        """``_padded`` for row layouts, each batch built in place (``FeedEncoder.rows_batch``)."""
+        pending: list[tuple[Block, int]] = []
+        pos = doc
+        for first, block, rows in self.slot_blocks(slot, slots, doc):
+            for n, i in enumerate(rows.tolist()):
+                pending.append((block, i))
+                if len(pending) == self.batch_size:
+                    yield self._rows_batch(pending), (first + n + 1, 0)
+                    pending = []
+            pos = first + len(rows)
+        if pending and not self.drop_last:
+            yield self._rows_batch(pending), (pos, 0)
+
+    def _rows_batch(self, docs: list[tuple[Block, int]]) -> dict[str, Any]:
+        x, widths = self.encoder.rows_batch(docs)
+        mask = (np.arange(x.shape[-1]) < widths[:, None]).astype(np.int64)
+        return {
+            "ids": [block.ids[i] for block, i in docs],
+            "input_ids": torch.from_numpy(x),
+            "attention_mask": torch.from_numpy(mask),
+            "lengths": torch.from_numpy(widths),
+        }
 
     def _packed(
         self, slot: int, slots: int, doc: int, offset: int
