@@ -200,7 +200,8 @@ class FeedEncoder:
         rows = np.asarray(self.rows, dtype=np.int64)
         delayed = self.pattern.uses_delays
         starts = (1 + self.delays if delayed else np.zeros(r, np.int64)).tolist()
-        head, tail = int(self._bos is not None), int(self._eos is not None)
+        bos, eos = self._bos, self._eos
+        head, tail = int(bos is not None), int(eos is not None)
         frames = [int(block.lengths[i]) for block, i in docs]
         widths = np.array([self.length(t) for t in frames], dtype=np.int64)
         x = np.full((len(docs), r, int(widths.max(initial=0))), self.pad_id, dtype=np.int64)
@@ -219,10 +220,10 @@ class FeedEncoder:
             else:
                 for j in range(r):
                     np.add(src[j], offsets[j], out=dst[j, head + starts[j] : head + starts[j] + t])
-            if head:
-                dst[:, 0] = self._bos
-            if tail:
-                dst[:, w - 1] = self._eos
+            if bos is not None:
+                dst[:, 0] = bos
+            if eos is not None:
+                dst[:, w - 1] = eos
         return x, widths
 
     def decode(self, tokens: Any, durations: np.ndarray | None = None) -> np.ndarray:
