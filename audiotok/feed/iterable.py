@@ -24,6 +24,14 @@ next, and a loader built after ``load_state_dict`` continues each slot's stream 
 stopped and rotates the workers so the round-robin order carries on. Resume with the same
 seed, epoch, world size, num_workers, batch size and context length.
 
+Workers. In a DataLoader worker the batches travel through reused shared-memory slots
+(``audiotok.feed.transport``; the values are the same). A plain ``DataLoader(ds,
+batch_size=None, num_workers=W)`` gives the workers' batches in turn, one by one;
+``StatefulLoader`` in runs of consecutive batches of one worker (up to ``GROUP_MOST`` batches
+or ``GROUP_BYTES``), so with W > 1 its order differs from the plain loader's but not its
+batches, each worker's in the same order. With W > 1 the contexts differ from the in-process
+ones (W slots, W streams); with W = 1 they are the same, in the same order.
+
 Ranks may get different numbers of packed batches (documents differ in length): run DDP for a
 fixed number of steps, or drop the last steps.
 """
