@@ -8,17 +8,18 @@ times the cost of making the batch. Reusing shared memory is what torch's ``file
 sharing strategy does, but a library must not switch a process-wide strategy, so the feed
 does its own, for its own batches only.
 
-How. Each worker process keeps a small pool of slots: files in ``/dev/shm`` (mapped with
-``mmap``), each with a one-byte flag (1: a batch in it is being made or is held by the main
-process). Packed batches are made in a slot (``Arena``: the packer's tensors are views of
-it); other batches are copied into one (64-byte aligned). The worker yields a ``Shipped``
-handle whose pickle is a few hundred bytes (the slot's file path, each tensor's key, dtype,
-shape and place), and unpickling it in the main process (``receive``) maps the slot (once:
-the mapping is kept while the file exists) and returns plain dicts of tensors that are views
-of the mapping. When the last of them is freed, a ``weakref.finalize`` clears the flag and
-the worker may reuse the slot. No free slot and a full pool (the main process keeps many
-batches): the batch goes the ordinary way, so the values are the same either way. Values
-that are not tensors (the ids of padded batches) travel in the pickle.
+How. Each worker process keeps a small pool of slots: files in ``/dev/shm`` (allocated up
+front, mapped with ``mmap``), each with a one-byte flag (1: a batch in it is being made or
+is held by the main process). Packed batches are made in a slot (``Arena``: the packer's
+tensors are views of it); other batches are copied into one (64-byte aligned). The worker
+yields a ``Shipped`` handle whose pickle is a few hundred bytes (the slot's file path, each
+tensor's key, dtype, shape and place), and unpickling it in the main process (``receive``)
+maps the slot (once: the mapping is kept while the file exists) and returns plain dicts of
+tensors that are views of the mapping. When the last of them is freed, a
+``weakref.finalize`` clears the flag and the worker may reuse the slot. No free slot and a
+full pool (the main process keeps many batches): the batch goes the ordinary way, so the
+values are the same either way. Values that are not tensors (the ids of padded batches)
+travel in the pickle.
 
 Files. A worker unlinks its slots when it exits (``multiprocessing.util.Finalize``, run by
 every multiprocessing child on its way out, torch's DataLoader workers included); a worker
@@ -56,8 +57,13 @@ class _Slot:
     def __init__(self, path: Path, size: int):
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
         try:
-            os.ftruncate(fd, size)
+            # allocated now, not on first write: a full /dev/shm (64 MB in a default Docker
+            # container) is an OSError here rather than a SIGBUS in the middle of a batch
+            os.posix_fallocate(fd, 0, size)
             self.mm = mmap.mmap(fd, size)
+        except OSError:
+            path.unlink(missing_ok=True)
+            raise
         finally:
             os.close(fd)
         self.path, self.size = path, size
@@ -76,6 +82,7 @@ class Ring:
         self.paths: list[Path] = []  # every file this worker made (unlinked at its exit)
         self.prefix = f"audiotok-feed-{os.getpid()}-{secrets.token_hex(4)}"
         self.serial = 0
+        self.grows = True  # False once /dev/shm had no room: keep the slots there are
         util.Finalize(self, _unlink, args=(self.paths, os.getpid()), exitpriority=10)
 
     def arena(self, size: int) -> Arena:
@@ -135,18 +142,27 @@ class Ring:
                 spare = i
         size = max(MIN_BYTES, -(-need // MIN_BYTES) * MIN_BYTES)
         if len(self.slots) < MAX_SLOTS:
-            self.slots.append(self._new(size))
-            return self.slots[-1]
+            return self._new(size, len(self.slots))
         if spare is not None:  # a free slot too small: replace it by a bigger one
-            self.slots[spare] = self._new(size)
-            return self.slots[spare]
+            return self._new(size, spare)
         return None
 
-    def _new(self, size: int) -> _Slot:
+    def _new(self, size: int, at: int) -> _Slot | None:
+        if not self.grows:
+            return None
         self.serial += 1
         path = self.dir / f"{self.prefix}-{self.serial}"
         self.paths.append(path)
-        return _Slot(path, size)
+        try:
+            slot = _Slot(path, size)
+        except OSError:  # no room: the batches that find no slot go the ordinary way
+            self.grows = False
+            return None
+        if at == len(self.slots):
+            self.slots.append(slot)
+        else:
+            self.slots[at] = slot
+        return slot
 
 
 def _array(v: Any) -> np.ndarray | None:

@@ -180,3 +180,16 @@ def test_first_shard_read_imports_neither_pandas_nor_arrow_datasets(sources):
     for i, path in enumerate(store.shard_paths):
         want = pq.read_table(path, columns=["num_frames"]).column("num_frames").to_pylist()
         assert store.shard_codes(i).lengths().tolist() == want
+
+
+def test_a_full_shm_folder_sends_batches_the_ordinary_way(tmp_path, monkeypatch):
+    def no_room(fd, offset, size):
+        raise OSError(28, "No space left on device")
+
+    ring = transport.Ring(tmp_path)
+    monkeypatch.setattr(os, "posix_fallocate", no_room)
+    batch = {"x": torch.arange(6)}
+    assert ring.ship(batch) is batch and not ring.grows
+    assert not list(tmp_path.iterdir())  # the file it tried is gone
+    arena = ring.arena(1 << 20)
+    assert arena.slot is None and arena.empty((2, 3)).shape == (2, 3)
