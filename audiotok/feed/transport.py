@@ -34,6 +34,7 @@ collate it: the feed's datasets yield whole batches, use ``batch_size=None``.
 from __future__ import annotations
 
 import contextlib
+import math
 import mmap
 import os
 import secrets
@@ -184,7 +185,7 @@ class Arena:
         self.base = slot.data.ctypes.data if slot is not None else 0
 
     def empty(self, shape: tuple[int, ...], dtype: torch.dtype = torch.int64) -> torch.Tensor:
-        n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        n = math.prod(shape) * dtype.itemsize
         if self.slot is None or self.at + n > self.slot.size:
             return torch.empty(shape, dtype=dtype)
         t = torch.from_numpy(self.slot.data[self.at : self.at + n]).view(dtype).view(shape)
@@ -255,7 +256,7 @@ def receive(path: str, size: int, batches: list[list[tuple[Any, ...]]], many: bo
                 continue
             key, dt, shape, off = item
             dtype = _torch_dtype(dt)
-            n = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+            n = math.prod(shape) * dtype.itemsize
             b[key] = base[off : off + n].view(dtype).view(shape)
         out.append(b)
     weakref.finalize(whole, _release, mm)  # runs when the last view's storage is freed
