@@ -255,8 +255,10 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         """Bytes of a worker's message of packed batches (0: padded batches, sizes vary)."""
         if self.context_length is None:
             return 0
-        one = -(-5 * self.batch_size * self.context_length * 8 // 64) * 64 + 64  # + _resume
-        most = min(GROUP_MOST, -(-GROUP_BYTES // one)) if self._grouped else 1
+        data = 5 * self.batch_size * self.context_length * 8
+        one = -(-data // 64) * 64 + 64  # + _resume, each 64-byte aligned
+        # _groups ends a run once it holds GROUP_BYTES (counted unaligned: data + 32 a batch)
+        most = min(GROUP_MOST, GROUP_BYTES // (data + 32) + 1) if self._grouped else 1
         return HEADER + most * one
 
     def _padded(self, slot: int, slots: int, doc: int) -> Iterator[tuple[dict, tuple[int, int]]]:

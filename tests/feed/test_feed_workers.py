@@ -193,3 +193,26 @@ def test_a_full_shm_folder_sends_batches_the_ordinary_way(tmp_path, monkeypatch)
     assert not list(tmp_path.iterdir())  # the file it tried is gone
     arena = ring.arena(1 << 20)
     assert arena.slot is None and arena.empty((2, 3)).shape == (2, 3)
+
+
+def test_a_run_of_packed_batches_fits_the_slot_it_is_made_in():
+    """The slot reserved before a run is made holds the longest run ``_groups`` can cut."""
+    ds = TokenIterableDataset(transport_source(), context_length=8, seed=0)
+    ds._grouped = True
+    for batch_size in range(1, 17):
+        for context in (7, 100, 500, 1000, 1500, 2048, 3000, 4096, 8192):
+            ds.batch_size, ds.context_length = batch_size, context
+            per = 5 * batch_size * context * 8
+            most, held = 0, 0
+            while most < iterable.GROUP_MOST and held < iterable.GROUP_BYTES:
+                most, held = most + 1, held + per + 32  # _groups: tensor bytes, + _resume
+            need = most * (-(-per // 64) * 64 + 64)  # each tensor 64-byte aligned
+            assert ds._message_bytes() - transport.HEADER >= need, (batch_size, context)
+
+
+def transport_source():
+    from feed_helpers import ACU, random_items
+
+    from audiotok.feed.source import InMemorySource
+
+    return InMemorySource(ACU, random_items(ACU, 3, seed=1))
