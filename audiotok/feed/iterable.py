@@ -38,6 +38,7 @@ fixed number of steps, or drop the last steps.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -360,6 +361,7 @@ class Packer:
         self.need = batch * length + 1
         self.buf: np.ndarray = np.zeros(0, np.int64)  # tokens in the vocabulary's dtype
         self.ends = np.zeros(0, np.int64)  # end of each buffered document in buf
+        self._ends: list[int] = []  # the same, as Python ints (bisect per batch)
         self.pos = np.zeros(0, np.int64)  # its position in the slot
         self.first_offset = 0  # buf[0]'s offset inside the first buffered document
         self.cursor = 0
@@ -379,6 +381,7 @@ class Packer:
         if self.available() == 0:
             self.buf, self.first_offset = tokens, skip
             self.ends, self.pos, self.cursor = np.cumsum(lengths), pos, 0
+            self._ends = self.ends.tolist()
             return
         d = int(np.searchsorted(self.ends, self.cursor, side="right"))  # document at the cursor
         start = int(self.ends[d - 1]) if d else 0
@@ -388,13 +391,14 @@ class Packer:
         self.ends = np.concatenate([kept_ends, kept_ends[-1] + np.cumsum(lengths)])
         self.pos = np.concatenate([self.pos[d:], pos])
         self.first_offset, self.cursor = into, 0
+        self._ends = self.ends.tolist()
 
     def where(self) -> tuple[int, int]:
         """(document, offset) where the stream continues."""
         if self.cursor >= len(self.buf):
             return (int(self.pos[-1]) + 1 if len(self.pos) else 0), 0
-        d = int(np.searchsorted(self.ends, self.cursor, side="right"))
-        start = int(self.ends[d - 1]) if d else 0
+        d = bisect.bisect_right(self._ends, self.cursor)
+        start = self._ends[d - 1] if d else 0
         return int(self.pos[d]), self.cursor - start + (self.first_offset if d == 0 else 0)
 
     def emit(self, contexts: int) -> tuple[dict[str, Any], tuple[int, int]]:
@@ -407,23 +411,27 @@ class Packer:
         total = contexts * length
         real = min(total, self.available() - 1)  # input positions that have a next token
         # the documents the window [c, c + real) crosses, and where each piece starts
-        lo = int(np.searchsorted(self.ends, c, side="right"))
-        hi = int(np.searchsorted(self.ends, c + real - 1, side="right")) if real else lo - 1
-        bounds = np.clip(np.concatenate([[c], self.ends[lo:hi], [c + real]]), c, c + real)
-        spans = np.diff(bounds)
-        doc_start = np.concatenate([[0], self.ends[:-1]])[lo : hi + 1]
-        doc_start = doc_start - np.where(np.arange(lo, hi + 1) == 0, self.first_offset, 0)
+        ends = self._ends
+        lo = bisect.bisect_right(ends, c)  # real >= 1: emit follows available() >= 2
+        hi = bisect.bisect_right(ends, c + real - 1)
         storage = self.empty((5, contexts, length))
-        x, labels, doc_ids, pos, mask = (a.reshape(-1) for a in storage.numpy())
+        x, labels, doc_ids, pos, mask = storage.numpy().reshape(5, -1)
         x[:real] = self.buf[c : c + real]
         labels[:real] = self.buf[c + 1 : c + real + 1]
-        np.subtract(self._arange(real), np.repeat(doc_start - c, spans), out=pos[:real])
         mask[:real] = 1
-        # doc_ids: documents started so far inside each context (a running count of the
-        # document starts, a start at a context's first position not counted)
         doc_ids[:] = 0
-        starts = bounds[1:-1] - c
-        doc_ids[starts[starts % length != 0]] = 1
+        at = self._arange(real)
+        # piece by piece (the documents lo..hi the window crosses): positions inside the
+        # document, and doc_ids = documents started so far inside each context (a running
+        # count of the document starts, a start at a context's first position not counted)
+        a = 0
+        for d in range(lo, hi + 1):
+            b = ends[d] - c if d < hi else real
+            doc_start = (ends[d - 1] if d else -self.first_offset) - c
+            np.subtract(at[a:b], doc_start, out=pos[a:b])
+            if a and a % length:
+                doc_ids[a] = 1
+            a = b
         grid = doc_ids.reshape(contexts, length)
         np.cumsum(grid, axis=1, out=grid)
         if real < total:  # the stream's last batch: padding after the last real position
