@@ -174,12 +174,14 @@ class FeedEncoder:
         if values.size and (int(values.max()) >= sizes.min() or int(values.min()) < 0):
             for i in docs.tolist():  # some code may be out of range: check document by document
                 self.vocab.to_ids(block.codes(i)[rows], self.stream_idx)
-        starts = block.starts  # codes are in range (checked above): the cast below is exact
-        for i, p, t in zip(docs.tolist(), (out_start + len(heads)).tolist(), frames.tolist(),
-                           strict=True):  # fmt: skip
-            src = values[starts[i] : starts[i] + k * t].reshape(k, t)
-            dst = out[p : p + r * t].reshape(t, r)
-            np.add((src if whole else src[rows]).T, offsets, out=dst, casting="unsafe")
+        # codes are in range (checked above): the cast below is exact
+        scratch = np.empty(int(frames.max(initial=0)) * r, dtype=dtype)
+        for s, p, t in zip(block.starts[docs].tolist(), (out_start + len(heads)).tolist(),
+                           frames.tolist(), strict=True):  # fmt: skip
+            src = values[s : s + k * t].reshape(k, t)
+            tmp = scratch[: r * t].reshape(r, t)  # offsets added row by row (contiguous) ...
+            np.add(src if whole else src[rows], offsets[:, None], out=tmp, casting="unsafe")
+            out[p : p + r * t].reshape(t, r)[...] = tmp.T  # ... then one transposing copy
         for h, tok in enumerate(heads):
             out[out_start + h] = tok
         for e, tok in enumerate(tails):
