@@ -39,6 +39,7 @@ import mmap
 import os
 import secrets
 import weakref
+from collections.abc import Iterator
 from multiprocessing import util
 from pathlib import Path
 from typing import Any
@@ -288,6 +289,26 @@ def _unlink(paths: list[Path], pid: int) -> None:
     for p in paths:
         with contextlib.suppress(OSError):
             p.unlink()
+
+
+GROUP_BYTES = 8 << 20  # a StatefulLoader worker's message: batches up to this size ...
+GROUP_MOST = 64  # ... or this many
+
+
+def groups(batches: Iterator[dict[str, Any]], first: int = 0) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive batches in lists of ``GROUP_MOST`` or ``GROUP_BYTES`` (the first of
+    ``first`` batches when resuming inside a message). Where a list ends depends only on the
+    batches from its start, so a resumed worker's lists end where the first run's did."""
+    group: list[dict[str, Any]] = []
+    size, limit = 0, first or GROUP_MOST
+    for batch in batches:
+        group.append(batch)
+        size += sum(v.nbytes for v in batch.values() if isinstance(v, torch.Tensor))
+        if len(group) >= limit or (not first and size >= GROUP_BYTES):
+            yield group
+            group, size, limit, first = [], 0, GROUP_MOST, 0
+    if group:
+        yield group
 
 
 _ring: Ring | None = None

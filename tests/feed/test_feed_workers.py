@@ -30,7 +30,6 @@ sys.path.insert(0, str(Path(__file__).parent))
 from test_feed_golden import CASES, digest, stores  # noqa: E402
 
 import audiotok  # noqa: E402
-import audiotok.feed.iterable as iterable  # noqa: E402
 from audiotok.feed import transport  # noqa: E402
 from audiotok.feed.iterable import StatefulLoader, TokenIterableDataset  # noqa: E402
 
@@ -59,7 +58,7 @@ def _runs(streams: list[list[str]], size: int) -> list[str]:
 
 @pytest.mark.parametrize("case", ["flatten_packed_2workers", "delay_padded"])
 def test_stateful_loader_runs_hold_each_workers_batches_in_order(sources, monkeypatch, case):
-    monkeypatch.setattr(iterable, "GROUP_MOST", 2)
+    monkeypatch.setattr(transport, "GROUP_MOST", 2)
     key, options, _ = CASES[case]
     src = sources[key]
     plain = _digests(
@@ -79,7 +78,7 @@ def test_stateful_loader_runs_hold_each_workers_batches_in_order(sources, monkey
 def test_one_worker_gives_the_in_process_batches(sources, monkeypatch):
     """All batches kept by the main process (more than a worker's slots): the values survive,
     the worker falls back to ordinary transfers once its slots are all held."""
-    monkeypatch.setattr(iterable, "GROUP_MOST", 1)
+    monkeypatch.setattr(transport, "GROUP_MOST", 1)
     options = dict(context_length=16, batch_size=3, seed=7)
     inproc = list(TokenIterableDataset(sources["acu"], **options))
     held = list(StatefulLoader(TokenIterableDataset(sources["acu"], **options), num_workers=1))
@@ -89,7 +88,7 @@ def test_one_worker_gives_the_in_process_batches(sources, monkeypatch):
 
 @pytest.mark.parametrize("stop", [1, 4, 5])
 def test_resume_inside_a_run_continues_exactly(sources, monkeypatch, stop):
-    monkeypatch.setattr(iterable, "GROUP_MOST", 3)
+    monkeypatch.setattr(transport, "GROUP_MOST", 3)
     options = dict(context_length=7, batch_size=2, seed=6)
     src = sources["acu"]
     full = _digests(StatefulLoader(TokenIterableDataset(src, **options), num_workers=2, **FORK))
@@ -196,7 +195,7 @@ def test_a_full_shm_folder_sends_batches_the_ordinary_way(tmp_path, monkeypatch)
 
 
 def test_a_run_of_packed_batches_fits_the_slot_it_is_made_in():
-    """The slot reserved before a run is made holds the longest run ``_groups`` can cut."""
+    """The slot reserved before a run is made holds the longest run ``groups`` can cut."""
     ds = TokenIterableDataset(transport_source(), context_length=8, seed=0)
     ds._grouped = True
     for batch_size in range(1, 17):
@@ -204,8 +203,8 @@ def test_a_run_of_packed_batches_fits_the_slot_it_is_made_in():
             ds.batch_size, ds.context_length = batch_size, context
             per = 5 * batch_size * context * 8
             most, held = 0, 0
-            while most < iterable.GROUP_MOST and held < iterable.GROUP_BYTES:
-                most, held = most + 1, held + per + 32  # _groups: tensor bytes, + _resume
+            while most < transport.GROUP_MOST and held < transport.GROUP_BYTES:
+                most, held = most + 1, held + per + 32  # groups: tensor bytes, + _resume
             need = most * (-(-per // 64) * 64 + 64)  # each tensor 64-byte aligned
             assert ds._message_bytes() - transport.HEADER >= need, (batch_size, context)
 
