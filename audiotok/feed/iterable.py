@@ -342,6 +342,8 @@ class StatefulLoader:
     num_workers=2)``, ``loader2.load_state_dict(state)`` and iterating continues with the batch
     after the last one delivered. Takes the DataLoader's worker options (not ``batch_size``:
     the dataset batches; not ``persistent_workers``: workers must see each new state).
+    Each worker sends runs of consecutive batches, one message per run (the module docstring
+    says what that does to the order); the state records where inside a run it stopped.
     """
 
     def __init__(self, dataset: TokenIterableDataset, **loader_options: Any):
