@@ -70,6 +70,8 @@ class _Slot:
             os.close(fd)
         self.path, self.size = path, size
         self.data = np.frombuffer(self.mm, dtype=np.uint8)
+        self.bytes = torch.from_numpy(self.data)  # the same memory as a torch uint8 tensor
+        self.base = self.bytes.data_ptr()
 
     def free(self) -> bool:
         return self.mm[0] == 0
@@ -183,13 +185,12 @@ class Arena:
 
     def __init__(self, slot: _Slot | None):
         self.slot, self.at = slot, HEADER
-        self.base = slot.data.ctypes.data if slot is not None else 0
 
     def empty(self, shape: tuple[int, ...], dtype: torch.dtype = torch.int64) -> torch.Tensor:
         n = math.prod(shape) * dtype.itemsize
         if self.slot is None or self.at + n > self.slot.size:
             return torch.empty(shape, dtype=dtype)
-        t = torch.from_numpy(self.slot.data[self.at : self.at + n]).view(dtype).view(shape)
+        t = self.slot.bytes[self.at : self.at + n].view(dtype).view(shape)
         self.at += -(-n // 64) * 64
         return t
 
@@ -200,16 +201,33 @@ class Arena:
         for b in batches:
             items: list[tuple[Any, ...]] = []
             for key, v in b.items():
-                a = _array(v)
-                if a is None:
+                dt = _numpy_dtype(v)
+                if dt is None:
                     items.append((key, v))
                     continue
-                off = a.ctypes.data - self.base
-                if not (a.flags.c_contiguous and HEADER <= off <= self.slot.size - a.nbytes):
+                off = v.data_ptr() - self.slot.base
+                n = v.numel() * v.element_size()
+                if not (v.is_contiguous() and HEADER <= off <= self.slot.size - n):
                     return None
-                items.append((key, a.dtype.str, a.shape, off))
+                items.append((key, dt, tuple(v.shape), off))
             out.append(items)
         return Shipped(str(self.slot.path), self.slot.size, out, many)
+
+
+def _numpy_dtype(v: Any) -> str | None:
+    """A CPU tensor's numpy dtype string (what ``receive`` reads), or None: pickled."""
+    if not isinstance(v, torch.Tensor) or v.device.type != "cpu" or v.requires_grad:
+        return None
+    dt = _numpy_of.get(v.dtype)
+    if dt is None:
+        a = _array(v)
+        if a is None:
+            return None
+        dt = _numpy_of[v.dtype] = a.dtype.str
+    return dt
+
+
+_numpy_of: dict[torch.dtype, str] = {}
 
 
 class Shipped:
