@@ -197,18 +197,18 @@ class Arena:
     def handle(self, batches: list[dict[str, Any]], many: bool) -> Shipped | None:
         """The handle of batches whose tensors all lie in this arena's slot, else None."""
         assert self.slot is not None
+        base, top = self.slot.base, self.slot.size
         out: list[list[tuple[Any, ...]]] = []
         for b in batches:
             items: list[tuple[Any, ...]] = []
             for key, v in b.items():
-                dt = _numpy_dtype(v)
-                if dt is None:
+                dt = _numpy_of.get(v.dtype) if type(v) is torch.Tensor else None
+                if dt is None and (dt := _numpy_dtype(v)) is None:
                     items.append((key, v))
                     continue
-                off = v.data_ptr() - self.slot.base
-                n = v.numel() * v.element_size()
-                if not (v.is_contiguous() and HEADER <= off <= self.slot.size - n):
-                    return None
+                off = v.data_ptr() - base
+                if not (HEADER <= off <= top - v.nbytes and v.is_contiguous()):
+                    return None  # made elsewhere (the slot was full): ship() copies
                 items.append((key, dt, tuple(v.shape), off))
             out.append(items)
         return Shipped(str(self.slot.path), self.slot.size, out, many)
