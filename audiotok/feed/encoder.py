@@ -179,17 +179,59 @@ class FeedEncoder:
         if values.size and (int(values.max()) >= sizes.min() or int(values.min()) < 0):
             for i in docs.tolist():  # some code may be out of range: check document by document
                 self.vocab.to_ids(block.codes(i)[rows], self.stream_idx)
-        starts = block.starts  # codes are in range (checked above): the cast below is exact
-        for i, p, t in zip(docs.tolist(), (out_start + len(heads)).tolist(), frames.tolist(),
-                           strict=True):  # fmt: skip
-            src = values[starts[i] : starts[i] + k * t].reshape(k, t)
-            dst = out[p : p + r * t].reshape(t, r)
-            np.add((src if whole else src[rows]).T, offsets, out=dst, casting="unsafe")
+        # codes are in range (checked above): the cast below is exact
+        scratch = np.empty(int(frames.max(initial=0)) * r, dtype=dtype)
+        for s, p, t in zip(block.starts[docs].tolist(), (out_start + len(heads)).tolist(),
+                           frames.tolist(), strict=True):  # fmt: skip
+            src = values[s : s + k * t].reshape(k, t)
+            tmp = scratch[: r * t].reshape(r, t)  # offsets added row by row (contiguous) ...
+            np.add(src if whole else src[rows], offsets[:, None], out=tmp, casting="unsafe")
+            out[p : p + r * t].reshape(t, r)[...] = tmp.T  # ... then one transposing copy
         for h, tok in enumerate(heads):
             out[out_start + h] = tok
         for e, tok in enumerate(tails):
             out[out_start + len(heads) + body + e] = tok
         return out, lengths
+
+    @property
+    def bulk_rows(self) -> bool:
+        """Row layouts ``rows_batch`` builds in place (parallel, delay, multistream; no dedup)."""
+        return self.pattern.name in ("parallel", "delay", "multistream") and not self.dedup
+
+    def rows_batch(self, docs: Sequence[tuple[Block, int]]) -> tuple[np.ndarray, np.ndarray]:
+        """Row patterns: documents ``(block, row)`` -> (int64 ``[B, R, S]`` padded with
+        ``pad_id``, the int64 steps of each). Equals ``pad_collate`` over ``encode`` per
+        document: each row written once at its place in the batch (offsets added on the way),
+        ``empty`` around the delayed rows, the bos / eos columns."""
+        r = len(self.rows)
+        rows = np.asarray(self.rows, dtype=np.int64)
+        delayed = self.pattern.uses_delays
+        starts = (1 + self.delays if delayed else np.zeros(r, np.int64)).tolist()
+        bos, eos = self._bos, self._eos
+        head, tail = int(bos is not None), int(eos is not None)
+        frames = [int(block.lengths[i]) for block, i in docs]
+        widths = np.array([self.length(t) for t in frames], dtype=np.int64)
+        x = np.full((len(docs), r, int(widths.max(initial=0))), self.pad_id, dtype=np.int64)
+        smallest = min(self.vocab.streams[i].size for i in self.stream_idx)
+        offsets = [self.vocab.streams[i].offset for i in self.stream_idx]
+        for n, ((block, i), t, w) in enumerate(zip(docs, frames, widths.tolist(), strict=True)):
+            dst = x[n, :, :w]
+            if delayed:
+                dst[:, head : w - tail] = self._empty
+            codes = block.codes(i)
+            src = codes if rows.tolist() == list(range(block.k)) else codes[rows]
+            if src.size and (int(src.max()) >= smallest or int(src.min()) < 0):
+                src = self.vocab.to_ids(src, self.stream_idx)  # the exact check (raises)
+                for j in range(r):
+                    dst[j, head + starts[j] : head + starts[j] + t] = src[j]
+            else:
+                for j in range(r):
+                    np.add(src[j], offsets[j], out=dst[j, head + starts[j] : head + starts[j] + t])
+            if bos is not None:
+                dst[:, 0] = bos
+            if eos is not None:
+                dst[:, w - 1] = eos
+        return x, widths
 
     def decode(self, tokens: Any, durations: np.ndarray | None = None) -> np.ndarray:
         """Inverse of ``encode``: raw codes [R, T'] of the fed streams (vocabulary order)."""

@@ -24,6 +24,15 @@ next, and a loader built after ``load_state_dict`` continues each slot's stream 
 stopped and rotates the workers so the round-robin order carries on. Resume with the same
 seed, epoch, world size, num_workers, batch size and context length.
 
+Workers. In a DataLoader worker the batches travel through reused shared-memory slots
+(``audiotok.feed.transport``; the values are the same). A plain ``DataLoader(ds,
+batch_size=None, num_workers=W)`` gives the workers' batches in turn, one by one;
+``StatefulLoader`` in runs of consecutive batches of one worker (up to
+``transport.GROUP_MOST`` batches or ``GROUP_BYTES``), so with W > 1 its order differs from
+the plain loader's but not its batches, each worker's in the same order. With W > 1 the
+contexts differ from the in-process ones (W slots, W streams); with W = 1 they are the same,
+in the same order.
+
 Ranks may get different numbers of packed batches (documents differ in length): run DDP for a
 fixed number of steps, or drop the last steps.
 """
@@ -37,10 +46,13 @@ import numpy as np
 import torch
 
 from audiotok.errors import AudiotokError
+from audiotok.feed import transport
 from audiotok.feed.collate import pad_collate
 from audiotok.feed.dataset import example_dict
 from audiotok.feed.encoder import FeedEncoder
+from audiotok.feed.packer import Packer
 from audiotok.feed.source import Block, BlockReader, SubsetSource, as_source
+from audiotok.feed.transport import HEADER, forget, groups, worker_ring
 
 STATE_VERSION = 1
 
@@ -94,6 +106,10 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         self._num_workers: int | None = None
         self._next_worker = 0
         self._rotation = 0
+        self._group_left = 0  # batches left in the slot's current message (StatefulLoader)
+        self._first_group = 0  # the resumed slot's first message: that many batches
+        self._grouped = False  # set by StatefulLoader while its workers run
+        self._arena: Any = None  # a worker's shared-memory slot the next batch is made in
         self._reader: BlockReader | None = None
 
     # --- epoch and state -----------------------------------------------------------------
@@ -105,12 +121,15 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
 
     def _reset(self) -> None:
         self._positions, self._num_workers, self._next_worker, self._rotation = {}, None, 0, 0
+        self._group_left = self._first_group = 0
 
-    def _observe(self, resume: Any) -> None:
+    def _observe(self, resume: Any, left: int = 0) -> None:
+        """A batch was delivered; ``left`` more of its worker's message follow it."""
         slot, workers, doc, offset = (int(x) for x in np.asarray(resume).tolist())
         self._positions[slot] = (doc, offset)
         self._num_workers = workers
-        self._next_worker = (slot + 1) % workers
+        self._next_worker = slot if left else (slot + 1) % workers
+        self._group_left = left
 
     def state_dict(self) -> dict[str, Any]:
         return {
@@ -124,6 +143,7 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
             "shuffle": self.shuffle,
             "num_workers": self._num_workers,
             "next_worker": self._next_worker,
+            "group_left": self._group_left,
             "positions": {str(k): list(v) for k, v in sorted(self._positions.items())},
         }
 
@@ -141,6 +161,7 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         self._num_workers = state["num_workers"]
         self._next_worker = int(state["next_worker"])
         self._rotation = self._next_worker
+        self._group_left = self._first_group = int(state.get("group_left", 0))
 
     # --- order ---------------------------------------------------------------------------
     def _blocks(self) -> BlockReader:
@@ -183,7 +204,9 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
                 yield first + n, (block.ids[i], block.codes(i))
 
     # --- iteration -----------------------------------------------------------------------
-    def __iter__(self) -> Iterator[dict[str, Any]]:
+    def __iter__(self) -> Iterator[Any]:
+        """Batches (dicts of tensors); in a DataLoader worker, handles that unpickle as
+        batches, or as lists of batches under ``StatefulLoader`` (see ``feed.transport``)."""
         info = torch.utils.data.get_worker_info()
         workers, worker = (info.num_workers, info.id) if info is not None else (1, 0)
         if self._positions and self._num_workers not in (None, workers):
@@ -200,16 +223,52 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
             if self.context_length is not None
             else self._padded(slot, slots, doc)
         )
-        for batch, (next_doc, next_offset) in batches:
-            resume = np.array([local, workers, next_doc, next_offset], dtype=np.int64)
-            batch["_resume"] = torch.from_numpy(resume)
-            if info is None:
-                self._observe(resume)
-            yield batch
+        stamped = _stamped(batches, local, workers, self._empty)
         if info is None:
+            for batch in stamped:
+                self._observe(batch["_resume"])
+                yield batch
             self._reset()  # a finished pass: the next one starts the epoch again
+            return
+        first = self._first_group if worker == 0 else 0  # worker 0 continues the resumed slot
+        units: Iterator[Any] = groups(stamped, first) if self._grouped else stamped
+        ring = worker_ring()
+        if ring is None:
+            yield from units
+            return
+        size = self._message_bytes()  # packed batches are made in the slot they travel in
+        while True:
+            self._arena = ring.arena(size) if size else None
+            try:
+                unit = next(units)
+            except StopIteration:
+                break
+            yield ring.ship(unit, self._arena)
+        if self._arena is not None and self._arena.slot is not None:
+            self._arena.slot.mm[0] = 0
+        self._arena = None
+
+    def _empty(self, shape: tuple[int, ...]) -> torch.Tensor:
+        """An int64 tensor for a batch: in the worker's slot when there is one."""
+        if self._arena is not None:
+            return self._arena.empty(shape)
+        return torch.empty(shape, dtype=torch.int64)
+
+    def _message_bytes(self) -> int:
+        """Bytes of a worker's message of packed batches (0: padded batches, sizes vary)."""
+        if self.context_length is None:
+            return 0
+        data = 5 * self.batch_size * self.context_length * 8
+        one = -(-data // 64) * 64 + 64  # + _resume, each 64-byte aligned
+        # groups() ends a run once it holds GROUP_BYTES (counted unaligned: data + 32 a batch)
+        most = transport.GROUP_MOST if self._grouped else 1
+        most = min(most, transport.GROUP_BYTES // (data + 32) + 1)
+        return HEADER + most * one
 
     def _padded(self, slot: int, slots: int, doc: int) -> Iterator[tuple[dict, tuple[int, int]]]:
+        if self.encoder.bulk_rows:
+            yield from self._padded_rows(slot, slots, doc)
+            return
         pending: list[dict[str, Any]] = []
         pos = doc
         for pos, (utt_id, codes) in self.slot_documents(slot, slots, doc):
@@ -220,11 +279,37 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         if pending and not self.drop_last:
             yield pad_collate(pending, self.encoder.pad_id), (pos + 1, 0)
 
+    def _padded_rows(
+        self, slot: int, slots: int, doc: int
+    ) -> Iterator[tuple[dict, tuple[int, int]]]:
+        """``_padded`` for row layouts, each batch built in place (``FeedEncoder.rows_batch``)."""
+        pending: list[tuple[Block, int]] = []
+        pos = doc
+        for first, block, rows in self.slot_blocks(slot, slots, doc):
+            for n, i in enumerate(rows.tolist()):
+                pending.append((block, i))
+                if len(pending) == self.batch_size:
+                    yield self._rows_batch(pending), (first + n + 1, 0)
+                    pending = []
+            pos = first + len(rows)
+        if pending and not self.drop_last:
+            yield self._rows_batch(pending), (pos, 0)
+
+    def _rows_batch(self, docs: list[tuple[Block, int]]) -> dict[str, Any]:
+        x, widths = self.encoder.rows_batch(docs)
+        mask = (np.arange(x.shape[-1]) < widths[:, None]).astype(np.int64)
+        return {
+            "ids": [block.ids[i] for block, i in docs],
+            "input_ids": torch.from_numpy(x),
+            "attention_mask": torch.from_numpy(mask),
+            "lengths": torch.from_numpy(widths),
+        }
+
     def _packed(
         self, slot: int, slots: int, doc: int, offset: int
     ) -> Iterator[tuple[dict, tuple[int, int]]]:
         assert self.context_length is not None
-        packer = Packer(self.context_length, self.batch_size, self.encoder.pad_id)
+        packer = Packer(self.context_length, self.batch_size, self.encoder.pad_id, self._empty)
         for first, block, rows in self.slot_blocks(slot, slots, doc):
             tokens, lengths = self.encoder.encode_block(block, rows)
             skip = offset if first == doc else 0  # resume inside a document
@@ -238,93 +323,15 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
             yield packer.emit(contexts)
 
 
-class Packer:
-    """One token stream (documents back to back) cut into contexts of ``length`` + 1 tokens
-    with a stride of ``length``. Holds one buffer, the documents it spans and a cursor."""
-
-    def __init__(self, length: int, batch: int, pad: int):
-        self.length, self.pad = length, pad
-        self.need = batch * length + 1
-        self.buf: np.ndarray = np.zeros(0, np.int64)  # tokens in the vocabulary's dtype
-        self.ends = np.zeros(0, np.int64)  # end of each buffered document in buf
-        self.pos = np.zeros(0, np.int64)  # its position in the slot
-        self.first_offset = 0  # buf[0]'s offset inside the first buffered document
-        self.cursor = 0
-        self._range = np.zeros(0, np.int64)
-
-    def available(self) -> int:
-        return len(self.buf) - self.cursor
-
-    def full(self) -> bool:
-        return self.available() >= self.need
-
-    def add(self, tokens: np.ndarray, lengths: np.ndarray, pos: np.ndarray, skip: int) -> None:
-        """Documents ``pos`` (``lengths`` tokens each, the first one ``skip`` tokens short)."""
-        lengths = lengths.copy()
-        if len(lengths):
-            lengths[0] -= skip
-        if self.available() == 0:
-            self.buf, self.first_offset = tokens, skip
-            self.ends, self.pos, self.cursor = np.cumsum(lengths), pos, 0
-            return
-        d = int(np.searchsorted(self.ends, self.cursor, side="right"))  # document at the cursor
-        start = int(self.ends[d - 1]) if d else 0
-        into = self.cursor - start + (self.first_offset if d == 0 else 0)
-        kept_ends = self.ends[d:] - self.cursor
-        self.buf = np.concatenate([self.buf[self.cursor :], tokens])
-        self.ends = np.concatenate([kept_ends, kept_ends[-1] + np.cumsum(lengths)])
-        self.pos = np.concatenate([self.pos[d:], pos])
-        self.first_offset, self.cursor = into, 0
-
-    def where(self) -> tuple[int, int]:
-        """(document, offset) where the stream continues."""
-        if self.cursor >= len(self.buf):
-            return (int(self.pos[-1]) + 1 if len(self.pos) else 0), 0
-        d = int(np.searchsorted(self.ends, self.cursor, side="right"))
-        start = int(self.ends[d - 1]) if d else 0
-        return int(self.pos[d]), self.cursor - start + (self.first_offset if d == 0 else 0)
-
-    def emit(self, contexts: int) -> tuple[dict[str, Any], tuple[int, int]]:
-        """``contexts`` contexts from the cursor (the last may be padded); advances the cursor
-        to the last label, which is the next context's first input.
-
-        The five tensors are views of one int64 storage, written in place: one allocation per
-        batch, and one shared-memory segment when a DataLoader worker sends it."""
-        length, c = self.length, self.cursor
-        total = contexts * length
-        real = min(total, self.available() - 1)  # input positions that have a next token
-        # the documents the window [c, c + real) crosses, and where each piece starts
-        lo = int(np.searchsorted(self.ends, c, side="right"))
-        hi = int(np.searchsorted(self.ends, c + real - 1, side="right")) if real else lo - 1
-        bounds = np.clip(np.concatenate([[c], self.ends[lo:hi], [c + real]]), c, c + real)
-        spans = np.diff(bounds)
-        doc_start = np.concatenate([[0], self.ends[:-1]])[lo : hi + 1]
-        doc_start = doc_start - np.where(np.arange(lo, hi + 1) == 0, self.first_offset, 0)
-        storage = torch.empty((5, contexts, length), dtype=torch.int64)
-        x, labels, doc_ids, pos, mask = (a.reshape(-1) for a in storage.numpy())
-        x[:real] = self.buf[c : c + real]
-        labels[:real] = self.buf[c + 1 : c + real + 1]
-        np.subtract(self._arange(real), np.repeat(doc_start - c, spans), out=pos[:real])
-        mask[:real] = 1
-        # doc_ids: documents started so far inside each context (a running count of the
-        # document starts, a start at a context's first position not counted)
-        doc_ids[:] = 0
-        starts = bounds[1:-1] - c
-        doc_ids[starts[starts % length != 0]] = 1
-        grid = doc_ids.reshape(contexts, length)
-        np.cumsum(grid, axis=1, out=grid)
-        if real < total:  # the stream's last batch: padding after the last real position
-            x[real:], labels[real:], pos[real:], mask[real:] = self.pad, -100, 0, 0
-            doc_ids[real:] = -1
-        keys = ("input_ids", "labels", "doc_ids", "position_ids", "attention_mask")
-        batch: dict[str, Any] = dict(zip(keys, storage.unbind(0), strict=True))
-        self.cursor = min(c + total, len(self.buf))
-        return batch, self.where()
-
-    def _arange(self, n: int) -> np.ndarray:
-        if len(self._range) < n:
-            self._range = np.arange(max(n, self.need), dtype=np.int64)
-        return self._range[:n]
+def _stamped(
+    batches: Iterator[tuple[dict, tuple[int, int]]], local: int, workers: int, empty: Any
+) -> Iterator[dict[str, Any]]:
+    """Each batch with its ``_resume`` = [worker slot, num_workers, document, token offset]."""
+    for batch, (next_doc, next_offset) in batches:
+        resume = empty((4,))
+        resume.numpy()[:] = (local, workers, next_doc, next_offset)
+        batch["_resume"] = resume
+        yield batch
 
 
 class StatefulLoader:
@@ -335,6 +342,8 @@ class StatefulLoader:
     num_workers=2)``, ``loader2.load_state_dict(state)`` and iterating continues with the batch
     after the last one delivered. Takes the DataLoader's worker options (not ``batch_size``:
     the dataset batches; not ``persistent_workers``: workers must see each new state).
+    Each worker sends runs of consecutive batches, one message per run (the module docstring
+    says what that does to the order); the state records where inside a run it stopped.
     """
 
     def __init__(self, dataset: TokenIterableDataset, **loader_options: Any):
@@ -354,9 +363,17 @@ class StatefulLoader:
                 f"this loader has {workers}; use the same number of workers"
             )
         loader = torch.utils.data.DataLoader(ds, batch_size=None, **self.options)
-        for batch in loader:
-            ds._observe(batch.pop("_resume"))
-            yield batch
+        ds._grouped = bool(self.options.get("num_workers"))
+        try:
+            it = iter(loader)  # the workers start here, with the dataset as it is now
+        finally:
+            ds._grouped = False
+        for item in it:
+            group = item if isinstance(item, list) else [item]
+            for j, batch in enumerate(group):
+                ds._observe(batch.pop("_resume"), len(group) - 1 - j)
+                yield batch
+        forget()  # the workers have exited: their slots' mappings can go
         ds._reset()
 
     def state_dict(self) -> dict[str, Any]:

@@ -121,7 +121,10 @@ def flat_codes(
     """A shard through its flat copy: ids and frame counts from Parquet (plain columns, fast),
     codes memory-mapped from the ``.npy`` (no decoding, no copy)."""
     try:
-        t = pq.read_table(path, columns=["id", "num_frames"], memory_map=True)
+        # ParquetFile.read, not read_table: read_table imports pyarrow.dataset and pandas on
+        # first use (over a second), which every DataLoader worker would pay on its first shard
+        t = pq.ParquetFile(path, memory_map=True).read(columns=["id", "num_frames"])
+        frames = int_column(t, "num_frames")
     except (OSError, ValueError, pa.ArrowException) as e:
         raise _broken(path, e) from None
     try:
@@ -130,7 +133,6 @@ def flat_codes(
         raise _broken(flat, e) from None  # (SyntaxError, tokenize.TokenError, EOFError...)
     if values.ndim != 1 or values.dtype not in (np.uint16, np.uint32):
         raise _broken(flat, ValueError(f"flat codes of {values.dtype} {values.shape}"))
-    frames = t.column("num_frames").to_numpy().astype(np.int64)
     if (frames < 0).any():
         raise _broken(path, ValueError("a row has a negative frame count"))
     try:
@@ -141,6 +143,20 @@ def flat_codes(
     if len(ends) and ends[-1] != len(values):
         raise _broken(flat, ValueError("the flat codes do not match the shard's frame counts"))
     return ShardCodes(t.column("id").to_pylist(), ends - n, ends, values, k, strides)
+
+
+def int_column(t: pa.Table, name: str) -> np.ndarray:
+    """An integer column without nulls as int64, from its Arrow buffers (``to_numpy`` imports
+    pandas on first use, over a second in each DataLoader worker)."""
+    col = t.column(name)
+    if col.null_count or not pa.types.is_integer(col.type):
+        raise ValueError(f"column {name} is {col.type} with {col.null_count} nulls")
+    dtype = np.dtype(f"{'i' if pa.types.is_signed_integer(col.type) else 'u'}{col.type.byte_width}")
+    parts = [
+        np.frombuffer(c.buffers()[1], dtype=dtype, count=len(c), offset=c.offset * dtype.itemsize)
+        for c in col.chunks
+    ]
+    return np.concatenate(parts).astype(np.int64) if parts else np.zeros(0, np.int64)
 
 
 def _read(path: Path, columns: list[str] | None) -> pa.Table:

@@ -1,0 +1,110 @@
+"""The packer: one token stream (documents back to back) cut into fixed-length contexts with
+their labels, document ids, positions and attention mask, in numpy (see
+``audiotok.feed.iterable`` for the cut, after Megatron-LM's GPTDataset)."""
+
+from __future__ import annotations
+
+import bisect
+from typing import Any
+
+import numpy as np
+import torch
+
+__all__ = ["Packer"]
+
+
+class Packer:
+    """One token stream (documents back to back) cut into contexts of ``length`` + 1 tokens
+    with a stride of ``length``. Holds one buffer, the documents it spans and a cursor."""
+
+    def __init__(self, length: int, batch: int, pad: int, empty: Any = None):
+        self.length, self.pad = length, pad
+        self.empty = empty or (lambda shape: torch.empty(shape, dtype=torch.int64))
+        self.need = batch * length + 1
+        self.buf: np.ndarray = np.zeros(0, np.int64)  # tokens in the vocabulary's dtype
+        self.ends = np.zeros(0, np.int64)  # end of each buffered document in buf
+        self._ends: list[int] = []  # the same, as Python ints (bisect per batch)
+        self.pos = np.zeros(0, np.int64)  # its position in the slot
+        self.first_offset = 0  # buf[0]'s offset inside the first buffered document
+        self.cursor = 0
+        self._range = np.zeros(0, np.int64)
+
+    def available(self) -> int:
+        return len(self.buf) - self.cursor
+
+    def full(self) -> bool:
+        return self.available() >= self.need
+
+    def add(self, tokens: np.ndarray, lengths: np.ndarray, pos: np.ndarray, skip: int) -> None:
+        """Documents ``pos`` (``lengths`` tokens each, the first one ``skip`` tokens short)."""
+        lengths = lengths.copy()
+        if len(lengths):
+            lengths[0] -= skip
+        if self.available() == 0:
+            self.buf, self.first_offset = tokens, skip
+            self.ends, self.pos, self.cursor = np.cumsum(lengths), pos, 0
+            self._ends = self.ends.tolist()
+            return
+        d = int(np.searchsorted(self.ends, self.cursor, side="right"))  # document at the cursor
+        start = int(self.ends[d - 1]) if d else 0
+        into = self.cursor - start + (self.first_offset if d == 0 else 0)
+        kept_ends = self.ends[d:] - self.cursor
+        self.buf = np.concatenate([self.buf[self.cursor :], tokens])
+        self.ends = np.concatenate([kept_ends, kept_ends[-1] + np.cumsum(lengths)])
+        self.pos = np.concatenate([self.pos[d:], pos])
+        self.first_offset, self.cursor = into, 0
+        self._ends = self.ends.tolist()
+
+    def where(self) -> tuple[int, int]:
+        """(document, offset) where the stream continues."""
+        if self.cursor >= len(self.buf):
+            return (int(self.pos[-1]) + 1 if len(self.pos) else 0), 0
+        d = bisect.bisect_right(self._ends, self.cursor)
+        start = self._ends[d - 1] if d else 0
+        return int(self.pos[d]), self.cursor - start + (self.first_offset if d == 0 else 0)
+
+    def emit(self, contexts: int) -> tuple[dict[str, Any], tuple[int, int]]:
+        """``contexts`` contexts from the cursor (the last may be padded); advances the cursor
+        to the last label, which is the next context's first input.
+
+        The five tensors are views of one int64 storage, written in place: one allocation per
+        batch, and one shared-memory segment when a DataLoader worker sends it."""
+        length, c = self.length, self.cursor
+        total = contexts * length
+        real = min(total, self.available() - 1)  # input positions that have a next token
+        # the documents the window [c, c + real) crosses, and where each piece starts
+        ends = self._ends
+        lo = bisect.bisect_right(ends, c)  # real >= 1: emit follows available() >= 2
+        hi = bisect.bisect_right(ends, c + real - 1)
+        storage = self.empty((5, contexts, length))
+        x, labels, doc_ids, pos, mask = storage.numpy().reshape(5, -1)
+        x[:real] = self.buf[c : c + real]
+        labels[:real] = self.buf[c + 1 : c + real + 1]
+        mask[:real] = 1
+        doc_ids[:] = 0
+        at = self._arange(real)
+        # piece by piece (the documents lo..hi the window crosses): positions inside the
+        # document, and doc_ids = documents started so far inside each context (a running
+        # count of the document starts, a start at a context's first position not counted)
+        a = 0
+        for d in range(lo, hi + 1):
+            b = ends[d] - c if d < hi else real
+            doc_start = (ends[d - 1] if d else -self.first_offset) - c
+            np.subtract(at[a:b], doc_start, out=pos[a:b])
+            if a and a % length:
+                doc_ids[a] = 1
+            a = b
+        grid = doc_ids.reshape(contexts, length)
+        np.cumsum(grid, axis=1, out=grid)
+        if real < total:  # the stream's last batch: padding after the last real position
+            x[real:], labels[real:], pos[real:], mask[real:] = self.pad, -100, 0, 0
+            doc_ids[real:] = -1
+        keys = ("input_ids", "labels", "doc_ids", "position_ids", "attention_mask")
+        batch: dict[str, Any] = dict(zip(keys, storage.unbind(0), strict=True))
+        self.cursor = min(c + total, len(self.buf))
+        return batch, self.where()
+
+    def _arange(self, n: int) -> np.ndarray:
+        if len(self._range) < n:
+            self._range = np.arange(max(n, self.need), dtype=np.int64)
+        return self._range[:n]
