@@ -17,17 +17,28 @@ SMALL = {
     "resblock_dilation_sizes": ((1, 3), (1, 3)),
     "duration_hidden_dim": 16,
 }
-COMMON = dict(
-    segment_frames=24,
-    batch_size=4,
-    device="cpu",
-    model=SMALL,
-    discriminators=("mpd",),
-    disc_width=1 / 16,
-    valid_fraction=0.15,
-    progress=False,
-    tensorboard=False,
-)
+COMMON = {
+    "data.segment_frames": 24,
+    "data.batch_size": 4,
+    "data.num_workers": 0,
+    "data.valid_fraction": 0.15,
+    "device": "cpu",
+    "model": SMALL,
+    "discriminators.names": ["mpd"],
+    "discriminators.width": 1 / 16,
+    "schedule.tensorboard": False,
+}
+
+
+def run(store, out, steps, *, resume=False, **values):
+    """train_vocoder on a config of COMMON plus dotted ``values``."""
+    from audiotok.train.config import override
+    from audiotok.train.vocoder import train_vocoder
+    from audiotok.train.vocoder_config import VocoderTrainConfig
+
+    base = VocoderTrainConfig(store=str(store), output=str(out))
+    cfg = override(base, {**COMMON, "schedule.steps": steps, **values})
+    return train_vocoder(cfg, resume=resume, progress=False)
 
 
 def test_training_lowers_held_out_mel_distance(unit_store, tmp_path):
@@ -42,21 +53,13 @@ def test_training_lowers_held_out_mel_distance(unit_store, tmp_path):
 
     from audiotok import open_tokens
     from audiotok.metrics.signal import mel_distance
+    from audiotok.train.corpus import load_index
     from audiotok.vocoders import load
-    from audiotok.vocoders.train import train_vocoder
-    from audiotok.vocoders.train_data import build_index
 
     out = tmp_path / "voc"
-    s = train_vocoder(
-        unit_store,
-        out,
-        steps=60,
-        adv_start=40,
-        lr=2e-3,
-        checkpoint_every=60,
-        log_every=20,
-        **COMMON,
-    )
+    s = run(unit_store, out, 60, **{"optim.adv_start": 40, "optim.lr": 2e-3,
+                                     "schedule.checkpoint_every": 60,
+                                     "schedule.log_every": 20})  # fmt: skip
     first, last = s["first_eval"], s["last_eval"]
     assert (first["step"], last["step"]) == (0, 60)
     assert last["valid/mel_distance"] < 0.5 * first["valid/mel_distance"], (first, last)
@@ -73,12 +76,14 @@ def test_training_lowers_held_out_mel_distance(unit_store, tmp_path):
     store = open_tokens(str(unit_store))
     assert voc.config.tokenizer == store.recipe.to_dict()
     voc.check_tokens(store.spec, store.recipe.to_dict())  # its own store: recipe and spec agree
-    index = build_index(store, out / "data", 16000, 160, "none")
-    _, valid = index.split(0, COMMON["valid_fraction"], 16)
+    index = load_index(out / "data")
+    assert index.hop == 160 and index.kind == "units"
+    _, valid = index.split(0, COMMON["data.valid_fraction"], 16)
     rng = np.random.default_rng(0)
     true, shuffled = [], []
     for i in valid:
-        units, ref = torch.from_numpy(index.units_of(i).astype(np.int64)), index.audio_of(i)
+        pcm, units = index.file(i)
+        units, ref = units.long(), pcm.float().numpy() / 32768.0
         true.append(mel_distance(ref, voc.decode(units)[0][0].numpy(), 16000))
         perm = units[torch.from_numpy(rng.permutation(len(units)))]
         shuffled.append(mel_distance(ref, voc.decode(perm)[0][0].numpy(), 16000))
@@ -87,15 +92,13 @@ def test_training_lowers_held_out_mel_distance(unit_store, tmp_path):
 
 
 def test_resume_continues_bit_for_bit(unit_store, tmp_path):
-    from audiotok.vocoders.train import train_vocoder
-
     """Dropout in the duration predictor, random segments and both optimizers make this fail
     if any RNG, loader or optimizer state were lost at the checkpoint."""
-    opts = dict(COMMON, checkpoint_every=2, log_every=2, eval_every=100)
-    train_vocoder(unit_store, tmp_path / "a", steps=4, **opts)
-    train_vocoder(unit_store, tmp_path / "b", steps=2, **opts)
-    s = train_vocoder(unit_store, tmp_path / "b", steps=4, resume=True, **opts)
-    assert s["start_step"] == 2
+    opts = {"schedule.checkpoint_every": 2, "schedule.log_every": 2, "schedule.eval_every": 100}
+    run(unit_store, tmp_path / "a", 4, **opts)
+    run(unit_store, tmp_path / "b", 2, **opts)
+    s = run(unit_store, tmp_path / "b", 4, resume=True, **opts)
+    assert s["start_step"] == 2 and s["config_changes"] == []
     for name in ("generator", "discriminator"):
         a, b = None, None
         a = load_file(str(tmp_path / "a" / "checkpoints" / "step-00000004" / f"{name}.safetensors"))
@@ -123,18 +126,19 @@ def a_last(tmp_path):
 
 
 def test_resume_refuses_other_settings_and_fresh_runs_refuse_old_checkpoints(unit_store, tmp_path):
-    from audiotok.vocoders.train import train_vocoder
-
-    opts = dict(COMMON, checkpoint_every=1, log_every=1)
-    train_vocoder(unit_store, tmp_path / "v", steps=1, **opts)
-    with pytest.raises(AudiotokError, match="segment_frames: 24 -> 32"):
-        train_vocoder(
-            unit_store, tmp_path / "v", steps=2, resume=True, **{**opts, "segment_frames": 32}
-        )
+    opts = {"schedule.checkpoint_every": 1, "schedule.log_every": 1}
+    run(unit_store, tmp_path / "v", 1, **opts)
+    with pytest.raises(AudiotokError, match="data.segment_frames: 24 -> 32"):
+        run(unit_store, tmp_path / "v", 2, resume=True, **{**opts, "data.segment_frames": 32})
     with pytest.raises(AudiotokError, match="already holds checkpoints"):
-        train_vocoder(unit_store, tmp_path / "v", steps=2, **opts)
+        run(unit_store, tmp_path / "v", 2, **opts)
     with pytest.raises(AudiotokError, match="no train.json"):
-        train_vocoder(unit_store, tmp_path / "new", steps=2, resume=True, **opts)
+        run(unit_store, tmp_path / "new", 2, resume=True, **opts)
+    # what does not change results is allowed and listed: more steps, another learning rate
+    s = run(unit_store, tmp_path / "v", 2, resume=True, **{**opts, "optim.lr": 1e-3})
+    assert s["start_step"] == 1 and s["config_changes"] == ["optim.lr: 0.0002 -> 0.001"]
+    saved = json.loads((tmp_path / "v" / "train.json").read_text())
+    assert saved["optim"]["lr"] == 1e-3 and saved["schedule"]["steps"] == 2
 
 
 def test_cli_train_with_speakers(unit_store, tmp_path, capsys):
