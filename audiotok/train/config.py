@@ -110,7 +110,8 @@ class _Bad(Exception):
     """(dotted key, problem): turned into one line by the caller, who knows the source."""
 
 
-def _coerce(value: Any, t: Any, key: str) -> Any:
+def _coerce(value: Any, t: Any, key: str, current: Any = None) -> Any:
+    """``value`` as type ``t``; a nested object updates ``current`` (the parent's default)."""
     origin, args = typing.get_origin(t), typing.get_args(t)
     if origin in (Union, types.UnionType):
         if value is None and type(None) in args:
@@ -119,7 +120,7 @@ def _coerce(value: Any, t: Any, key: str) -> Any:
             if a is type(None):
                 continue
             try:
-                return _coerce(value, a, key)
+                return _coerce(value, a, key, current)
             except _Bad:
                 pass
         raise _Bad(key, t, value)
@@ -139,18 +140,21 @@ def _coerce(value: Any, t: Any, key: str) -> Any:
             return value
     elif origin in (list, tuple):
         if isinstance(value, (list, tuple)):
-            if origin is tuple and args and args[-1] is not Ellipsis:
-                if len(value) != len(args):
-                    raise _Bad(key, t, value)
-                return tuple(_coerce(v, a, key) for v, a in zip(value, args, strict=True))
-            items = [_coerce(v, args[0], key) for v in value] if args else list(value)
+            try:  # a bad element: the message names the whole list's type
+                if origin is tuple and args and args[-1] is not Ellipsis:
+                    if len(value) != len(args):
+                        raise _Bad(key, t, value)
+                    return tuple(_coerce(v, a, key) for v, a in zip(value, args, strict=True))
+                items = [_coerce(v, args[0], key) for v in value] if args else list(value)
+            except _Bad:
+                raise _Bad(key, t, value) from None
             return tuple(items) if origin is tuple else items
     elif origin is dict or t is dict:
         if isinstance(value, dict) and all(isinstance(k, str) for k in value):
             return dict(value)
     elif dataclasses.is_dataclass(t):
         if isinstance(value, dict):
-            return _build(t, value, key)  # type: ignore[arg-type]
+            return _build(t, value, key + ".", current)  # type: ignore[arg-type]
         if isinstance(value, t):  # type: ignore[arg-type]
             return value
     raise _Bad(key, t, value)
@@ -160,14 +164,16 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
-def _build(cls: type, data: dict[str, Any], prefix: str) -> Any:
+def _build(cls: type, data: dict[str, Any], prefix: str, base: Any = None) -> Any:
+    """``base`` (default: ``cls()``; every field has a default) with ``data``'s keys set; a
+    nested part missing from ``data`` keeps its default, one given updates its default."""
     hints = _hints(cls)
     names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
     for k in data:
         if k not in names:
             raise _Bad(f"{prefix}{k}", None, None)
-    kwargs = {k: _coerce(v, hints[k], f"{prefix}{k}") for k, v in data.items()}
-    base = cls()  # every field has a default: nested parts keep theirs
+    base = base if base is not None else cls()
+    kwargs = {k: _coerce(v, hints[k], f"{prefix}{k}", getattr(base, k)) for k, v in data.items()}
     return dataclasses.replace(base, **kwargs)
 
 
@@ -224,7 +230,8 @@ def _set(obj: Any, parts: list[str], value: Any, key: str) -> Any:
         raise _Bad(key, None, None)
     if len(parts) == 1:
         return dataclasses.replace(
-            obj, **{parts[0]: _coerce(value, _hints(type(obj))[parts[0]], key)}
+            obj,
+            **{parts[0]: _coerce(value, _hints(type(obj))[parts[0]], key, getattr(obj, parts[0]))},
         )
     inner = getattr(obj, parts[0])
     if isinstance(inner, dict) and len(parts) == 2:  # an object field's entry (FREE_KEYS)
@@ -250,7 +257,7 @@ def _check_free_keys(cfg: Any, source: str) -> None:
 def flatten(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     out: dict[str, Any] = {}
     for k, v in d.items():
-        if isinstance(v, dict) and v:
+        if isinstance(v, dict):  # an empty object adds no key: {} and {"a": 1} differ by "a"
             out.update(flatten(v, f"{prefix}{k}."))
         else:
             out[f"{prefix}{k}"] = v
