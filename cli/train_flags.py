@@ -20,11 +20,10 @@ CONFIG_HELP = (
 
 
 def given(ctx: typer.Context, name: str) -> bool:
-    """Whether the parameter ``name`` came from the command line (not its default)."""
-    from click.core import ParameterSource
-
+    """Whether the parameter ``name`` came from the command line (not its default). By the
+    source's name: typer may carry its own copy of click's ``ParameterSource``."""
     src = ctx.get_parameter_source(name)
-    return src not in (None, ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP)
+    return getattr(src, "name", "DEFAULT") not in ("DEFAULT", "DEFAULT_MAP")
 
 
 def build(

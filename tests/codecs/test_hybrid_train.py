@@ -221,7 +221,11 @@ def test_cli_trains_encodes_and_decodes(corpus, tmp_path, capsys):
     assert cfg["format"] == "audiotok-hybrid-codec" and "audiotok_builder" not in cfg
     saved = json.loads((st / "train.json").read_text())
     assert saved["discriminators"]["names"] == ["mpd", "msd", "mstft"]
-    assert saved["model"]["init"] == "default" and saved["model"]["arch"]["n_filters"] == 2
+    assert saved["model"]["init"] == "default" and saved["teacher"]["layer"] is None
+    # the flags given, and only those, override the defaults (which stay the released ones)
+    assert saved["model"]["arch"] == {"n_filters": 2, "dimension": 16, "lstm_layers": 1}
+    assert saved["optim"]["lr"] == 1e-4 and saved["optim"]["betas"] == [0.9, 0.99]
+    assert saved["inputs"] == [str(corpus.resolve()), str(broken.resolve())]
 
     sub = tmp_path / "sub"
     sub.mkdir()

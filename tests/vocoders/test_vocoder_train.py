@@ -185,3 +185,82 @@ def test_cli_train_with_speakers(unit_store, tmp_path, capsys):
     assert voc.config.speakers == ["spk0", "spk1"] and voc.config.num_speakers == 2
     wav, n = voc.decode(torch.tensor([[1, 2, 3]]), speaker="spk1")
     assert int(n) == 3 * 160
+
+
+def test_cli_config_file_flags_override_and_resume(unit_store, tmp_path, capsys):
+    """--config FILE gives the run (store included); the flags given override it, the flags
+    left at their defaults do not; --resume alone reads OUTPUT/train.json, lists what changed
+    and refuses what would change results; a bad file is one line naming it and the key."""
+    from audiotok.cli.app import main
+
+    cfg = tmp_path / "voc.json"
+    cfg.write_text(json.dumps({
+        "store": str(unit_store), "device": "cpu",
+        "data": {"segment_frames": 20, "batch_size": 2, "num_workers": 0},
+        "model": {"upsample_initial_channel": 16, "embedding_dim": 8},
+        "discriminators": {"names": ["mpd"], "width": 0.0625},
+        "schedule": {"steps": 1, "checkpoint_every": 1, "tensorboard": False},
+    }))  # fmt: skip
+    out = tmp_path / "voc"
+
+    def cli(*argv):
+        with pytest.raises(SystemExit) as e:
+            main(["vocoder", "train", *argv, "-q"])
+        return e.value.code, capsys.readouterr()
+
+    code, io = cli("--config", str(cfg), "-o", str(out), "--batch-size", "4")
+    assert code == 0, io.err
+    saved = json.loads((out / "train.json").read_text())
+    assert saved["data"]["batch_size"] == 4 and saved["data"]["segment_frames"] == 20
+    assert saved["discriminators"]["names"] == ["mpd"] and saved["schedule"]["steps"] == 1
+    assert saved["store"] == str(unit_store.resolve()) and saved["optim"]["lr"] == 2e-4
+
+    code, io = cli("--resume", "-o", str(out), "--steps", "2", "--lr", "0.001")
+    assert code == 0, io.err
+    assert "resumed with changed settings: optim.lr: 0.0002 -> 0.001" in io.err
+    assert (out / "checkpoints" / "step-00000002" / "state.pt").is_file()
+
+    code, io = cli("--resume", "-o", str(out), "--steps", "3", "--segment-frames", "24")
+    assert code == 2 and "data.segment_frames: 20 -> 24" in io.err
+    assert len(io.err.strip().splitlines()) == 1
+
+    cfg.write_text(json.dumps({"data": {"batch_size": "two"}}))
+    code, io = cli("--config", str(cfg), str(unit_store), "-o", str(tmp_path / "x"))
+    assert code in (1, 2) and len(io.err.strip().splitlines()) == 1
+    assert str(cfg) in io.err and "'data.batch_size' must be an integer" in io.err
+    assert not (tmp_path / "x").exists()
+
+
+def test_corpus_index_skips_a_broken_file_by_name(tmp_path):
+    """The vocoder's index goes through the pipeline's decode: a row whose audio is broken is
+    reported with its path and left out; the others pair their units with their audio."""
+    import numpy as np
+    import soundfile as sf
+
+    from audiotok import audio, open_tokens
+    from audiotok.cli.app import main
+    from audiotok.train.vocoder_data import unit_index
+
+    from audio_fixtures import speechlike
+
+    corpus = tmp_path / "corpus"
+    corpus.mkdir()
+    for i in range(3):
+        sf.write(corpus / f"u{i}.wav", speechlike(0.5 + 0.2 * i, 16000, seed=i), 16000)
+    with pytest.raises(SystemExit) as e:
+        main(["encode", str(corpus), "-o", str(tmp_path / "tok"), "--num-workers", "0", "-q"])
+    assert e.value.code == 0
+    store = open_tokens(str(tmp_path / "tok"))
+    (corpus / "u1.wav").write_text("not audio\n" * 20)
+    failed = []
+    index = unit_index(store, tmp_path / "data", 16000, 160,
+                       on_error=lambda item, why: failed.append((item.path, why)))  # fmt: skip
+    assert [p for p, _ in failed] == [str(corpus / "u1.wav")] and index.ids == ["u0", "u2"]
+    for i, uid in enumerate(index.ids):
+        pcm, units = index.file(i)
+        codes = np.asarray(store.get(uid)).reshape(-1)
+        wav = audio.read(str(corpus / f"{uid}.wav"), 16000)
+        n = min(len(codes), len(wav) // 160)
+        assert len(units) == n and np.array_equal(units.numpy(), codes[:n])
+        want = np.clip(np.round(wav[: n * 160] * 32768), -32768, 32767).astype(np.int16)
+        assert np.array_equal(pcm.numpy(), want)
