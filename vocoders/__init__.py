@@ -5,9 +5,8 @@
     wav, wav_lengths = voc.decode(units, lengths, speaker=None, durations=None)
     V.decode_store(audiotok.open_tokens("tokens/"), voc, "wavs/")
 
-Importing this package imports no torch; models load on first use. Training lives in
-:mod:`audiotok.vocoders.train` (which imports the training kit, :mod:`audiotok.train`); the
-inference path (this package, ``decode``) never imports it.
+Importing this package imports no torch; models load on first use. Training lives in the
+training kit (:mod:`audiotok.train.vocoder`); no module of this package imports it.
 """
 
 from __future__ import annotations
