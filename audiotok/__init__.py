@@ -8,6 +8,7 @@ Library use (torch is imported only when a model is built)::
     for utt_id, codes in audiotok.open_tokens("tokens/"):   # numpy [K, T'] per utterance
         ...
     tok = audiotok.load_for_store("tokens/")      # the tokenizer that made a store
+    audiotok.encode_corpus(items, tok, "tokens/")  # a corpus into a store (engine=, slice=)
 """
 
 from __future__ import annotations
@@ -56,4 +57,24 @@ def load_vocos(name_or_folder: str, device: str = "cpu") -> Any:
     return _load_vocos(name_or_folder, device=device)
 
 
-__all__ = ["__version__", "load", "load_for_store", "load_vocos", "open_tokens"]
+# the corpus runs (every engine, any slice): defined once, in audiotok.pipeline.api
+_PIPELINE = ("encode_corpus", "extract_corpus")
+
+
+def __getattr__(name: str) -> Any:
+    if name in _PIPELINE:
+        from audiotok.pipeline import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'audiotok' has no attribute {name!r}")
+
+
+__all__ = [
+    "__version__",
+    "encode_corpus",
+    "extract_corpus",
+    "load",
+    "load_for_store",
+    "load_vocos",
+    "open_tokens",
+]

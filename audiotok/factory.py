@@ -1,18 +1,22 @@
-"""``audiotok.load`` and ``audiotok.load_for_store``: a tokenizer from a name, a path or a store.
+"""``audiotok.load``, ``audiotok.load_for_store`` and :func:`build`: models from a name, a path,
+a recipe or a store.
 
 Every tokenizer built here carries ``tok.recipe`` (:class:`audiotok.recipe.TokenizerConfig`):
 the canonical model name (registry name or absolute path) and every option that changes its
-tokens, with effective values, so the same tokenizer can be rebuilt anywhere.
+tokens, with effective values, so the same tokenizer can be rebuilt anywhere with
+:func:`build`. Recipes and the store are plain data; this module is where they meet the model
+code (as are the loaders of the folder formats that :mod:`audiotok.folder_formats` names).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from audiotok import registry
 from audiotok.errors import AudiotokError, SpecMismatchError, UnknownModelError
-from audiotok.recipe import READER_OPT_INS, TokenizerConfig
+from audiotok.recipe import READER_OPT_INS, ExtractorConfig, TokenizerConfig
 from audiotok.tokenizer import Tokenizer
 
 TOKENIZER_KINDS = ("semantic", "acoustic", "hybrid")
@@ -54,6 +58,33 @@ def load_tokenizer(name_or_path: str, kind: str | None = None, **options: Any) -
     return tok
 
 
+def _build_tokenizer(recipe: Any, device: str, overrides: dict[str, Any]) -> Any:
+    return load_tokenizer(recipe.name, device=device, **{**recipe.options, **overrides})
+
+
+def _build_extractor(recipe: Any, device: str, overrides: dict[str, Any]) -> Any:
+    from audiotok.extractors import load
+
+    return load(recipe.name, **{**recipe.options, **overrides}).to(device)
+
+
+# What each kind of recipe builds (``_Recipe.TARGET`` -> builder).
+RECIPE_BUILDERS: dict[str, Callable[[Any, str, dict[str, Any]], Any]] = {
+    TokenizerConfig.TARGET: _build_tokenizer,
+    ExtractorConfig.TARGET: _build_extractor,
+}
+
+
+def build(recipe: TokenizerConfig | ExtractorConfig, device: str = "cpu", **overrides: Any) -> Any:
+    """The tokenizer or feature extractor a recipe describes (``overrides``: e.g. ``weights=``
+    a local copy of the file the recipe was made with)."""
+    try:
+        builder = RECIPE_BUILDERS[recipe.TARGET]
+    except (AttributeError, KeyError):
+        raise AudiotokError(f"not a recipe: {recipe!r}") from None
+    return builder(recipe, device, overrides)
+
+
 def load_for_store(directory: str | Path, device: str = "auto", **overrides: Any) -> Tokenizer:
     """The tokenizer that made a token store, rebuilt from its recipe and checked against its
     spec (``overrides``: e.g. ``weights=`` where the recorded file is not on this machine)."""
@@ -67,7 +98,7 @@ def load_for_store(directory: str | Path, device: str = "auto", **overrides: Any
         tok = _legacy_store_tokenizer(store, dev, overrides)
     else:
         try:
-            tok = recipe.build(device=dev, **overrides)
+            tok = build(recipe, device=dev, **overrides)
         except AudiotokError as e:
             raise AudiotokError(
                 f"cannot rebuild the tokenizer of {directory} ({recipe.name}): {e}"
@@ -129,42 +160,41 @@ def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]
         from audiotok.kmeans import load as load_codebook
 
         cb = load_codebook(path)
-        if True:  # a codebook: semantic units of the extractor its header names
-            options = {**_recipe_defaults(cb.meta.get("extractor_recipe")), **options}
-            ex_name = options.get("extractor", cb.meta.get("extractor"))
-            if not ex_name:
+        # a codebook: semantic units of the extractor its header names
+        options = {**_recipe_defaults(cb.meta.get("extractor_recipe")), **options}
+        ex_name = options.get("extractor", cb.meta.get("extractor"))
+        if not ex_name:
+            raise AudiotokError(
+                f"codebook {path.name} does not name the extractor it was trained on; pass "
+                f"it: --model NAME_OR_FOLDER --codebook {path.name}"
+            )
+        ex_name = str(ex_name)
+        if not Path(ex_name).exists():
+            try:
+                registry.get(ex_name)
+            except UnknownModelError:
                 raise AudiotokError(
-                    f"codebook {path.name} does not name the extractor it was trained on; pass "
-                    f"it: --model NAME_OR_FOLDER --codebook {path.name}"
-                )
-            ex_name = str(ex_name)
-            if not Path(ex_name).exists():
-                try:
-                    registry.get(ex_name)
-                except UnknownModelError:
-                    raise AudiotokError(
-                        f"codebook {path.name} was trained on features of {ex_name!r}, which is "
-                        "not a registered model here; pass the model folder: --model PATH "
-                        f"--codebook {path.name}"
-                    ) from None
-            opts = {**options, "codebook": str(path)}
-            if cb.meta.get("layer") is not None and "layers" not in opts:
-                opts.setdefault("layer", cb.meta["layer"])
-            opts.pop("extractor", None)
-            name = str(Path(ex_name).resolve()) if Path(ex_name).exists() else ex_name
-            return name, opts, build_semantic(None, extractor=name, codebook=cb, **_no_cb(opts))
+                    f"codebook {path.name} was trained on features of {ex_name!r}, which is "
+                    "not a registered model here; pass the model folder: --model PATH "
+                    f"--codebook {path.name}"
+                ) from None
+        opts = {**options, "codebook": str(path)}
+        if cb.meta.get("layer") is not None and "layers" not in opts:
+            opts.setdefault("layer", cb.meta["layer"])
+        opts.pop("extractor", None)
+        name = str(Path(ex_name).resolve()) if Path(ex_name).exists() else ex_name
+        return name, opts, build_semantic(None, extractor=name, codebook=cb, **_no_cb(opts))
     if path.is_dir() and (path / "config.json").is_file():
         from audiotok import folder_formats
 
-        fmt = folder_formats.identify(path)
+        fmt = folder_formats.identify(path)  # one read of config.json, every check
         if fmt.kind in TOKENIZER_KINDS:
-            return str(path), options, fmt.load(path, **options)
+            return str(path), options, TOKENIZER_FOLDER_LOADERS[fmt.name](path, **options)
         if fmt.kind != "extractor":
             raise AudiotokError(
                 f"{path} is a {fmt.kind} folder ({fmt.name}), not a tokenizer or a feature "
                 "extractor"
             )
-        _check_hf_config(path / "config.json")
         opts = _abs_codebook(options)
         try:
             return str(path), opts, build_semantic(None, extractor=str(path), **opts)
@@ -198,21 +228,24 @@ def _from_path(path: Path, options: dict[str, Any]) -> tuple[str, dict[str, Any]
     )
 
 
-def _check_hf_config(config: Path) -> None:
-    """A model folder that is not a hybrid codec is a Hugging Face one: its config.json is an
-    object naming its ``model_type`` (transformers' AutoConfig needs it)."""
-    import json
+def _hybrid_codec_folder(path: Path, **options: Any) -> Any:
+    from audiotok.codecs.speechtokenizer_student import load_student
 
-    try:
-        cfg = json.loads(config.read_bytes().decode("utf-8"))
-    except (OSError, ValueError, RecursionError) as e:
-        why = " ".join(str(e).split())[:120] or type(e).__name__
-        raise AudiotokError(f"cannot read {config}: {why}") from None
-    if not isinstance(cfg, dict) or not isinstance(cfg.get("model_type"), str):
-        raise AudiotokError(
-            f"{config} is neither an audiotok model config (a 'format' such as "
-            "audiotok-hybrid-codec) nor a Hugging Face one (a 'model_type')"
-        )
+    return load_student(path, **options)
+
+
+def _xcodec2_folder(path: Path, **options: Any) -> Any:
+    options.setdefault("weights", str(path / "model.safetensors"))
+    return registry.get("xcodec2").build(**options)
+
+
+# The loader of each folder format (:data:`audiotok.folder_formats.FORMATS`) that makes tokens.
+# Vocoder folders load through ``audiotok.vocoders.load``; Hugging Face folders are feature
+# extractors (``extractors.load``), made into a tokenizer with a codebook below.
+TOKENIZER_FOLDER_LOADERS: dict[str, Callable[..., Any]] = {
+    "audiotok-hybrid-codec": _hybrid_codec_folder,
+    "huggingface-xcodec2": _xcodec2_folder,
+}
 
 
 def _recipe_defaults(recipe: Any) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """Model folders audiotok reads: a closed set of formats, each loaded by code in this package.
 
 A folder's ``config.json`` says what it holds, never how to load it: its ``"format"`` field
-picks an entry of :data:`FORMATS` (a loader written in audiotok), and a Hugging Face folder
+picks an entry of :data:`FORMATS`, loaded by code written in audiotok
+(``audiotok.factory.TOKENIZER_FOLDER_LOADERS``, ``audiotok.vocoders.load``): this module reads
+and checks configs only and imports no model code, so the model loaders can call
+:func:`require`. A Hugging Face folder
 (no ``format``) is recognised by its ``model_type``, which must be one of the speech models
 audiotok builds. Nothing read from the file is imported, called, evaluated or unpickled:
 
@@ -17,7 +20,6 @@ audiotok builds. Nothing read from the file is imported, called, evaluated or un
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,47 +29,31 @@ from audiotok.errors import AudiotokError
 CONFIG = "config.json"
 
 
-def _hybrid_codec(path: Path, **options: Any) -> Any:
-    from audiotok.codecs.speechtokenizer_student import load_student
-
-    return load_student(path, **options)
-
-
-def _vocoder(path: Path, device: str = "cpu") -> Any:
-    from audiotok.vocoders.loading import load_folder
-
-    return load_folder(path, device)
-
-
-def _hf_extractor(path: Path, **options: Any) -> Any:
-    from audiotok.extractors.loading import load_s3m
-
-    return load_s3m(None, weights=path, **options)
-
-
 @dataclass(frozen=True)
 class FolderFormat:
-    """One kind of model folder: the ``format`` value that names it, what it makes, its
-    loader (a function of this package), and the command that writes it."""
+    """One kind of model folder: the ``format`` value that names it, what it makes, and the
+    command that writes it."""
 
     name: str
-    kind: str  # "hybrid" | "vocoder" | "extractor"
-    load: Callable[..., Any]
+    kind: str  # "hybrid" | "acoustic" | "vocoder" | "extractor"
     written_by: str
 
 
 FORMATS: dict[str, FolderFormat] = {
     f.name: f
     for f in (
-        FolderFormat("audiotok-hybrid-codec", "hybrid", _hybrid_codec, "audiotok hybrid train"),
-        FolderFormat(
-            "audiotok-vocoder", "vocoder", _vocoder, "audiotok vocoder train / vocoder import"
-        ),
+        FolderFormat("audiotok-hybrid-codec", "hybrid", "audiotok hybrid train"),
+        FolderFormat("audiotok-vocoder", "vocoder", "audiotok vocoder train / vocoder import"),
     )
 }
 # A Hugging Face folder has no "format"; its model_type picks the transformers class.
-HUGGING_FACE = FolderFormat("huggingface", "extractor", _hf_extractor, "transformers")
+HUGGING_FACE = FolderFormat("huggingface", "extractor", "transformers")
 HF_MODEL_TYPES = ("hubert", "wav2vec2", "wavlm", "data2vec-audio")
+# Hugging Face folders of codecs audiotok builds itself (their code, named by an "auto_map" or
+# not, is never run: only "model_type" is read): HKUSTAudio/xcodec2 (BigCodecConfig "xcodec").
+HF_CODECS = {
+    "xcodec": FolderFormat("huggingface-xcodec2", "acoustic", "HKUSTAudio/xcodec2"),
+}
 # "audiotok_builder" values that earlier audiotok builds wrote, and the format each one meant.
 LEGACY_BUILDERS = {"audiotok.codecs.speechtokenizer_student:load_student": "audiotok-hybrid-codec"}
 
@@ -144,6 +130,8 @@ def _hugging_face(path: Path, cfg: dict[str, Any]) -> FolderFormat:
             f'{path}: missing field "format" (an audiotok folder: '
             f'{", ".join(sorted(FORMATS))}) or "model_type" (a Hugging Face folder)'
         )
+    if isinstance(model_type, str) and model_type in HF_CODECS:
+        return HF_CODECS[model_type]
     if not isinstance(model_type, str) or model_type not in HF_MODEL_TYPES:
         raise AudiotokError(
             f'{path}: field "model_type" is {model_type!r}; audiotok reads Hugging Face folders '

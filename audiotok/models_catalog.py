@@ -74,14 +74,19 @@ S3_NO_DECODER = (
     "S3Tokenizer tokens have no decoder in audiotok; CosyVoice synthesises them with its own "
     "flow-matching model and HiFi-GAN, which audiotok does not include"
 )
+# The ONNX files the s3tokenizer package checks by sha256; v1-50hz and v2 come from the Hugging
+# Face mirrors of the CosyVoice repos at a fixed commit (the same files: the sha256 says so on
+# download), v1-25hz only from ModelScope's branch (no pinned copy known).
 _MS = "https://www.modelscope.cn/models/"
+_HF = "https://huggingface.co/"
 _S3 = (
     (
         "s3tokenizer-v1-50hz",
         "v1-50hz",
         50.0,
         4096,
-        "iic/cosyvoice-300m/resolve/master/speech_tokenizer_v1.onnx",
+        _HF + "FunAudioLLM/CosyVoice-300M/resolve/f3ba236933d576582badded489545704c9b54799/"
+        "speech_tokenizer_v1.onnx",
         "23b5a723ed9143aebfd9ffda14ac4c21231f31c35ef837b6a13bb9e5488abb1e",
         "CosyVoice-300M",
     ),
@@ -90,7 +95,7 @@ _S3 = (
         "v1-25hz",
         25.0,
         4096,
-        "iic/CosyVoice-300M-25Hz/resolve/master/speech_tokenizer_v1.onnx",
+        _MS + "iic/CosyVoice-300M-25Hz/resolve/master/speech_tokenizer_v1.onnx",
         "56285ddd4a83e883ee0cb9f8d69c1089b53a94b1f78ff7e4a0224a27eb4cb486",
         "CosyVoice-300M-25Hz",
     ),
@@ -99,7 +104,8 @@ _S3 = (
         "v2-25hz",
         25.0,
         6561,
-        "iic/CosyVoice2-0.5B/resolve/master/speech_tokenizer_v2.onnx",
+        _HF + "FunAudioLLM/CosyVoice2-0.5B/resolve/eec1ae6c79877dbd9379285cf8789c9e0879293d/"
+        "speech_tokenizer_v2.onnx",
         "d43342aa12163a80bf07bffb94c9de2e120a8df2f9917cd2f642e7f4219c6f71",
         "CosyVoice 2",
     ),
@@ -113,11 +119,11 @@ for _name, _variant, _rate, _size, _path, _sha, _of in _S3:
             description=f"S3Tokenizer {_variant} of {_of}: supervised semantic tokens, "
             f"{_rate:g} Hz x {_size} ({'FSQ' if _size == 6561 else 'VQ'}); encode only "
             "(load its PyTorch form: s3tokenizer.onnx2torch)",
-            source=_MS + _path,
+            source=_path,
             license="Apache-2.0 (FunAudioLLM/CosyVoice, model card)",
             sample_rate=16000,
             frame_rate=_rate,
-            files=(WeightFile(_path.rsplit("/", 1)[1], url=_MS + _path, sha256=_sha),),
+            files=(WeightFile(_path.rsplit("/", 1)[1], url=_path, sha256=_sha),),
             options={"variant": _variant},
             encode_only=True,
         )

@@ -5,9 +5,12 @@ changes tokens, with its effective value (``Tokenizer.recipe_options()``): layer
 and weights, dtype, final layer norm, window and context, number of codebooks, the codebook
 file and its sha256, the weights file, random-weight architecture settings. It is written into
 every store's commit record and into each shard's metadata, so any process (a decode worker,
-a Ray actor, a training job) can rebuild the tokenizer with ``recipe.build()``;
+a Ray actor, a training job) can rebuild the tokenizer with ``audiotok.factory.build(recipe)``;
 ``audiotok.load_for_store(dir)`` does so and checks the result against the store's spec.
 :class:`ExtractorConfig` is the same for feature extractors (``audiotok extract``).
+
+A recipe is plain data: this module imports no model code, so the store layer (which reads
+recipes from commit records) never depends on the models; building is the factory's job.
 """
 
 from __future__ import annotations
@@ -59,24 +62,16 @@ class _Recipe:
 
 @dataclass(frozen=True, eq=True)
 class TokenizerConfig(_Recipe):
+    """What rebuilds a tokenizer (``audiotok.factory.build``)."""
+
     TARGET = "tokenizer"
-
-    def build(self, device: str = "cpu", **overrides: Any) -> Any:
-        """The tokenizer this recipe describes (``overrides``: e.g. ``weights=`` a local copy)."""
-        from audiotok.factory import load_tokenizer
-
-        return load_tokenizer(self.name, device=device, **{**self.options, **overrides})
 
 
 @dataclass(frozen=True, eq=True)
 class ExtractorConfig(_Recipe):
+    """What rebuilds a feature extractor (``audiotok.factory.build``)."""
+
     TARGET = "extractor"
-
-    def build(self, device: str = "cpu", **overrides: Any) -> Any:
-        from audiotok.extractors import load
-
-        ex = load(self.name, **{**self.options, **overrides})
-        return ex.to(device)
 
 
 # Opt-ins a reader gives for itself: a recipe read from a file (a store, a codebook header)

@@ -131,6 +131,7 @@ _ENTRY_MODULES = (
     "audiotok.extractors.catalog",
     "audiotok.codecs.catalog",
     "audiotok.codecs.hybrid_catalog",
+    "audiotok.codecs.snac_catalog",
     "audiotok.vocoders.catalog",
 )
 _loaded = False

@@ -127,8 +127,8 @@ def child(cfg: dict, corpus: str, out: str, tok_args: list[str], batch_seconds: 
     if cfg["engine"] == "ray":
         import ray
 
-        from audiotok.engines.corpus import encode_corpus
-        from audiotok.engines.ray import RayOptions
+        from audiotok.engines.ray import RayEngine, RayOptions
+        from audiotok.pipeline.api import encode_corpus
 
         t0 = time.perf_counter()
         ray.init(
@@ -144,10 +144,9 @@ def child(cfg: dict, corpus: str, out: str, tok_args: list[str], batch_seconds: 
             items,
             tok,
             out,
-            engine="ray",
+            engine=RayEngine(RayOptions(actors=cfg["actors"])),
             options=opts,
             events=ev,
-            ray_options=RayOptions(actors=cfg["actors"]),
             problems=problems,
         )
         end = time.perf_counter()

@@ -29,14 +29,14 @@ import results
 
 import audiotok
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter
+from audiotok.store import TokenWriter
 from audiotok.store.verify import forget
 
 
 def build(d: Path, k: int, n: int, frames: int) -> int:
     spec = TokenSpec("acoustic" if k > 1 else "semantic", "synthetic", 16000, 50.0, k, 1024)
     rng = np.random.default_rng(0)
-    w = StoreWriter(d, spec, shard_size=5000)
+    w = TokenWriter(d, spec, shard_size=5000)
     total = 0
     for i in range(n):
         t = int(frames * rng.uniform(0.5, 1.5))

@@ -2,7 +2,7 @@
 
 The loop is textlesslib's way (``CodeHiFiGANVocoder.forward``: one utterance per call, the
 generator run with autograd on and ``.detach()`` after, weight norm removed as ours is); the
-audiotok path is ``audiotok.vocoders.decode_units`` (inference mode; length-sorted padded
+audiotok path is ``audiotok.decoding.decode_units`` (inference mode; length-sorted padded
 batches with masked padding on a GPU, one utterance at a time at its own length on the CPU,
 where batching measured slower); ``--force-batches`` runs padded batches on the CPU too.
 Same vocoder weights, same units, both write 16-bit wavs. Both paths are warmed up on one
@@ -85,7 +85,8 @@ def run(args: argparse.Namespace, work: Path) -> int:
     import torch
 
     from audiotok import audio
-    from audiotok.vocoders import decode_units, load
+    from audiotok.decoding import decode_units
+    from audiotok.vocoders import load
     from audiotok.vocoders.config import VocoderConfig
     from audiotok.vocoders.model import Vocoder
 

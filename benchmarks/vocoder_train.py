@@ -63,6 +63,7 @@ def run(args: argparse.Namespace, data: Path) -> int:
     torch.set_num_threads(args.threads)
     import audiotok
     from audiotok.cli.app import main as cli
+    from audiotok.eval.unit_resynth import score_resynthesis
     from audiotok.train.config import override
     from audiotok.train.corpus import load_index
     from audiotok.train.vocoder import train_vocoder
@@ -70,7 +71,7 @@ def run(args: argparse.Namespace, data: Path) -> int:
     from audiotok.vocoders import load
     from audiotok.vocoders.config import VocoderConfig
     from audiotok.vocoders.model import Vocoder
-    from audiotok.vocoders.resynth import score_resynthesis, unit_error_rate
+    from audiotok.vocoders.resynth import unit_error_rate
 
     work = args.out
     tokens, voc_dir = work / "tokens", work / "voc"

@@ -62,8 +62,14 @@ def describe_spec(spec: Any) -> str:
     layer = f", layer {spec.layer}" if spec.layer is not None else ""
     return (
         f"{spec.name} ({spec.kind}{layer}): {spec.sample_rate} Hz audio, {spec.frame_rate:g} "
-        f"frames/s, K={spec.num_codebooks} x {spec.codebook_size}, {spec.bitrate / 1000:.3g} kbps"
+        f"frames/s{_rates(spec)}, K={spec.num_codebooks} x {spec.codebook_size}, "
+        f"{spec.bitrate / 1000:.3g} kbps"
     )
+
+
+def _rates(spec: Any) -> str:
+    rates = getattr(spec, "codebook_frame_rates", ())
+    return f" (codebooks at {' / '.join(f'{r:.3g}' for r in rates)} Hz)" if rates else ""
 
 
 _reported: set[str] = set()

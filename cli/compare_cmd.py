@@ -102,9 +102,9 @@ def compare(
 
     chosen = None
     if metrics is not None:
-        from audiotok.cli.eval_cmd import _metrics
+        from audiotok.eval import check_metrics
 
-        chosen = _metrics(metrics)
+        chosen = check_metrics(metrics)
     _check_out(output)
     names = [m.strip() for m in models.split(",") if m.strip()]
 

@@ -1,4 +1,6 @@
-"""What encode and extract share: progress and error events, and the summary lines."""
+"""What encode and extract share: the options that choose where the work runs (engine,
+slice), the store's lock taken before any model loads, progress and error events, and the
+summary lines."""
 
 from __future__ import annotations
 
@@ -9,7 +11,7 @@ from typing import Any
 
 import typer
 
-from audiotok.cli.common import corpus_progress, out_console, report_error
+from audiotok.cli.common import corpus_progress, err_console, out_console, report_error
 
 # Options of the corpus commands that choose where the work runs (encode, extract)
 EngineOpt = typer.Option("local", help="local (this machine) | ray (a Ray cluster; docs/scale.md).")
@@ -38,11 +40,64 @@ ThreadsOpt = typer.Option(
     help="torch threads of the model in this process (default: the cores left after "
     "--num-workers decode processes, at least 1).",
 )
-ShardOpt = typer.Option(
+SliceOpt = typer.Option(
     None,
+    "--slice",
     help="I/N (0-based): only slice I of N length-balanced slices of the corpus, "
     "into its own store; `audiotok merge` joins the slices.",
 )
+ShardOpt = typer.Option(
+    None,
+    "--shard",
+    help="Deprecated spelling of --slice I/N (a shard is a Parquet file: --shard-size).",
+)
+
+
+def slice_from(slice_: str | None, shard: str | None) -> Any:
+    """The corpus slice of ``--slice`` (or its deprecated spelling ``--shard``), or None."""
+    from audiotok.errors import AudiotokError
+    from audiotok.pipeline.slices import parse_slice
+
+    if slice_ is not None and shard is not None:
+        raise AudiotokError("give --slice I/N alone (--shard is its former spelling)")
+    if shard is not None:
+        err_console.print("[yellow]warning[/yellow]: --shard I/N is now --slice I/N")
+        return parse_slice(shard, "--shard")
+    return parse_slice(slice_) if slice_ is not None else None
+
+
+def warn_line(message: str) -> None:
+    err_console.print(f"[yellow]warning[/yellow]: {message}", soft_wrap=True)
+
+
+def engine_from(
+    engine: str,
+    *,
+    address: str | None,
+    actors: int | None,
+    num_gpus: float | None,
+    device: str,
+    dtype: str | None,
+) -> Any:
+    """The engine of ``--engine`` and its options (refused where they do not apply)."""
+    from audiotok.pipeline.engine import EngineFlags, engine_for
+
+    flags = EngineFlags(address, actors, num_gpus, device, dtype, warn=warn_line)
+    return engine_for(engine, flags)
+
+
+@contextlib.contextmanager
+def store_run(output: Path, threads: int | None, num_workers: int) -> Iterator[None]:
+    """The start of every command that writes a store: the output path checked, torch's
+    threads set, and the store's lock held for the block, so that a second writer is refused
+    before any model loads (the store writer opened inside borrows the lock)."""
+    from audiotok.cli.common import check_output_dir, set_threads
+    from audiotok.store.lock import reserve
+
+    check_output_dir(output)
+    set_threads(threads, num_workers)
+    with reserve(output):
+        yield
 
 
 @contextlib.contextmanager

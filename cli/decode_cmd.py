@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +49,7 @@ def decode(
     Batched; long utterances are decoded in windows, in bounded memory."""
     from audiotok import open_tokens
     from audiotok.cli.common import set_threads
-    from audiotok.codecs.store_decode import codec_for_store, decode_rows, output_path
+    from audiotok.decoding import codec_for_store, decode_store, vocos_for_store
     from audiotok.errors import AudiotokError
 
     set_threads(threads, 0)
@@ -64,41 +63,15 @@ def decode(
     if decoder is not None:
         if model is not None:
             raise AudiotokError("--decoder and --model exclude each other")
-        tok = _decoder_for_store(ts, decoder, weights, device)
+        tok = vocos_for_store(ts, decoder, weights, device)
     else:
         tok = codec_for_store(ts, model=model, weights=weights, device=device)
-    rows: Iterable[dict[str, Any]]
-    if utt_id:
-        if utt_id not in ts:
-            raise AudiotokError(f"{store} holds no utterance {utt_id!r}")
-        rows = [ts.row(utt_id)]
-    else:
-        rows = ts.rows()
-    single = utt_id is not None and output.suffix.lower() == ".wav"
-    n = decode_rows(
-        rows,
-        tok,
-        lambda r: output if single else output_path(output, r["id"]),
-        batch_frames=batch_frames,
-    )
+    ids = [utt_id] if utt_id else None
+    n = decode_store(ts, tok, output, ids=ids, batch_frames=batch_frames)
     out_console.print(f"wrote {n} wav file(s) at {tok.sample_rate} Hz to {output}")
     if n == 0:
         err_console.print("the store holds no utterances")
     return 0
-
-
-def _decoder_for_store(ts: Any, name: str, weights: str | None, device: str) -> Any:
-    """``--decoder vocos`` (or a registry name / Vocos folder), checked against the store."""
-    from audiotok.codecs.store_decode import refuse_encode_only
-    from audiotok.codecs.vocos import load_vocos
-    from audiotok.tokenizer import resolve_device
-
-    refuse_encode_only(ts.spec.name)
-    dev = resolve_device(device)
-    if weights is not None:  # a Vocos folder (or a file in it) for the named decoder
-        name = str(Path(weights).parent) if Path(weights).is_file() else weights
-    dec = load_vocos("vocos-encodec-24khz" if name == "vocos" else name, device=dev)
-    return dec.for_store(ts.spec)
 
 
 def _vocode(
@@ -113,25 +86,25 @@ def _vocode(
 ) -> int:
     """Semantic units (a store or a unit file) -> wavs through a unit vocoder."""
     from audiotok import open_tokens
+    from audiotok.decoding import VocoderDecoder, decode_items, decode_store, output_path
     from audiotok.errors import AudiotokError
     from audiotok.tokenizer import resolve_device
-    from audiotok.vocoders import load
-    from audiotok.vocoders.store_decode import decode_store, decode_unit_file
+    from audiotok.vocoders import load, read_unit_file
 
     if name is None:
         raise AudiotokError(f"{src} holds units: pass --vocoder DIR_OR_NAME to decode them")
     voc = load(name, device=resolve_device(device))
     spk: Any = int(speaker) if speaker is not None and speaker.isdigit() else speaker
-    opts = {"batch_frames": batch_frames, "speaker": spk, "dedup": dedup}
+    dec = VocoderDecoder(voc, speaker=spk, dedup=dedup)
     if src.is_file():
         if utt_id is not None:
             raise AudiotokError("--id selects an utterance of a store, not of a unit file")
-        n = decode_unit_file(src, voc, output, **opts)
+        items = ((u, x, None) for u, x in read_unit_file(src))
+        n = decode_items(items, dec, lambda u: output_path(output, u), batch_frames=batch_frames)
     else:
         ts = open_tokens(str(src))
-        if utt_id is not None and utt_id not in ts:
-            raise AudiotokError(f"{src} holds no utterance {utt_id!r}")
-        n = decode_store(ts, voc, output, ids=[utt_id] if utt_id else None, **opts)
+        ids = [utt_id] if utt_id is not None else None
+        n = decode_store(ts, dec, output, ids=ids, batch_frames=batch_frames)
     out_console.print(f"wrote {n} wav file(s) at {voc.sample_rate} Hz to {output}")
     return 0
 

@@ -13,10 +13,15 @@ from audiotok.cli.corpus_run import (
     EngineOpt,
     NumGpusOpt,
     ShardOpt,
+    SliceOpt,
     ThreadsOpt,
     corpus_events,
+    engine_from,
     finish_line,
+    slice_from,
+    store_run,
     summary_line,
+    warn_line,
 )
 
 
@@ -73,35 +78,30 @@ def encode(
     address: str = AddressOpt,
     actors: int = ActorsOpt,
     num_gpus: float = NumGpusOpt,
+    slice_: str = SliceOpt,
     shard: str = ShardOpt,
 ) -> int:
     """Tokenize every audio file of a corpus into a token store (resumes where one exists)."""
-    from audiotok.cli.common import check_output_dir, describe_spec, err_console, set_threads
-    from audiotok.engines.corpus import encode_corpus, engine_options
-    from audiotok.engines.shard import parse_shard
+    from audiotok.cli.common import describe_spec, err_console
     from audiotok.errors import AudiotokError
     from audiotok.factory import tokenizer_for
-    from audiotok.pipeline.api import scan_inputs
-    from audiotok.pipeline.local import RunOptions
+    from audiotok.pipeline.api import encode_corpus, scan_inputs
+    from audiotok.pipeline.local import LocalEngine, RunOptions
 
-    check_output_dir(output)
     options = RunOptions(batch_seconds, num_workers, max_duration, strict)
     options.check()
-    ray_options = engine_options(
+    eng = engine_from(
         engine, address=address, actors=actors, num_gpus=num_gpus, device=device, dtype=dtype
     )
-    slice_ = parse_shard(shard) if shard is not None else None
-    from audiotok.store.lock import reserve
-
-    set_threads(threads, num_workers)
-    # The store's lock first: a second writer is refused before any model loads.
-    with reserve(output):
+    corpus_slice = slice_from(slice_, shard)
+    local = isinstance(eng, LocalEngine)
+    with store_run(output, threads, num_workers):
         # Build the model first: a missing weights file fails before any work.
         tok = tokenizer_for(
             kind,
             model,
             codebook=codebook,
-            device="cpu" if ray_options else device,  # Ray: the driver's copy only plans
+            device=device if local else "cpu",  # elsewhere the driver's copy only plans
             weights=weights,
             layer=layer,
             bandwidth=bandwidth,
@@ -112,7 +112,7 @@ def encode(
         items, problems = scan_inputs(inputs)
         if not items and not problems:
             raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
-        where = "Ray actors" if ray_options else tok.device
+        where = tok.device if local else f"--engine {engine}"
         err_console.print(f"{len(items)} files; tokenizer {describe_spec(tok.spec)} on {where}")
         run = {
             "inputs": [str(p.resolve()) for p in inputs],
@@ -125,9 +125,8 @@ def encode(
                 items,
                 tok,
                 output,
-                engine=engine,
-                ray_options=ray_options,
-                shard=slice_,
+                engine=eng,
+                slice=corpus_slice,
                 options=options,
                 events=events,
                 overwrite=overwrite,
@@ -135,7 +134,7 @@ def encode(
                 shard_bytes=int(shard_mb * (1 << 20)),
                 run_params=run,
                 problems=problems,
-                warn=lambda m: err_console.print(f"[yellow]warning[/yellow]: {m}", soft_wrap=True),
+                warn=warn_line,
             )
         summary_line(summary, output, "utterances")
         return finish_line(summary, output)

@@ -20,8 +20,9 @@ def export(
     output: Path = typer.Option(..., "-o", "--output", help="Output directory (new or empty)."),
     pattern: str = typer.Option(
         "flatten",
-        help="Codebook layout: flatten, parallel, delay, multistream, coarse_first, valle "
-        "(fairseq, megatron and nanogpt take flatten).",
+        help="Codebook layout: flatten, parallel, delay, multistream, coarse_first, valle, "
+        "coarse_to_fine (multi-rate stores: SNAC); fairseq, megatron and nanogpt take the flat "
+        "ones (flatten, coarse_to_fine).",
     ),
     dedup: bool = typer.Option(False, help="Merge repeated units (semantic streams only)."),
     vocab_spec: Path | None = typer.Option(

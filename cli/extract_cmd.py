@@ -13,10 +13,15 @@ from audiotok.cli.corpus_run import (
     EngineOpt,
     NumGpusOpt,
     ShardOpt,
+    SliceOpt,
     ThreadsOpt,
     corpus_events,
+    engine_from,
     finish_line,
+    slice_from,
+    store_run,
     summary_line,
+    warn_line,
 )
 
 
@@ -73,34 +78,28 @@ def extract(
     address: str = AddressOpt,
     actors: int = ActorsOpt,
     num_gpus: float = NumGpusOpt,
+    slice_: str = SliceOpt,
     shard: str = ShardOpt,
 ) -> int:
     """Extract features of every audio file of a corpus (resumes where a store exists)."""
-    from audiotok.cli.common import check_output_dir, set_threads
-    from audiotok.engines.corpus import engine_options, extract_corpus
-    from audiotok.engines.shard import parse_shard
     from audiotok.errors import AudiotokError
     from audiotok.extractors import extractor_for
-    from audiotok.pipeline.api import scan_inputs
-    from audiotok.pipeline.local import RunOptions
+    from audiotok.pipeline.api import extract_corpus, scan_inputs
+    from audiotok.pipeline.local import LocalEngine, RunOptions
     from audiotok.store.features import layer_dir, open_features
 
-    check_output_dir(output)
-    set_threads(threads, num_workers)
     options = RunOptions(batch_seconds, num_workers, max_duration, strict)
     options.check()
-    ray_options = engine_options(
+    eng = engine_from(
         engine, address=address, actors=actors, num_gpus=num_gpus, device=device, dtype=dtype
     )
-    slice_ = parse_shard(shard) if shard is not None else None
-    from audiotok.store.lock import reserve
-
-    # The store's lock first: a second writer is refused before any model loads.
-    with reserve(output):
+    corpus_slice = slice_from(slice_, shard)
+    local = isinstance(eng, LocalEngine)
+    with store_run(output, threads, num_workers):
         # fails before any work when weights are missing or an option does not apply
         ex, recipe = extractor_for(
             model, layers=layer, weights=weights, allow_pickle=allow_pickle, dtype=dtype,
-            device="cpu" if ray_options else device,  # Ray: the driver's copy only plans
+            device=device if local else "cpu",  # elsewhere the driver's copy only plans
         )  # fmt: skip
         items, problems = scan_inputs(inputs)
         if not items and not problems:
@@ -110,7 +109,7 @@ def extract(
             f"{len(items)} files; {ex.name}"
             + (f" layers {list(layers)}" if layers else "")
             + f", {ex.dim} dims, {ex.frame_rate:g} frames/s on "
-            + ("Ray actors" if ray_options else str(ex.device))
+            + (str(ex.device) if local else f"--engine {engine}")
         )
         run = {
             "inputs": [str(p.resolve()) for p in inputs],
@@ -122,9 +121,8 @@ def extract(
                 items,
                 ex,
                 output,
-                engine=engine,
-                ray_options=ray_options,
-                shard=slice_,
+                engine=eng,
+                slice=corpus_slice,
                 options=options,
                 events=events,
                 overwrite=overwrite,
@@ -132,7 +130,7 @@ def extract(
                 run_params=run,
                 problems=problems,
                 recipe=recipe,
-                warn=lambda m: err_console.print(f"[yellow]warning[/yellow]: {m}", soft_wrap=True),
+                warn=warn_line,
             )
         summary_line(summary, output, "utterances' features")
     if fairseq is not None:

@@ -1,4 +1,4 @@
-"""audiotok merge: stores of one tokenizer (or extractor) -> one store (``--shard`` slices)."""
+"""audiotok merge: stores of one tokenizer (or extractor) -> one store (``--slice`` slices)."""
 
 from __future__ import annotations
 
@@ -9,17 +9,17 @@ import typer
 
 def merge(
     inputs: list[Path] = typer.Argument(
-        ..., help="Token stores (or feature stores) to merge, e.g. tok_*/ of --shard runs."
+        ..., help="Token stores (or feature stores) to merge, e.g. tok_*/ of --slice runs."
     ),
     output: Path = typer.Option(..., "-o", "--output", help="The merged store (resumes)."),
     overwrite: bool = typer.Option(False, help="Start the output again instead of resuming."),
 ) -> int:
-    """Merge stores of one tokenizer (e.g. --shard slices) into one store.
+    """Merge stores of one tokenizer (e.g. --slice slices) into one store.
 
     Identity checked, shards verified, duplicate utterances refused; files are hard-linked
     where possible."""
     from audiotok.cli.common import check_output_dir, err_console, out_console
-    from audiotok.engines.merge import merge_stores
+    from audiotok.pipeline.merge import merge_stores
 
     check_output_dir(output)
     s = merge_stores(

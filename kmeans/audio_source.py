@@ -2,9 +2,12 @@
 (``max_hours``) and a memory budget, features computed only for the utterances taken.
 
 Utterances are visited in a seeded random order across the whole corpus; each one's frame
-count comes from its header (no decoding), and it is taken whole while both budgets hold.
+count comes from its header (the pipeline's one probe of the corpus, in worker processes; no
+decoding), and it is taken whole while both budgets hold.
 The buffer for the features is allocated once at the sampled size, never past the budget.
 Features are computed by the pipeline core; files that fail are reported by path and reason.
+
+This module imports nothing of :mod:`audiotok.kmeans.sources` (which builds on it).
 """
 
 from __future__ import annotations
@@ -34,13 +37,16 @@ def sample_audio(
 ) -> tuple[Sample, FeatureInfo, list[str]]:
     """Features of a seeded sample of the corpus: (sample, feature info, ids taken).
 
-    The choice uses header lengths only (probes); the features come from the pipeline core
-    (its workers, batches and failure policy). A file that fails is reported through
+    The choice uses header lengths only: the pipeline's one probe of the corpus
+    (:func:`audiotok.pipeline.load.probe_corpus`, ``num_workers`` worker processes); the
+    features come from the pipeline core (its workers, batches and failure policy), which
+    takes the probed items as they are. A file that fails is reported through
     ``on_error(path, reason)`` (default: a warning in the log) and left out of the sample.
     """
     from audiotok.pipeline.api import features_from_audio, scan_inputs
+    from audiotok.pipeline.load import probe_corpus
     from audiotok.pipeline.local import RunOptions
-    from audiotok.pipeline.plan import probe
+    from audiotok.pipeline.plan import Planned
 
     items, problems = scan_inputs(list(inputs))
     report = on_error or (lambda path, why: log.warning("skipped %s: %s", path, why))
@@ -49,14 +55,17 @@ def sample_audio(
     if not items:
         raise AudiotokError(f"no audio files found in {', '.join(map(str, inputs))}")
     sr = extractor.sample_rate
+    probed = probe_corpus(items, sr, num_workers)
+    for item, p in zip(items, probed, strict=True):
+        if isinstance(p, str):
+            report(item.path, p)
     max_samples = None if max_hours is None else int(max_hours * 3600 * sr)
     order = np.random.default_rng(seed).permutation(len(items))
     chosen: dict[str, tuple[int, int]] = {}  # id -> (item index, planned frames)
     frames = samples = 0
     for i in order.tolist():
-        p = probe(items[i], sr, None)
-        if isinstance(p, str):
-            report(items[i].path, p)
+        p = probed[i]
+        if not isinstance(p, Planned):
             continue
         t = extractor.num_frames(p.num_samples)
         if t == 0 or frames + t > max_frames:
@@ -74,7 +83,7 @@ def sample_audio(
     out = np.empty((frames, extractor.dim), dtype=np.float32)
     got: dict[str, int] = {}
     for item, f in features_from_audio(
-        [items[i] for i, _ in picked],
+        [p for i, _ in picked if isinstance(p := probed[i], Planned)],  # not probed again
         extractor,
         options=RunOptions(num_workers=num_workers),
         on_fail=lambda it, why: report(it.path, why),
@@ -90,18 +99,29 @@ def sample_audio(
         src, n = offsets[uid], got[uid]
         out[dst : dst + n] = out[src : src + n]
         dst += n
-    from audiotok.kmeans.sources import extractor_recipe
-
-    info = FeatureInfo(
-        dim=int(extractor.dim),
-        extractor=extractor.name,
-        layer=extractor.layer,
-        extractor_sha256=extractor.weights_sha256,
-        frame_rate=float(extractor.frame_rate),
-        recipe=extractor_recipe(extractor),
-    )
     taken = [i for i, _ in picked if items[i].id in got]
-    return Sample(out[:dst], taken, len(items)), info, keep
+    return Sample(out[:dst], taken, len(items)), feature_info(extractor), keep
+
+
+def feature_info(ex: Any) -> FeatureInfo:
+    """What a sample (and a codebook trained on it) records of the extractor ``ex``."""
+    return FeatureInfo(
+        dim=int(ex.dim),
+        extractor=ex.name,
+        layer=ex.layer,
+        extractor_sha256=ex.weights_sha256,
+        frame_rate=float(ex.frame_rate),
+        recipe=extractor_recipe(ex),
+    )
+
+
+def extractor_recipe(ex: Any) -> dict[str, Any]:
+    """``ExtractorConfig.to_dict()`` of a loaded extractor: its registry name (or folder) and
+    the effective value of every option that changes its features."""
+    from audiotok.recipe import ExtractorConfig
+
+    opts = ex.recipe_options() if hasattr(ex, "recipe_options") else {}
+    return ExtractorConfig(str(getattr(ex, "recipe_name", "") or ex.name), opts).to_dict()
 
 
 def load_extractor(model: str, layer: int | None, device: str = "cpu") -> Any:

@@ -46,22 +46,41 @@ def usage_stats(counts: np.ndarray) -> dict:
 def phone_stats(joint: np.ndarray) -> dict:
     """Purities and PNMI of a joint count matrix [num_phones, k] (rows phones, cols units)."""
     joint = np.asarray(joint, dtype=np.float64)
-    n = joint.sum()
+    y, z = np.nonzero(joint)
+    return _pair_stats(y, z, joint[y, z])
+
+
+def frame_phone_stats(phones: np.ndarray, units: np.ndarray) -> dict:
+    """:func:`phone_stats` of frames given as (phone id, unit id) pairs, counted sparsely: a
+    unit space too large for a dense matrix (tuples of codes) costs only its distinct pairs."""
+    phones = np.asarray(phones, dtype=np.int64)
+    units = np.asarray(units, dtype=np.int64)
+    if len(phones) == 0:
+        return _pair_stats(phones, units, np.zeros(0))
+    n_units = int(units.max()) + 1
+    pair, count = np.unique(phones * n_units + units, return_counts=True)
+    return _pair_stats(pair // n_units, pair % n_units, count.astype(np.float64))
+
+
+def _pair_stats(y: np.ndarray, z: np.ndarray, count: np.ndarray) -> dict:
+    """The one computation of PNMI and purities: nonzero counts of (phone y, unit z) pairs."""
+    n = float(count.sum())
     if n <= 0:
         raise AudiotokError("no frame fell inside a phone alignment: check ids and --align")
-    pyz = joint / n
-    py, pz = pyz.sum(1), pyz.sum(0)
-    phone_purity = float(pyz.max(0).sum())  # sum_z p(z) max_y p(y|z) = sum_z max_y p(y,z)
-    cluster_purity = float(pyz.max(1).sum())
-    nz = pyz > 0
-    outer = np.outer(py, pz)
-    mi = float((pyz[nz] * np.log(pyz[nz] / outer[nz])).sum())
+    p = count / n
+    py = np.bincount(y, weights=p)
+    pz = np.bincount(z, weights=p)
+    best_y_per_z = np.zeros(len(pz))  # max_y p(y, z)
+    np.maximum.at(best_y_per_z, z, p)
+    best_z_per_y = np.zeros(len(py))  # max_z p(y, z)
+    np.maximum.at(best_z_per_y, y, p)
+    mi = float((p * np.log(p / (py[y] * pz[z]))).sum())
     hy = float(-(py[py > 0] * np.log(py[py > 0])).sum())
     return {
-        "aligned_frames": int(n),
+        "aligned_frames": int(round(n)),
         "phones": int((py > 0).sum()),
-        "phone_purity": phone_purity,
-        "cluster_purity": cluster_purity,
+        "phone_purity": float(best_y_per_z.sum()),  # sum_z p(z) max_y p(y|z)
+        "cluster_purity": float(best_z_per_y.sum()),  # sum_y p(y) max_z p(z|y)
         "pnmi": mi / hy if hy > 0 else 0.0,
         "mutual_information_bits": mi / np.log(2),
         "phone_entropy_bits": hy / np.log(2),

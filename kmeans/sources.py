@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from audiotok.errors import AudiotokError
+from audiotok.kmeans.audio_source import feature_info, load_extractor, sample_audio
 from audiotok.kmeans.codebook import Codebook
 from audiotok.kmeans.features import STORE_RECORDS, FeatureInfo
 from audiotok.kmeans.sampling import Sample
@@ -96,20 +97,11 @@ class AudioSource:
 
     @property
     def info(self) -> FeatureInfo:
-        ex = self.extractor
-        return FeatureInfo(
-            dim=int(ex.dim),
-            extractor=ex.name,
-            layer=ex.layer,
-            extractor_sha256=ex.weights_sha256,
-            frame_rate=float(ex.frame_rate),
-            recipe=extractor_recipe(ex),
-        )
+        return feature_info(self.extractor)
 
     def sample(
         self, *, max_memory_gb: float, max_hours: float | None = None, seed: int = 0
     ) -> TrainingSample:
-        from audiotok.kmeans.audio_source import sample_audio
         from audiotok.kmeans.sampling import budget, describe_budget
 
         dim = int(self.extractor.dim)
@@ -182,18 +174,8 @@ def open_source(
                 "give one features path, or audio with --model NAME (--layer L for S3M models)"
             )
         model = codebook.require_extractor("the codebook")
-    from audiotok.kmeans.audio_source import load_extractor
     from audiotok.tokenizer import resolve_device
 
     return AudioSource(
         [str(p) for p in paths], load_extractor(model, layer, resolve_device(device))
     )
-
-
-def extractor_recipe(ex: Any) -> dict[str, Any]:
-    """``ExtractorConfig.to_dict()`` of a loaded extractor: its registry name (or folder) and
-    the effective value of every option that changes its features."""
-    from audiotok.recipe import ExtractorConfig
-
-    opts = ex.recipe_options() if hasattr(ex, "recipe_options") else {}
-    return ExtractorConfig(str(getattr(ex, "recipe_name", "") or ex.name), opts).to_dict()

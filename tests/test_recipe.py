@@ -6,6 +6,7 @@ import torch
 
 import audiotok
 from audiotok.errors import AudiotokError, SpecMismatchError
+from audiotok.factory import build
 from audiotok.recipe import TokenizerConfig, recipe_from_dict
 
 
@@ -29,7 +30,7 @@ def test_the_shipped_tokenizer_round_trips_through_its_recipe():
     tok = audiotok.load("mfcc-km100")
     r = recipe_from_dict(tok.recipe.to_dict())
     assert r == tok.recipe and r.options["codebook"] == "builtin:mfcc-km100"
-    assert r.build().spec == tok.spec
+    assert build(r).spec == tok.spec
 
 
 def test_a_model_folder_store_rebuilds_its_tokenizer(tmp_path, small_corpus):
@@ -85,4 +86,14 @@ def test_a_codebook_with_other_contents_than_the_recipe_says_is_refused(tmp_path
 
     Codebook(torch.randn(20, tok.extractor.dim), {"extractor": "hf", "layer": 1}).save(km)
     with pytest.raises(SpecMismatchError, match="codebook"):
-        tok.recipe.build()
+        build(tok.recipe)
+
+
+def test_the_factory_builds_each_kind_of_recipe():
+    from audiotok import extractors
+    from audiotok.recipe import ExtractorConfig
+
+    ex = build(recipe_from_dict(ExtractorConfig("mfcc", {}).to_dict()))
+    assert ex.dim == extractors.load("mfcc").dim
+    with pytest.raises(AudiotokError, match="not a recipe"):
+        build({"name": "mfcc"})  # a dict read from a file is not a recipe until parsed

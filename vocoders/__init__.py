@@ -3,7 +3,9 @@
     import audiotok.vocoders as V
     voc = V.load("voc/")                       # folder with config.json + model.safetensors
     wav, wav_lengths = voc.decode(units, lengths, speaker=None, durations=None)
-    V.decode_store(audiotok.open_tokens("tokens/"), voc, "wavs/")
+
+Decoding a store or a unit file goes through the one decode path,
+:mod:`audiotok.decoding` (``decode_store(store, voc, "wavs/")``).
 
 Importing this package imports no torch; models load on first use. Training lives in the
 training kit (:mod:`audiotok.train.vocoder`); no module of this package imports it.
@@ -21,9 +23,6 @@ __all__ = [
     "Vocoder",
     "VocoderConfig",
     "check_tokens",
-    "decode_store",
-    "decode_unit_file",
-    "decode_units",
     "load",
     "read_unit_file",
     "unit_error_rate",
@@ -50,9 +49,6 @@ def __getattr__(name: str) -> Any:
     where = {
         "Vocoder": "model",
         "VocoderConfig": "config",
-        "decode_store": "store_decode",
-        "decode_units": "store_decode",
-        "decode_unit_file": "store_decode",
         "read_unit_file": "units_file",
         "unit_error_rate": "resynth",
     }

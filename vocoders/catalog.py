@@ -21,7 +21,7 @@ TWIST = "https://dl.fbaipublicfiles.com/textless_nlp/twist/speech_tokenizer/"
 NON_COMMERCIAL = "code MIT (facebookresearch/textlesslib); trained on Expresso (CC BY-NC 4.0)"
 SPEAKERS_SHA = "2efabb7a4ad786da34fe6fbe99c3906b7abd40b2e01c81b7efde76142ae3d552"
 STYLES_SHA = "a6f63206518448277c63c3a251ac13484784829cf2e1b0a23b0860dd32543520"
-BUILDER = "audiotok.vocoders.loading:build_released"
+BUILDER = "audiotok.vocoders.importer:build_released"
 
 register(
     ModelEntry(

@@ -230,3 +230,42 @@ def import_checkpoint(
     save(shell, out_dir, state)
     load_folder(out_dir)  # shapes checked against the config
     return vc
+
+
+def build_released(entry: Any, device: str = "cpu", allow_pickle: bool = False) -> Any:
+    """Builder of registry vocoders: the converted folder, or a one-time conversion."""
+    from audiotok import weights
+    from audiotok.errors import MissingWeightsError
+    from audiotok.vocoders.config import WEIGHTS_FILE
+    from audiotok.vocoders.loading import CONVERTED, load_folder
+
+    root = weights.model_dir(entry)
+    converted = root / CONVERTED
+    if (converted / WEIGHTS_FILE).is_file():
+        return load_folder(converted, device)
+    paths = {}
+    for wf in entry.files:
+        path = weights.expected_path(entry, wf)
+        if not path.is_file():
+            raise MissingWeightsError(weights.missing_message(entry, wf))
+        weights.verify(path, wf, entry.name)
+        paths[wf.filename] = path
+    ckpt, cfg = (paths[entry.files[0].filename], paths[entry.files[1].filename])
+    extra = {p.name: p for p in paths.values()}
+    try:
+        import_checkpoint(
+            ckpt,
+            cfg,
+            converted,
+            allow_pickle=allow_pickle,
+            speakers_path=next((v for k, v in extra.items() if k.endswith("speakers.txt")), None),
+            styles_path=next((v for k, v in extra.items() if k.endswith("styles.txt")), None),
+            frame_rate=entry.frame_rate,
+            source=entry.source,
+        )
+    except UnsafeCheckpointError as e:
+        raise UnsafeCheckpointError(
+            f"{e} Once: audiotok vocoder import {ckpt} --config {cfg} -o {converted} "
+            "--allow-pickle (then it loads as safetensors)"
+        ) from None
+    return load_folder(converted, device)

@@ -2,7 +2,8 @@
 
 ``load(name_or_path)`` takes such a folder (or its config.json), or a registry name (kind
 ``vocoder``). Released vocoders are pickles: they are converted once into
-``$AUDIOTOK_HOME/<name>/audiotok/`` by ``audiotok vocoder import`` (or ``allow_pickle=True``)
+``$AUDIOTOK_HOME/<name>/audiotok/`` by ``audiotok vocoder import`` (or ``allow_pickle=True``:
+the registry builder, :func:`audiotok.vocoders.importer.build_released`)
 and loaded from there as safetensors afterwards.
 """
 
@@ -12,13 +13,12 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from audiotok.errors import AudiotokError, MissingWeightsError, UnsafeCheckpointError
+from audiotok.errors import AudiotokError
 from audiotok.vocoders.config import CONFIG_FILE, WEIGHTS_FILE, VocoderConfig
 
 if TYPE_CHECKING:
     import torch
 
-    from audiotok.registry import ModelEntry
     from audiotok.vocoders.model import Vocoder
 
 CONVERTED = "audiotok"  # subfolder of a released vocoder's cache folder
@@ -107,40 +107,3 @@ def load(name_or_path: str | Path, device: str = "cpu", allow_pickle: bool = Fal
     if entry.kind != "vocoder":
         raise AudiotokError(f"{entry.name!r} is a {entry.kind} model, not a vocoder")
     return entry.build(device=device, allow_pickle=allow_pickle)
-
-
-def build_released(entry: ModelEntry, device: str = "cpu", allow_pickle: bool = False) -> Vocoder:
-    """Builder of registry vocoders: the converted folder, or a one-time conversion."""
-    from audiotok import weights
-    from audiotok.vocoders.importer import import_checkpoint
-
-    root = weights.model_dir(entry)
-    converted = root / CONVERTED
-    if (converted / WEIGHTS_FILE).is_file():
-        return load_folder(converted, device)
-    paths = {}
-    for wf in entry.files:
-        path = weights.expected_path(entry, wf)
-        if not path.is_file():
-            raise MissingWeightsError(weights.missing_message(entry, wf))
-        weights.verify(path, wf, entry.name)
-        paths[wf.filename] = path
-    ckpt, cfg = (paths[entry.files[0].filename], paths[entry.files[1].filename])
-    extra = {p.name: p for p in paths.values()}
-    try:
-        import_checkpoint(
-            ckpt,
-            cfg,
-            converted,
-            allow_pickle=allow_pickle,
-            speakers_path=next((v for k, v in extra.items() if k.endswith("speakers.txt")), None),
-            styles_path=next((v for k, v in extra.items() if k.endswith("styles.txt")), None),
-            frame_rate=entry.frame_rate,
-            source=entry.source,
-        )
-    except UnsafeCheckpointError as e:
-        raise UnsafeCheckpointError(
-            f"{e} Once: audiotok vocoder import {ckpt} --config {cfg} -o {converted} "
-            "--allow-pickle (then it loads as safetensors)"
-        ) from None
-    return load_folder(converted, device)

@@ -17,7 +17,7 @@ from torch import nn
 from audiotok.errors import AudiotokError
 from audiotok.vocoders.config import VocoderConfig
 from audiotok.vocoders.duration import DurationPredictor, expand, to_durations
-from audiotok.vocoders.generator import HiFiGANGenerator
+from audiotok.vocoders.generator import HiFiGANGenerator, receptive_radius_frames
 
 SpeakerArg = int | str | list[int] | list[str] | torch.Tensor | None
 
@@ -64,6 +64,18 @@ class Vocoder(nn.Module):
     @property
     def device(self) -> torch.device:
         return self.unit_embed.weight.device
+
+    @property
+    def context_frames(self) -> int:
+        """Frames of units on either side that can reach a frame's audio (a bound: the
+        generator's receptive radius); windowed and streaming decodes keep this context."""
+        c = self.config
+        return receptive_radius_frames(
+            c.upsample_rates,
+            c.upsample_kernel_sizes,
+            c.resblock_kernel_sizes,
+            c.resblock_dilation_sizes,
+        )
 
     def check_tokens(self, spec: Any, recipe: dict[str, Any] | None = None) -> None:
         """Raise AudiotokError naming both when tokens of ``spec`` (a TokenSpec; ``recipe`` the

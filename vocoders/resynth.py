@@ -11,8 +11,6 @@ compares the frame-rate sequences.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 
@@ -54,78 +52,3 @@ def unit_error_rate(
     if len(r) == 0:
         raise ValueError("unit error rate is undefined for an empty reference")
     return edit_distance(r, h) / len(r)
-
-
-def score_resynthesis(
-    ref: np.ndarray,
-    ref_sr: int,
-    wav: np.ndarray,
-    sr: int,
-    ref_units: Sequence[int] | np.ndarray,
-    tokenizer: Any,
-    metrics: Sequence[str] | None = None,
-) -> tuple[dict[str, float], dict[str, str]]:
-    """(scores, errors) of one resynthesised utterance: the reconstruction metrics of
-    ``eval recon`` (:func:`audiotok.metrics.recon.score_signals`) plus ``uer`` (deduplicated)
-    and ``uer_frames`` (frame rate): ``wav`` re-tokenized with ``tokenizer`` (the tokenizer
-    that made ``ref_units``) against ``ref_units``."""
-    from audiotok.metrics import METRICS
-    from audiotok.metrics.recon import score_signals
-
-    scores, errors = score_signals(ref, ref_sr, wav, sr, tuple(metrics or METRICS))
-    hyp = np.asarray(tokenizer.encode(wav, sr)).reshape(-1)
-    try:
-        scores["uer"] = unit_error_rate(ref_units, hyp, dedup_units=True)
-        scores["uer_frames"] = unit_error_rate(ref_units, hyp, dedup_units=False)
-    except ValueError as e:
-        errors["uer"] = str(e)
-    return scores, errors
-
-
-def resynthesize_corpus(
-    items: Sequence[Any],
-    tokenizer: Any,
-    vocoder: Any,
-    work_dir: str | Path,
-    *,
-    metrics: Sequence[str] | None = None,
-    problems: Sequence[Any] = (),
-    on_error: Any = None,
-    speaker: Any = None,
-) -> tuple[list[Any], Any]:
-    """Encode ``items`` with ``tokenizer`` (the pipeline core: ``work_dir/tokens``), vocode
-    them (``work_dir/decoded``) and score each utterance against its source audio: the
-    reconstruction metrics of ``eval recon`` plus the unit error rate of the re-tokenized
-    resynthesis. Returns (per-file scores, the encode run's summary)."""
-    import soundfile as sf
-
-    from audiotok.metrics.recon import FileScore
-    from audiotok.pipeline import RunOptions, encode_corpus
-    from audiotok.pipeline.local import Events
-    from audiotok.store.reader import TokenStore
-    from audiotok.vocoders.store_decode import decode_store
-
-    work = Path(work_dir)
-    summary = encode_corpus(
-        items,
-        tokenizer,
-        work / "tokens",
-        options=RunOptions(num_workers=0),
-        events=Events(on_error=on_error),
-        overwrite=True,
-        problems=problems,
-    )
-    store = TokenStore(work / "tokens")
-    decode_store(store, vocoder, work / "decoded", speaker=speaker)
-    from audiotok.codecs.store_decode import output_path
-
-    files = []
-    for row in store.rows():
-        dec = output_path(work / "decoded", row["id"])
-        ref, ref_sr = sf.read(row["audio_path"], dtype="float32", always_2d=True)
-        wav, sr = sf.read(dec, dtype="float32", always_2d=True)
-        scores, errors = score_resynthesis(
-            ref.mean(1), ref_sr, wav.mean(1), sr, row["codes"][0], tokenizer, metrics
-        )
-        files.append(FileScore(row["id"], str(row["audio_path"]), str(dec), scores, errors))
-    return files, summary

@@ -4,9 +4,10 @@ The DAC release files are written by audiotools' ``BaseModel.save(package=False)
 ``torch.save({"state_dict": ..., "metadata": {"kwargs": DAC constructor arguments}})``.
 Tensors, dicts, lists, numbers and strings load with ``torch.load(weights_only=True)``, so
 audiotok reads them directly. If a file needs more (arbitrary pickled objects), audiotok
-refuses it and names the explicit opt-in: ``python -m audiotok.codecs.dac_weights SRC``
-converts it once, unpickling it, into ``SRC.safetensors`` + ``SRC.json`` (the kwargs and the
-sha256 of the source file), which ``--weights SRC.safetensors`` then loads without pickle.
+refuses it and names the explicit opt-in:
+``python -m audiotok.codecs.pickle_convert dac SRC --allow-pickle`` converts it once, unpickling
+it, into ``SRC.safetensors`` + ``SRC.json`` (the kwargs and the sha256 of the source file),
+which ``--weights SRC.safetensors`` then loads without pickle.
 DAC does not publish checksums; the registry records none, and the sha256 of the file used
 goes into the token store's spec.
 """
@@ -14,11 +15,10 @@ goes into the token store's spec.
 from __future__ import annotations
 
 import json
-import sys
-from pathlib import Path
 from typing import Any
 
-from audiotok.errors import AudiotokError, UnsafeCheckpointError
+from audiotok.codecs.pickle_convert import load_weights_only
+from audiotok.errors import AudiotokError
 
 CONFIG_KEYS = (
     "encoder_dim",
@@ -39,7 +39,6 @@ def _kwargs(raw: dict[str, Any]) -> dict[str, Any]:
 
 def load(entry: Any, override: str | None) -> tuple[dict, dict[str, Any], str, str]:
     """(state dict, constructor kwargs, sha256, path) of a DAC checkpoint."""
-    import torch
 
     from audiotok import weights as W
 
@@ -52,53 +51,8 @@ def load(entry: Any, override: str | None) -> tuple[dict, dict[str, Any], str, s
             raise AudiotokError(f"{path} needs its configuration {cfg_path} next to it")
         cfg = json.loads(cfg_path.read_text())
         return load_file(str(path)), _kwargs(cfg.get("kwargs", {})), sha, str(path.resolve())
-    try:
-        ckpt = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any refusal reads the same to the user
-        raise UnsafeCheckpointError(
-            f"{path} holds pickled objects that weights_only loading refuses "
-            f"({type(e).__name__}: {str(e)[:160]}); if you trust the file, convert it once "
-            f"with `python -m audiotok.codecs.dac_weights {path}` and pass "
-            f"--weights {path.with_suffix('.safetensors')}"
-        ) from e
+    ckpt = load_weights_only(path, "dac")
     if not isinstance(ckpt, dict) or "state_dict" not in ckpt:
         raise AudiotokError(f"{path} is not a DAC checkpoint (no 'state_dict' entry)")
     kwargs = _kwargs(ckpt.get("metadata", {}).get("kwargs", {}))
     return ckpt["state_dict"], kwargs, sha, str(path.resolve())
-
-
-def convert(src: str | Path, trust_pickle: bool = False) -> Path:
-    """Unpickle a DAC ``.pth`` once and write ``.safetensors`` + ``.json`` next to it."""
-    import torch
-
-    from audiotok.store.files import save_safetensors
-    from audiotok.weights import sha256_file
-
-    if not trust_pickle:
-        raise UnsafeCheckpointError("converting unpickles the file: pass trust_pickle=True")
-    src = Path(src)
-    ckpt = torch.load(src, map_location="cpu", weights_only=False)  # the explicit opt-in
-    state = {k: v.contiguous() for k, v in ckpt["state_dict"].items()}
-    dst = src.with_suffix(".safetensors")
-    save_safetensors(state, dst)
-    kwargs = _kwargs(ckpt.get("metadata", {}).get("kwargs", {}))
-    cfg = {"kwargs": kwargs, "source": src.name, "source_sha256": sha256_file(src)}
-    src.with_suffix(".json").write_text(json.dumps(cfg, indent=2))
-    return dst
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print(
-            "usage: python -m audiotok.codecs.dac_weights WEIGHTS.pth  (unpickles it: only "
-            "for files you trust)",
-            file=sys.stderr,
-        )
-        return 2
-    print(convert(args[0], trust_pickle=True))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

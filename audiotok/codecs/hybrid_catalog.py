@@ -47,7 +47,7 @@ _ST = (
     ),
     (
         "speechtokenizer-snake",
-        "fnlp/AnyGPT-speech-modules/resolve/main/speechtokenizer/",
+        "fnlp/AnyGPT-speech-modules/resolve/47320f954f02f108d0359fb80cd481038bba6be9/speechtokenizer/",
         "ckpt.dev",
         "Snake",
         "LibriSpeech + Common Voice",

@@ -8,19 +8,19 @@ Hugging Face repo fnlp/SpeechTokenizer holds ``config.json`` and ``SpeechTokeniz
 ``load_state_dict``; the Hub's pickle scan of ``SpeechTokenizer.pt`` lists only OrderedDict and
 tensor rebuilds), so audiotok reads them with ``torch.load(weights_only=True)``. A file that
 needs more is refused with the explicit opt-in named:
-``python -m audiotok.codecs.speechtokenizer_weights CKPT`` unpickles it once into
-``CKPT.safetensors`` (+ ``CKPT.json``: source name and sha256), loaded thereafter without
-pickle. ``config.json`` stays next to the weights in every case.
+``python -m audiotok.codecs.pickle_convert speechtokenizer CKPT --allow-pickle`` unpickles it
+once into ``CKPT.safetensors`` (+ ``CKPT.json``: source name and sha256), loaded thereafter
+without pickle. ``config.json`` stays next to the weights in every case.
 """
 
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
-from audiotok.errors import AudiotokError, UnsafeCheckpointError
+from audiotok.codecs.pickle_convert import load_weights_only
+from audiotok.errors import AudiotokError
 
 CONFIG = "config.json"
 
@@ -82,53 +82,7 @@ def load_state(path: Path) -> dict:
         from safetensors.torch import load_file
 
         return load_file(str(path))
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any refusal reads the same to the user
-        raise UnsafeCheckpointError(
-            f"{path} holds pickled objects that weights_only loading refuses "
-            f"({type(e).__name__}: {str(e)[:160]}); if you trust the file, convert it once "
-            f"with `python -m audiotok.codecs.speechtokenizer_weights {path}` and pass "
-            f"{path.with_suffix('.safetensors')}"
-        ) from e
+    state = load_weights_only(path, "speechtokenizer")
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise AudiotokError(f"{path} is not a SpeechTokenizer state dict (name -> tensor)")
     return state
-
-
-def convert(src: str | Path, allow_pickle: bool = False) -> Path:
-    """Unpickle a SpeechTokenizer checkpoint once; write ``.safetensors`` + ``.json`` beside it."""
-    import torch
-
-    from audiotok.store.files import save_safetensors
-    from audiotok.weights import sha256_file
-
-    if not allow_pickle:
-        raise UnsafeCheckpointError("converting unpickles the file: pass allow_pickle=True")
-    src = Path(src)
-    state = torch.load(src, map_location="cpu", weights_only=False)  # the explicit opt-in
-    if not isinstance(state, dict):
-        raise AudiotokError(f"{src} does not hold a state dict")
-    tensors = {k: v.contiguous() for k, v in state.items() if isinstance(v, torch.Tensor)}
-    dst = src.with_suffix(".safetensors")
-    save_safetensors(tensors, dst)
-    side = {"source": src.name, "source_sha256": sha256_file(src)}
-    src.with_suffix(".json").write_text(json.dumps(side, indent=2))
-    return dst
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print(
-            "usage: python -m audiotok.codecs.speechtokenizer_weights CHECKPOINT  (unpickles "
-            "it: only for files you trust)",
-            file=sys.stderr,
-        )
-        return 2
-    print(convert(args[0], allow_pickle=True))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

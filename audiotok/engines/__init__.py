@@ -1,11 +1,11 @@
-"""Engines beyond the local one (see docs/scale.md).
+"""Engines beyond the local one (see docs/scale.md). An engine only streams the batches of a
+run (:class:`audiotok.pipeline.engine.Engine`); the store, the failure policy, the run summary,
+slices and merges are the pipeline's (:mod:`audiotok.pipeline`).
 
-- :mod:`audiotok.engines.corpus`: ``encode_corpus`` / ``extract_corpus`` with
-  ``engine="local" | "ray"`` and an optional ``--shard i/N`` slice;
 - :mod:`audiotok.engines.ray`: the Ray Data engine (every Ray call lives there);
 - :mod:`audiotok.engines.stages`: the stages it runs, as plain functions on Arrow tables;
-- :mod:`audiotok.engines.shard`: deterministic, length-balanced static slices;
-- :mod:`audiotok.engines.merge`: stores of one tokenizer (or extractor) into one.
+- :mod:`audiotok.engines.ray_layout` (what a run asks of the cluster) and
+  :mod:`audiotok.engines.ray_errors` (one line for a failure of Ray): plain Python.
 
 Nothing here imports Ray or torch until it is used.
 """
@@ -15,12 +15,8 @@ from __future__ import annotations
 from typing import Any
 
 _LAZY = {
-    "encode_corpus": "audiotok.engines.corpus",
-    "extract_corpus": "audiotok.engines.corpus",
-    "RayOptions": "audiotok.engines.ray",
-    "Shard": "audiotok.engines.shard",
-    "parse_shard": "audiotok.engines.shard",
-    "merge_stores": "audiotok.engines.merge",
+    "RayEngine": "audiotok.engines.ray",
+    "RayOptions": "audiotok.engines.ray_layout",
 }
 
 

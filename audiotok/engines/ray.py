@@ -1,5 +1,6 @@
-"""The Ray engine: every call into Ray is in this module (Ray's batch API has changed across
-versions: ``concurrency=`` gave way to ``compute=ActorPoolStrategy``; tested with ray 2.60).
+"""The Ray engine (:class:`RayEngine`): every call into Ray is in this module (Ray's batch API
+has changed across versions: ``concurrency=`` gave way to ``compute=ActorPoolStrategy``;
+tested with ray 2.60).
 
 Stages, as in the local engine (:mod:`audiotok.pipeline.local`), one Ray Data pipeline:
 
@@ -9,8 +10,8 @@ Stages, as in the local engine (:mod:`audiotok.pipeline.local`), one Ray Data pi
    ``--num-workers`` of them per model actor;
 3. model: a fixed pool of actors (``ModelStage``), each building the batch function from the
    recipe, ``num_gpus`` each where the cluster has GPUs, CPU actors otherwise;
-4. sink: the driver iterates the results and writes them through the one store writer it
-   holds (docs/scale.md says why the driver writes).
+4. the driver yields the results as they complete; the pipeline writes them through the one
+   store writer it holds (docs/scale.md says why the driver writes) and counts them.
 
 A file that fails anywhere is a row with its reason (the local engine's reason strings), never
 a failed block. ``--strict``, Ctrl-C and the exit codes behave as in the local engine; the
@@ -22,29 +23,21 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
-import re
 import shutil
 import signal
-import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from audiotok.corpus import AudioItem
+from audiotok.engines.ray_errors import engine_error
+from audiotok.engines.ray_layout import Layout, RayOptions, layout_for
 from audiotok.errors import AudiotokError
-from audiotok.pipeline.local import (
-    PROBE_CHUNK,
-    BatchFn,
-    Events,
-    RunOptions,
-    RunSummary,
-    Sink,
-    failure_handler,
-)
-from audiotok.pipeline.plan import Planned, make_batches, probe_chunk
+from audiotok.pipeline.local import BatchFn, Events, RunOptions, Work, split_work
+from audiotok.pipeline.plan import PROBE_CHUNK, Planned, make_batches, probe_chunk
 
 Warn = Callable[[str], None]
 TESTED_VERSION = "2.60.0"
@@ -59,93 +52,6 @@ def _import_ray() -> Any:
             "--engine ray needs Ray Data: pip install 'audiotok[ray]' (or --engine local)"
         ) from None
     return ray
-
-
-@dataclass
-class RayOptions:
-    """Where and how wide the Ray engine runs.
-
-    ``address``: None starts a local Ray on this machine (``num_cpus`` CPUs, default all);
-    ``"auto"`` or ``"ray://host:10001"`` connects to a running cluster. ``actors``: model
-    actors (default: one per ``num_gpus`` of the cluster's GPUs, or on CPUs as many as fit
-    with their decode tasks). ``num_gpus``: per actor (default 1 where the cluster has GPUs,
-    else 0: CPU actors; 0.5 puts two actors on each GPU). ``actor_cpus``: CPUs each actor
-    reserves (its torch threads: at least 1)."""
-
-    address: str | None = None
-    actors: int | None = None
-    num_gpus: float | None = None
-    actor_cpus: float = 1.0
-    num_cpus: int | None = None
-    object_store_memory: int | None = None
-
-    def check(self) -> None:
-        if self.actors is not None and self.actors < 1:
-            raise AudiotokError(f"--actors must be >= 1, got {self.actors}")
-        if self.num_gpus is not None and self.num_gpus < 0:
-            raise AudiotokError(f"--num-gpus must be >= 0, got {self.num_gpus:g}")
-        if not self.actor_cpus > 0:
-            raise AudiotokError(f"actor CPUs must be > 0, got {self.actor_cpus:g}")
-
-
-@dataclass(frozen=True)
-class Layout:
-    """What the run asks of the cluster."""
-
-    actors: int
-    num_gpus: float  # per actor
-    actor_cpus: float
-    decode_tasks: int  # 0: each actor decodes its own batches
-    device: str
-
-    @property
-    def threads(self) -> int:
-        return max(1, int(self.actor_cpus))
-
-    def describe(self) -> str:
-        where = f"{self.num_gpus:g} GPU" if self.num_gpus else f"{self.actor_cpus:g} CPU"
-        dec = f"{self.decode_tasks} decode tasks" if self.decode_tasks else "decoding in actors"
-        return f"{self.actors} actor(s) x {where}, {dec}"
-
-
-def layout_for(
-    cpus: float,
-    gpus: float,
-    opts: RayOptions,
-    workers_per_actor: int,
-    *,
-    fixed: bool,
-) -> tuple[Layout, str | None]:
-    """The layout for a cluster of ``cpus`` and ``gpus``, and a warning when it does not fit
-    (an error where the cluster cannot grow: ``fixed``, a Ray started by this run)."""
-    num_gpus = opts.num_gpus if opts.num_gpus is not None else (1.0 if gpus >= 1 else 0.0)
-    if num_gpus > 0:
-        actors = opts.actors or max(1, int(gpus // num_gpus))
-    else:
-        actors = opts.actors or max(1, int(cpus // (opts.actor_cpus + workers_per_actor)))
-    lay = Layout(
-        actors=actors,
-        num_gpus=num_gpus,
-        actor_cpus=opts.actor_cpus,
-        decode_tasks=actors * workers_per_actor,
-        device="cuda" if num_gpus > 0 else "cpu",
-    )
-    need_cpus = actors * opts.actor_cpus + (1 if lay.decode_tasks else 0)
-    problem = None
-    if num_gpus > 0 and actors * num_gpus > gpus:
-        problem = (
-            f"{actors} actor(s) x --num-gpus {num_gpus:g} need {actors * num_gpus:g} GPUs; "
-            f"the cluster has {gpus:g} (lower --actors, or --num-gpus 0 for CPU actors)"
-        )
-    elif need_cpus > cpus:
-        problem = (
-            f"{actors} actor(s) x {opts.actor_cpus:g} CPU plus a decode task need "
-            f"{need_cpus:g} CPUs; the cluster has {cpus:g} (lower --actors, or --num-workers 0 "
-            "to decode inside the actors)"
-        )
-    if problem and fixed:
-        raise AudiotokError(problem)
-    return lay, problem
 
 
 @contextlib.contextmanager
@@ -232,96 +138,75 @@ def _check_reachable(address: str, timeout: float = 10.0) -> None:
         ) from None
 
 
-def run(
-    items: Sequence[AudioItem],
-    batch_fn: BatchFn,
-    target: str,
-    recipe: Any,
-    sink: Sink,
-    options: RunOptions | None = None,
-    ray_options: RayOptions | None = None,
-    events: Events | None = None,
-    summary: RunSummary | None = None,
-    warn: Warn | None = None,
-) -> RunSummary:
-    """The Ray engine's :func:`audiotok.pipeline.local.run`: ``items`` minus
-    ``sink.done_ids`` through the model built from ``recipe`` into ``sink``. ``batch_fn`` is
-    the driver's copy, used only for planning (rate, exactness, frame counts)."""
-    s = summary or RunSummary()
-    todo = [it for it in items if it.id not in sink.done_ids]
-    s.already_done += len(items) - len(todo)
-    if not todo:
-        return s
-    results = stream(
-        todo, batch_fn, target, recipe, sink.fail, options, ray_options, events, s, warn
-    )
-    with contextlib.closing(results):  # a failing sink ends the Ray run at once
-        for item, n, arr in results:
-            sink.put(item, n, arr)
-    return s
+@dataclass
+class RayEngine:
+    """The Ray engine (``--engine ray``): streams the rows of a run from a Ray Data pipeline;
+    the store, the failure policy and the summary stay with the caller (the pipeline)."""
 
+    options: RayOptions = field(default_factory=RayOptions)
+    warn: Warn | None = None
 
-def stream(
-    items: Sequence[AudioItem],
-    batch_fn: BatchFn,
-    target: str,
-    recipe: Any,
-    on_fail: Callable[[AudioItem, str], None],
-    options: RunOptions | None = None,
-    ray_options: RayOptions | None = None,
-    events: Events | None = None,
-    summary: RunSummary | None = None,
-    warn: Warn | None = None,
-) -> Generator[tuple[AudioItem, int, np.ndarray], None, None]:
-    """``(item, num_samples, array)`` for each item that goes through, in completion order;
-    failures go to ``on_fail`` and ``events.on_error`` with the local engine's reasons."""
-    if recipe is None:
-        raise AudiotokError(
-            "--engine ray rebuilds the model in each actor from its recipe, and this model has "
-            "none; use --engine local"
-        )
-    opts = options or RunOptions()
-    opts.check()
-    ropts = ray_options or RayOptions()
-    ropts.check()
-    ev = events or Events()
-    s = summary if summary is not None else RunSummary()
-    sr = batch_fn.sample_rate
-    t0 = time.perf_counter()
+    def recorded(self, run: dict[str, Any]) -> dict[str, Any]:
+        """The store's run record: this engine and its options. The driver's copy of the
+        model runs on the CPU and only plans: its device is not the actors' (which depends on
+        the cluster), so it is not recorded as the run's."""
+        ro = self.options
+        ray = {"address": ro.address, "actors": ro.actors, "num_gpus": ro.num_gpus}
+        return {**{k: v for k, v in run.items() if k != "device"}, "engine": "ray", "ray": ray}
 
-    fail = failure_handler(s, on_fail, ev, opts.strict)
-    ray = _import_ray()
-    try:
-        with session(ropts) as (cpus, gpus, fixed):
-            lay, problem = layout_for(cpus, gpus, ropts, opts.num_workers, fixed=fixed)
-            if problem and warn:
-                warn(f"{problem}; waiting for the cluster to grow")
-            planned = _plan(ray, items, sr, opts, fail, int(max(cpus, 1)))
-            if ev.on_total:
-                ev.on_total(sum(p.num_samples for p in planned) / sr, len(planned))
-            long_samples = getattr(batch_fn, "long_samples", None)
-            batches = make_batches(
-                planned, int(opts.batch_seconds * sr), not batch_fn.batch_exact, long_samples
+    def stream(
+        self,
+        items: Sequence[Work],
+        batch_fn: BatchFn,
+        fail: Callable[[AudioItem, str], None],
+        options: RunOptions,
+        events: Events,
+    ) -> Generator[tuple[AudioItem, int, np.ndarray], None, None]:
+        """``(item, num_samples, array)`` for each item that goes through, in completion
+        order; failures go to ``fail`` with the local engine's reasons. ``batch_fn`` is the
+        driver's copy, used only for planning (rate, exactness, frame counts): the actors
+        build theirs from its recipe."""
+        if not items:
+            return  # nothing to do: no Ray started
+        recipe = getattr(batch_fn, "recipe", None)
+        if recipe is None:
+            raise AudiotokError(
+                "--engine ray rebuilds the model in each actor from its recipe, and this model "
+                "has none; use --engine local"
             )
-            if not batches:
-                return
-            by_id = {p.item.id: p.item for p in planned}
-            ds = _dataset(ray, batches, target, recipe, sr, opts, lay)
-            for table in _iterate(ray, ds):
-                yield from _consume(table, by_id, sr, s, fail, ev)
-    except KeyboardInterrupt:
-        with contextlib.suppress(ValueError):  # a second Ctrl-C while Ray shuts down
-            signal.signal(signal.SIGINT, lambda *_: os._exit(130))
-        raise
-    finally:
-        s.wall_s += time.perf_counter() - t0
+        ropts = self.options
+        ropts.check()
+        opts, ev, sr = options, events, batch_fn.sample_rate
+        ray = _import_ray()
+        try:
+            with session(ropts) as (cpus, gpus, fixed):
+                lay, problem = layout_for(cpus, gpus, ropts, opts.num_workers, fixed=fixed)
+                if problem and self.warn:
+                    self.warn(f"{problem}; waiting for the cluster to grow")
+                planned = _plan(ray, items, sr, opts, fail, int(max(cpus, 1)))
+                if ev.on_total:
+                    ev.on_total(sum(p.num_samples for p in planned) / sr, len(planned))
+                long_samples = getattr(batch_fn, "long_samples", None)
+                batches = make_batches(
+                    planned, int(opts.batch_seconds * sr), not batch_fn.batch_exact, long_samples
+                )
+                if not batches:
+                    return
+                by_id = {p.item.id: p.item for p in planned}
+                target = getattr(batch_fn, "target", "tokens")
+                ds = _dataset(ray, batches, target, recipe, sr, opts, lay)
+                for table in _iterate(ray, ds):
+                    yield from _consume(table, by_id, sr, fail, ev)
+        except KeyboardInterrupt:
+            with contextlib.suppress(ValueError):  # a second Ctrl-C while Ray shuts down
+                signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+            raise
 
 
 def _consume(
     table: Any,
     by_id: dict[str, AudioItem],
     sr: int,
-    s: RunSummary,
     fail: Callable[[AudioItem, str], None],
     ev: Events,
 ) -> Iterator[tuple[AudioItem, int, np.ndarray]]:
@@ -335,26 +220,24 @@ def _consume(
                 ev.on_progress(0.0, 1)
             continue
         yield item, r.num_samples, r.array
-        s.encoded += 1
-        s.seconds += r.num_samples / sr
-        s.frames += int(r.array.shape[-1] if r.array.ndim == 2 else r.array.shape[-2])
         if ev.on_progress:
             ev.on_progress(r.num_samples / sr, 1)
 
 
 def _plan(
     ray: Any,
-    todo: Sequence[AudioItem],
+    items: Sequence[Work],
     sr: int,
     opts: RunOptions,
     fail: Callable[[AudioItem, str], None],
     width: int,
 ) -> list[Planned]:
-    """Header probes as Ray tasks (at most ``4 x width`` chunks in flight), results in order."""
+    """Header probes as Ray tasks (at most ``4 x width`` chunks in flight), results in order;
+    items probed already (a slice's) are only checked against ``--max-duration``."""
+    planned, todo = split_work(items, opts.max_duration, fail)
     probe = ray.remote(num_cpus=1, max_retries=3)(probe_chunk)
     chunks = [list(todo[i : i + PROBE_CHUNK]) for i in range(0, len(todo), PROBE_CHUNK)]
     pending: deque[tuple[list[AudioItem], Any]] = deque()
-    planned: list[Planned] = []
     it = iter(chunks)
     for chunk in it:
         pending.append((chunk, probe.remote(chunk, sr, opts.max_duration)))
@@ -378,7 +261,7 @@ def _get(ray: Any, ref: Any) -> Any:
     try:
         return ray.get(ref)
     except ray.exceptions.RayError as e:
-        raise _engine_error(e) from None
+        raise engine_error(e) from None
 
 
 def _dataset(
@@ -438,46 +321,9 @@ def _iterate(ray: Any, ds: Any) -> Iterator[Any]:
         except StopIteration:
             return
         except ray.exceptions.RayError as e:
-            raise _engine_error(e) from None
+            raise engine_error(e) from None
         except Exception as e:
             if type(e).__module__.startswith("ray."):
-                raise _engine_error(e) from None
+                raise engine_error(e) from None
             raise
         yield table
-
-
-_EXC_LINE = re.compile(r"^\s*([A-Za-z_][\w.]*(?:Error|Exception)): (.+)$", re.M)
-_ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def _chain(e: BaseException) -> list[BaseException]:
-    out: list[BaseException] = []
-    x: BaseException | None = e
-    while x is not None and all(x is not y for y in out):
-        out.append(x)
-        nxt = getattr(x, "cause", None) or x.__cause__
-        x = nxt if isinstance(nxt, BaseException) else None
-    return out
-
-
-def _engine_error(e: BaseException) -> AudiotokError:
-    """One line for a failure of Ray itself. Ray wraps a worker's exception (its class may
-    not even survive the trip: an actor's constructor comes back as ``ActorDiedError`` with
-    the traceback as text), so the cause is the exception in the chain, or else the last
-    ``SomethingError: message`` line of the traceback text."""
-    chain = _chain(e)
-    own = next((x for x in chain if isinstance(x, AudiotokError)), None)
-    if own is not None:  # e.g. weights missing on a worker node
-        return AudiotokError(f"a Ray worker stopped: {own}")
-    found = [m for x in chain for m in _EXC_LINE.findall(_ANSI.sub("", str(x)))]
-    if found:
-        name, msg = found[-1]
-    else:
-        lines = [ln.strip() for ln in _ANSI.sub("", str(e)).splitlines() if ln.strip()]
-        name, msg = type(e).__name__, lines[0] if lines else ""
-    if name.startswith("audiotok.errors."):
-        return AudiotokError(f"a Ray worker stopped: {msg.strip()}")
-    return AudiotokError(
-        f"the Ray run failed ({name.rsplit('.', 1)[-1]}{': ' + msg.strip()[:300] if msg else ''}"
-        "); what was written is kept: fix the cause and rerun the same command to resume"
-    )

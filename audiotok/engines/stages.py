@@ -233,7 +233,7 @@ class ModelStage:
 
     def run_batch(self, batch: list[Loaded]) -> list[Result]:
         """The local engine's per-batch policy; failures become reasons."""
-        from audiotok.pipeline.local import Events, RunSummary, process_batch
+        from audiotok.pipeline.local import Events, process_batch
 
         out: list[Result] = []
 
@@ -241,7 +241,7 @@ class ModelStage:
             n = next(ld.planned.num_samples for ld in batch if ld.planned.item is item)
             out.append(Result(item.id, n, reason=reason))
 
-        for item, n, arr in process_batch(batch, self.fn, RunSummary(), fail, Events()):
+        for item, n, arr in process_batch(batch, self.fn, fail, Events()):
             if self.target == "features":
                 arr = np.ascontiguousarray(arr, dtype=np.float16)
             out.append(Result(item.id, n, array=np.ascontiguousarray(arr)))

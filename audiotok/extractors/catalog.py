@@ -87,7 +87,7 @@ def _s3m(
         ModelEntry(
             name=name,
             kind="extractor",
-            builder="audiotok.extractors.s3m:build",
+            builder="audiotok.extractors.loading:load_s3m",
             description=desc,
             source=src,
             license=licence,
@@ -150,6 +150,7 @@ _s3m(
     "WavLM Base, LibriSpeech 960 h",
     bundle="WAVLM_BASE",
     sha256="b41ab60fdcdc113ff164212c72b371dcd420a5773ca1f6c8f54d6809225ce072",
+    rev="efa81aae7ff777e464159e0f877d54eac5b84f81",
 )
 _s3m(
     "wavlm-base-plus",
@@ -169,6 +170,7 @@ _s3m(
     WAVLM_LICENSE,
     "WavLM Large, 94 kh (Libri-Light, GigaSpeech, VoxPopuli)",
     bundle="WAVLM_LARGE",
+    rev="c1423ed94bb01d80a3f5ce5bc39f6026a0f4828c",
 )
 _s3m(
     "wav2vec2-base",
@@ -216,4 +218,5 @@ _s3m(
     "mHuBERT-147: multilingual HuBERT Base, 90 kh in 147 languages (3rd iteration)",
     weights="model.safetensors",
     sha256="2359b3e9dc6869cb0855119a2866f056aeb400e46252da9cbcc8e9b7aee50c8b",
+    rev="69467f5ee758b795c77abe33ac4a09dff1b82fdf",
 )

@@ -3,7 +3,8 @@ weights file (HF or torchaudio key names), or random weights of a named architec
 
 Everything is read without unpickling: safetensors, or ``torch.load(weights_only=True)``
 (transformers >= 5 loads ``pytorch_model.bin`` that way too). A fairseq ``.pt`` is a pickle and
-goes through :mod:`audiotok.extractors.fairseq_convert` only with ``allow_pickle=True``.
+goes through :mod:`audiotok.extractors.fairseq_convert` only with ``allow_pickle=True``, which
+builds on this module (``audiotok.extractors.loading`` picks which applies to a file).
 """
 
 from __future__ import annotations
@@ -233,36 +234,3 @@ def load_state_into(model, state: dict, source: str):
         )
     model.load_state_dict(state, strict=False)
     return model.eval()
-
-
-def from_state_file(path: Path, config, allow_pickle: bool = False):
-    """A weights file (HF or torchaudio keys; fairseq with ``allow_pickle``) into ``config``'s
-    architecture. Returns (model, path of the weights actually read)."""
-    from audiotok.errors import UnsafeCheckpointError
-    from audiotok.weights import load_state_dict
-
-    try:
-        state = load_state_dict(path)
-    except UnsafeCheckpointError as e:
-        from audiotok.extractors import fairseq_convert
-
-        if not allow_pickle:
-            raise UnsafeCheckpointError(
-                f"{path} is a pickled checkpoint (fairseq/unilm style), which can run code when "
-                "loaded. If you trust it, pass --allow-pickle (allow_pickle=True): audiotok "
-                "converts it once to safetensors in Hugging Face layout and never unpickles it "
-                "again"
-            ) from e
-        out_dir = fairseq_convert.convert_file(path)
-        return from_hf_dir(out_dir), weights_in_dir(out_dir)
-    if "model" in state and isinstance(state["model"], dict):  # a fairseq dict read safely
-        from audiotok.extractors import fairseq_convert
-
-        out_dir = fairseq_convert.convert_checkpoint(state, path)
-        return from_hf_dir(out_dir), weights_in_dir(out_dir)
-    if is_torchaudio_state(state):
-        state = torchaudio_to_hf(state, config.model_type)
-    else:
-        state = strip_hf_prefix(state)
-    model = random_model(config)
-    return load_state_into(model, state, str(path)), path

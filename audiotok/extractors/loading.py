@@ -103,7 +103,37 @@ def _from_path(p: Path, arch: dict, config: dict | None, allow_pickle: bool):
             f"{p} is a bare weights file: name its architecture with --model NAME (e.g. "
             "--model hubert-base-ls960 --weights FILE), or pass a Hugging Face model folder"
         )
-    return hf_models.from_state_file(p, hf_models.make_config(arch, config), allow_pickle)
+    return _from_state_file(p, hf_models.make_config(arch, config), allow_pickle)
+
+
+def _from_state_file(path: Path, config, allow_pickle: bool):
+    """A weights file (HF or torchaudio keys; fairseq with ``allow_pickle``) into ``config``'s
+    architecture. Returns (model, path of the weights actually read)."""
+    from audiotok.errors import UnsafeCheckpointError
+    from audiotok.extractors import fairseq_convert
+    from audiotok.weights import load_state_dict
+
+    try:
+        state = load_state_dict(path)
+    except UnsafeCheckpointError as e:
+        if not allow_pickle:
+            raise UnsafeCheckpointError(
+                f"{path} is a pickled checkpoint (fairseq/unilm style), which can run code when "
+                "loaded. If you trust it, pass --allow-pickle (allow_pickle=True): audiotok "
+                "converts it once to safetensors in Hugging Face layout and never unpickles it "
+                "again"
+            ) from e
+        out_dir = fairseq_convert.convert_file(path)
+        return hf_models.from_hf_dir(out_dir), hf_models.weights_in_dir(out_dir)
+    if "model" in state and isinstance(state["model"], dict):  # a fairseq dict read safely
+        out_dir = fairseq_convert.convert_checkpoint(state, path)
+        return hf_models.from_hf_dir(out_dir), hf_models.weights_in_dir(out_dir)
+    if hf_models.is_torchaudio_state(state):
+        state = hf_models.torchaudio_to_hf(state, config.model_type)
+    else:
+        state = hf_models.strip_hf_prefix(state)
+    model = hf_models.random_model(config)
+    return hf_models.load_state_into(model, state, str(path)), path
 
 
 def _from_cache(entry: Any):

@@ -264,10 +264,3 @@ class S3MExtractor(FeatureExtractor):
     ) -> tuple[torch.Tensor, torch.Tensor]:
         feats, frame_lengths = self.extract_layers(wav, lengths)
         return self.combine(feats), frame_lengths
-
-
-def build(entry: Any = None, **options: Any) -> S3MExtractor:
-    """Registry builder: see :func:`audiotok.extractors.loading.load_s3m` for the options."""
-    from audiotok.extractors.loading import load_s3m
-
-    return load_s3m(entry, **options)

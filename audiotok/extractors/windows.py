@@ -22,14 +22,15 @@ extracted alone, in a batch, or through ``encode_long``.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from typing import Any
 
 import torch
 
 from audiotok.extractors.norms import waveform_stats
 
-if TYPE_CHECKING:
-    from audiotok.extractors.s3m import S3MExtractor
+# ``ex`` below is an ``audiotok.extractors.s3m.S3MExtractor``; it is typed ``Any`` because s3m
+# imports this module (an import back, even for typing, would close a cycle).
+S3M = Any
 
 
 def plan(num_frames: int, hop: int, context: int) -> list[tuple[int, int, int, int]]:
@@ -42,7 +43,7 @@ def plan(num_frames: int, hop: int, context: int) -> list[tuple[int, int, int, i
 
 
 def group_norm_stats(
-    ex: S3MExtractor, wav: torch.Tensor, wav_stats, segment_frames: int = 100_000
+    ex: S3M, wav: torch.Tensor, wav_stats, segment_frames: int = 100_000
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Per-channel mean/variance of the first conv's output over the whole file, streamed."""
     from audiotok.extractors.norms import normalize_waveform
@@ -67,7 +68,7 @@ def group_norm_stats(
 
 
 def window_features(
-    ex: S3MExtractor, wav: torch.Tensor, hop_s: float | None = None, context_s: float | None = None
+    ex: S3M, wav: torch.Tensor, hop_s: float | None = None, context_s: float | None = None
 ) -> Iterator[tuple[int, dict[int, torch.Tensor]]]:
     """One file wav[T] -> yields (first kept frame, {layer: feats[n, D]}) window by window."""
     hop = max(1, round((ex.window_seconds if hop_s is None else hop_s) * ex.frame_rate))

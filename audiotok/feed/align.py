@@ -87,6 +87,12 @@ class JoinedSource:
             raise AudiotokError("on_missing must be 'error' or 'skip'")
         self.sources = list(sources)
         self.specs = [s.spec for s in self.sources]
+        multi = [s.name for s in self.specs if getattr(s, "multirate", False)]
+        if multi:
+            raise AudiotokError(
+                f"{multi[0]} has codebooks at several frame rates: feed it alone (pattern "
+                "coarse_to_fine); joining it with other stores is not supported"
+            )
         names = [s.name for s in self.specs]
         if len(set(names)) != len(names):
             raise AudiotokError(f"cannot join stores of the same tokenizer twice: {names}")

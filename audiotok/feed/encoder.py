@@ -45,7 +45,9 @@ class FeedEncoder:
         bos: bool = False,
         eos: bool = True,
         markers: bool = False,
+        strides: Sequence[int] | None = None,
     ):
+        """``strides``: per row key, finest frames per code (multi-rate sources; None: 1)."""
         self.vocab = vocab
         self.pattern = get_pattern(pattern)
         self.stream_idx = [i for i, s in enumerate(vocab.streams) if s.kind != "text"]
@@ -63,7 +65,9 @@ class FeedEncoder:
                 )
             self.rows.append(keys.index((s.source, s.codebook)))
         self.delays = np.array([s.delay for s in streams], dtype=np.int64)
-        self.pattern.check(self.delays, vocab.layout == "shared")
+        all_strides = list(strides) if strides is not None else [1] * len(keys)
+        self.strides = np.array([all_strides[r] for r in self.rows], dtype=np.int64)
+        self.pattern.check(self.delays, vocab.layout == "shared", self.strides)
         self.dedup = dedup
         if dedup:
             acoustic = [s.name for s in streams if s.kind != "semantic"]
@@ -115,7 +119,8 @@ class FeedEncoder:
         keys = getattr(source, "row_keys", None)
         if keys is None:
             keys = [(specs[0].name, k) for k in range(specs[0].num_codebooks)]
-        return cls(vocab, p, row_keys=keys, markers=markers, **options)
+        strides = [by_name[n].strides[k] if n in by_name else 1 for n, k in keys]
+        return cls(vocab, p, row_keys=keys, markers=markers, strides=strides, **options)
 
     # --- properties ----------------------------------------------------------------------
     @property
@@ -129,7 +134,7 @@ class FeedEncoder:
     def length(self, frames: int) -> int:
         """Tokens (steps) of an example of ``frames`` frames: exact without dedup, an upper
         bound with it."""
-        n = self.pattern.length(frames, len(self.rows), self.delays)
+        n = self.pattern.length(frames, len(self.rows), self.delays, self.strides)
         return n + int(self.bos) + int(self.eos) + 2 * int(self.markers)
 
     # --- encode / decode -----------------------------------------------------------------
@@ -142,7 +147,7 @@ class FeedEncoder:
         if self.dedup:
             c, durations = dedup_runs(c)
         ids = self.vocab.to_ids(c, self.stream_idx)
-        x = self.pattern.apply(ids, self.delays, self._empty)
+        x = self.pattern.apply(ids, self.delays, self._empty, self.strides)
         return Encoded(self._frame(x), durations, frames)
 
     def encode_block(self, block: Block, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -189,7 +194,7 @@ class FeedEncoder:
     def decode(self, tokens: Any, durations: np.ndarray | None = None) -> np.ndarray:
         """Inverse of ``encode``: raw codes [R, T'] of the fed streams (vocabulary order)."""
         x = self._unframe(tokens)
-        ids = self.pattern.invert(x, len(self.rows), self.delays, self._empty)
+        ids = self.pattern.invert(x, len(self.rows), self.delays, self._empty, self.strides)
         codes = self.vocab.from_ids(ids, self.stream_idx)
         if self.dedup:
             if durations is None:

@@ -11,7 +11,19 @@ gives ``x`` back, for every T >= 0 and R >= 1.
   per-stream delays;
 - ``coarse_first`` -> ``[R, 1 + T + T + D']``: audiocraft's CoarseFirstPattern;
 - ``valle`` -> ``{"ar": [T], "nar": [R - 1, T]}``: VALL-E, codebook 0 for the AR model and
-  the rest for the NAR model.
+  the rest for the NAR model;
+- ``coarse_to_fine`` -> ``[T / L * n]``: multi-rate codebooks (SNAC), one group of ``n``
+  tokens per frame of the coarsest codebook (``L`` finest frames), the codebooks' codes of
+  that span in depth-first order: for SNAC 24 kHz (strides 4, 2, 1) the 7 tokens
+  ``c0[i], c1[2i], c2[4i], c2[4i+1], c1[2i+1], c2[4i+2], c2[4i+3]`` of Orpheus TTS (its
+  decoder reads positions 0 / 1, 4 / 2, 3, 5, 6 of each group of 7 as codebooks 0 / 1 / 2:
+  canopyai/Orpheus-TTS, ``orpheus_tts_pypi/orpheus_tts/decoder.py``). Orpheus also gives each
+  of the 7 positions its own 4096-id range; here, as in every pattern, the vocabulary gives
+  each codebook one range. With all strides 1 it is ``flatten``.
+
+Multi-rate rows reach patterns in the store's ``[K, T']`` layout (each code of codebook k
+repeated ``strides[k]`` times); only patterns with ``multirate`` take them, the others refuse
+with one line (:meth:`Pattern.check`), as they would repeat coarse codes.
 
 Delay layouts follow audiocraft's ``codebooks_patterns.py``: step 0 holds the special
 ``empty`` token in every row (the step the model predicts the first frame from), stream r's
@@ -42,8 +54,15 @@ class Pattern:
     default_delays: str = "none"  # the VocabSpec.build preset used when the pattern picks it
     uses_delays: bool = False
     needs_shared: bool = False  # rows share one sequence, so their ids must not overlap
+    multirate: bool = False  # lays out codebooks of different frame rates (takes strides)
 
-    def check(self, delays: np.ndarray, shared: bool) -> None:
+    def check(self, delays: np.ndarray, shared: bool, strides: np.ndarray | None = None) -> None:
+        if strides is not None and np.any(strides != 1) and not self.multirate:
+            raise VocabError(
+                f"pattern {self.name} puts every codebook at one frame rate, but these "
+                f"codebooks run at different rates (strides {strides.tolist()}): use "
+                f"{', '.join(p.name for p in PATTERNS.values() if p.multirate)}"
+            )
         if not self.uses_delays and delays.any():
             raise VocabError(
                 f"pattern {self.name} does not delay streams, but the vocabulary gives delays "
@@ -57,14 +76,27 @@ class Pattern:
         if self.name == "coarse_first" and len(delays) and delays[0] != 0:
             raise VocabError("coarse_first: the first (coarse) stream cannot be delayed")
 
-    def apply(self, ids: np.ndarray, delays: np.ndarray, empty: int) -> Any:
+    def apply(
+        self, ids: np.ndarray, delays: np.ndarray, empty: int, strides: np.ndarray | None = None
+    ) -> Any:
+        if self.multirate:
+            return _coarse_to_fine(ids, _strides(strides, ids.shape[0]))
         return _APPLY[self.name](ids, delays, empty)
 
-    def invert(self, x: Any, rows: int, delays: np.ndarray, empty: int) -> np.ndarray:
+    def invert(
+        self, x: Any, rows: int, delays: np.ndarray, empty: int, strides: np.ndarray | None = None
+    ) -> np.ndarray:
+        if self.multirate:
+            return _uncoarse_to_fine(x, _strides(strides, rows))
         return _INVERT[self.name](x, rows, delays, empty)
 
-    def length(self, frames: int, rows: int, delays: np.ndarray) -> int:
+    def length(
+        self, frames: int, rows: int, delays: np.ndarray, strides: np.ndarray | None = None
+    ) -> int:
         """Sequence steps of one example of ``frames`` frames (before bos/eos)."""
+        if self.multirate:
+            st = _strides(strides, rows)
+            return frames // int(st.max(initial=1)) * len(_tree_order(st))
         d = int(delays.max()) if len(delays) else 0
         if self.name == "flatten":
             return frames * rows
@@ -85,6 +117,7 @@ PATTERNS: dict[str, Pattern] = {
         Pattern("multistream", ROWS, "moshi", uses_delays=True),
         Pattern("coarse_first", ROWS, "none", uses_delays=True),
         Pattern("valle", SPLIT),
+        Pattern("coarse_to_fine", FLAT, needs_shared=True, multirate=True),
     )
 }
 
@@ -201,3 +234,59 @@ _INVERT = {
     "coarse_first": _uncoarse,
     "valle": _unvalle,
 }
+
+
+# --- multi-rate ---------------------------------------------------------------------------
+def _strides(strides: np.ndarray | None, rows: int) -> np.ndarray:
+    st = np.ones(rows, np.int64) if strides is None else np.asarray(strides, np.int64)
+    if len(st) != rows:
+        raise VocabError(f"coarse_to_fine: {len(st)} strides for {rows} streams")
+    return st
+
+
+def _tree_order(strides: np.ndarray) -> list[tuple[int, int]]:
+    """(row, finest-frame offset) of each token of one group, depth first: a code of row r
+    is followed by the codes of row r + 1 within its span."""
+    st = [int(s) for s in strides]
+    if not st:
+        return []
+    if any(a < b or a % b for a, b in zip(st, st[1:], strict=False)) or min(st) < 1:
+        raise VocabError(
+            f"coarse_to_fine needs streams from coarse to fine, each stride dividing the one "
+            f"before; got strides {st}"
+        )
+    order: list[tuple[int, int]] = []
+
+    def visit(r: int, off: int) -> None:
+        order.append((r, off))
+        if r + 1 < len(st):
+            for j in range(st[r] // st[r + 1]):
+                visit(r + 1, off + j * st[r + 1])
+
+    visit(0, 0)
+    return order
+
+
+def _coarse_to_fine(ids: np.ndarray, strides: np.ndarray) -> np.ndarray:
+    r, t = ids.shape
+    group = int(strides.max(initial=1))
+    if t % group:
+        raise VocabError(f"coarse_to_fine: {t} frames is not a whole number of groups of {group}")
+    order = _tree_order(strides)
+    g = ids.reshape(r, t // group, group)
+    rows = np.array([o[0] for o in order], np.int64)
+    offs = np.array([o[1] for o in order], np.int64)
+    return np.ascontiguousarray(g[rows, :, offs].T, dtype=np.int64).reshape(-1)
+
+
+def _uncoarse_to_fine(x: Any, strides: np.ndarray) -> np.ndarray:
+    x = np.asarray(x)
+    order = _tree_order(strides)
+    n, group = len(order), int(strides.max(initial=1))
+    if x.ndim != 1 or (n and len(x) % n):
+        raise VocabError(f"coarse_to_fine: {len(x)} ids are not a whole number of {n}-id groups")
+    y = x.reshape(-1, n) if n else x.reshape(0, 0)
+    out = np.empty((len(strides), y.shape[0], group), np.int64)
+    for j, (r, off) in enumerate(order):
+        out[r, :, off : off + int(strides[r])] = y[:, j, None]
+    return out.reshape(len(strides), -1)

@@ -276,7 +276,8 @@ class BlockReader:
         self._subset: list[np.ndarray] | None = None
         self._ids: list[list[str]] | None = None
         base = source.source if isinstance(source, SubsetSource) else source
-        if isinstance(base, StoreSource) and hasattr(base.store, "shard_codes"):
+        multirate = bool(getattr(source.spec, "multirate", False))  # rows expand: via get
+        if isinstance(base, StoreSource) and hasattr(base.store, "shard_codes") and not multirate:
             self._store = base.store
         if self._store is not None and isinstance(source, SubsetSource):
             rows: list[list[int]] = [[] for _ in self._store.shard_sizes]

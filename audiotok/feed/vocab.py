@@ -122,7 +122,7 @@ class VocabSpec:
                         int(spec.codebook_size),
                         spec.name,
                         k,
-                        float(spec.frame_rate),
+                        float(spec.rates[k]),
                     )
                 )
         streams = _with_delays(streams, delays)

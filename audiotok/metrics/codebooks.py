@@ -13,6 +13,10 @@ definitions of :mod:`audiotok.kmeans.metrics` (HuBERT's cluster-quality measures
   materialised: tuples get ids incrementally (``id_k = unique(id_{k-1} * size + c_k)``) and
   the (phone, unit) pairs are counted sparsely.
 
+Multi-rate stores (SNAC) are read in their ``[K, T']`` layout at the finest rate: a code of a
+coarse codebook labels every finest frame it spans, so all codebooks are measured on one time
+grid, each code weighted by its span.
+
 PNMI and purities use the frames inside a phone segment; unit entropy (bits per frame) uses
 every frame of the aligned utterances. Utterances without an alignment file are skipped.
 Memory: the codes of the aligned utterances (2 bytes per frame and codebook) plus 8 bytes per
@@ -28,38 +32,13 @@ from typing import Any
 import numpy as np
 
 from audiotok.errors import AudiotokError
-from audiotok.kmeans.metrics import frame_phones, phone_stats, read_alignment, usage_stats
-
-
-def sparse_phone_stats(phones: np.ndarray, units: np.ndarray) -> dict[str, Any]:
-    """:func:`phone_stats` of the (phone, unit) pairs of frames, counted sparsely: the same
-    keys and values as the dense version over the joint count matrix."""
-    phones = np.asarray(phones, dtype=np.int64)
-    units = np.asarray(units, dtype=np.int64)
-    n = len(phones)
-    if n == 0:
-        raise AudiotokError("no frame fell inside a phone alignment: check ids and --align")
-    n_units = int(units.max()) + 1
-    pair, count = np.unique(phones * n_units + units, return_counts=True)
-    y, z = pair // n_units, pair % n_units
-    p = count / n
-    py = np.bincount(phones, minlength=int(phones.max()) + 1) / n
-    pz = np.bincount(units, minlength=n_units) / n
-    mi = float((p * np.log(p / (py[y] * pz[z]))).sum())
-    hy = float(-(py[py > 0] * np.log(py[py > 0])).sum())
-    best_y_per_z = np.zeros(n_units)
-    np.maximum.at(best_y_per_z, z, p)
-    best_z_per_y = np.zeros(len(py))
-    np.maximum.at(best_z_per_y, y, p)
-    return {
-        "aligned_frames": n,
-        "phones": int((py > 0).sum()),
-        "phone_purity": float(best_y_per_z.sum()),
-        "cluster_purity": float(best_z_per_y.sum()),
-        "pnmi": mi / hy if hy > 0 else 0.0,
-        "mutual_information_bits": mi / np.log(2),
-        "phone_entropy_bits": hy / np.log(2),
-    }
+from audiotok.kmeans.metrics import (
+    frame_phone_stats,
+    frame_phones,
+    phone_stats,
+    read_alignment,
+    usage_stats,
+)
 
 
 def _entropy_bits(units: np.ndarray) -> float:
@@ -145,7 +124,7 @@ def probe_codebooks(
         prefixes.append(
             {
                 "codebooks": k + 1,
-                **sparse_phone_stats(y, unit_ids[labelled]),
+                **frame_phone_stats(y, unit_ids[labelled]),
                 "used": int(unit_ids.max()) + 1,
                 "entropy_bits": h,
                 "perplexity": float(2.0**h),

@@ -102,11 +102,11 @@ def _alignment_metrics(ts: Any, align: Path, abx_options: dict[str, Any]) -> dic
 
 
 def _recon(ts: Any, tok: Any, corpus: Path, work: Path, metrics: Sequence[str]) -> dict[str, Any]:
-    from audiotok.codecs.store_decode import decode_rows, output_path
+    from audiotok.decoding import decode_store
     from audiotok.metrics.recon import pair_dirs, score_files, summarize
 
     decoded = work / "decoded"
-    decode_rows(ts.rows(), tok, lambda r: output_path(decoded, r["id"]))
+    decode_store(ts, tok, decoded)
     pairing = pair_dirs(corpus, decoded)
     files = score_files(pairing, tuple(metrics))
     summary = summarize(files, tuple(metrics))
@@ -122,13 +122,12 @@ def _recon(ts: Any, tok: Any, corpus: Path, work: Path, metrics: Sequence[str]) 
 def _resynth(
     items: Any, tok: Any, vocoder: Any, work: Path, metrics: Sequence[str]
 ) -> dict[str, Any]:
-    from audiotok.metrics.recon import summarize
-    from audiotok.vocoders.resynth import resynthesize_corpus
+    from audiotok.eval.unit_resynth import resynth
+    from audiotok.pipeline.local import RunOptions
 
-    vocoder.check_tokens(tok.spec, tok.recipe.to_dict() if tok.recipe is not None else None)
-    files, _ = resynthesize_corpus(items, tok, vocoder, work / "resynth", metrics=metrics)
-    names = ("uer", *metrics)
-    summary = summarize(files, names)
+    res = resynth(items, tok, vocoder, work / "resynth", metrics=tuple(metrics),
+                  options=RunOptions(num_workers=0))  # fmt: skip
+    files, summary = res.files, res.summary
     return {
         "uer": summary["uer"]["mean"],
         "recon": {m: summary[m]["mean"] for m in metrics},
@@ -182,7 +181,7 @@ def compare_one(
         "codebooks": int(s.num_codebooks),
         "codebook_size": int(s.codebook_size),
         "bitrate_bps": float(s.bitrate),
-        "tokens_per_second": float(s.frame_rate) * int(s.num_codebooks),
+        "tokens_per_second": float(sum(s.rates)),  # each codebook at its rate (multi-rate)
         "audio_seconds": audio_s,
         "encode_seconds": wall,
         "encode_realtime": audio_s / wall if wall > 0 else None,

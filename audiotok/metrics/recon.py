@@ -96,30 +96,65 @@ def score_signals(
     return scores, errors
 
 
+def score_pair(
+    utt_id: str, ref_path: str, dec_path: str, metrics: Iterable[str] = METRICS
+) -> FileScore:
+    """One pair of files read (mono) and scored; unreadable audio is the error ``audio``."""
+    from audiotok import audio
+    from audiotok.errors import AudioError
+
+    fs = FileScore(utt_id, ref_path, dec_path)
+    try:
+        ref_sr, dec_sr = audio.probe(ref_path).sample_rate, audio.probe(dec_path).sample_rate
+        ref, deg = audio.read(ref_path), audio.read(dec_path)
+    except AudioError as e:
+        fs.errors["audio"] = e.reason
+    else:
+        fs.length_diff_s = len(deg) / dec_sr - len(ref) / ref_sr
+        fs.scores, fs.errors = score_signals(ref, ref_sr, deg, dec_sr, metrics)
+    return fs
+
+
+def _score_chunk(pairs: list[tuple[str, str, str]], metrics: tuple[str, ...]) -> list[FileScore]:
+    return [score_pair(u, r, d, metrics) for u, r, d in pairs]
+
+
 def score_files(
     pairing: Pairing,
     metrics: Iterable[str] = METRICS,
     on_file: Callable[[FileScore], None] | None = None,
+    num_workers: int = 0,
+    chunk: int = 8,
 ) -> list[FileScore]:
-    from audiotok import audio
-    from audiotok.errors import AudioError
-
+    """Every pair scored, in pairing order: in this process (``num_workers=0``) or in that
+    many worker processes of the pipeline's pool (reading and scoring run in parallel,
+    ``chunk`` pairs per job)."""
     metrics = tuple(metrics)
-    out = []
-    for utt_id, ref_path, dec_path in pairing.pairs:
-        fs = FileScore(utt_id, ref_path, dec_path)
+    pairs = list(pairing.pairs)
+    jobs = [(pairs[i : i + chunk], metrics) for i in range(0, len(pairs), chunk)]
+    out: list[FileScore] = []
+    if num_workers > 0 and len(jobs) > 1:
+        from audiotok.pipeline.load import WorkerPool
+
+        pool = WorkerPool(min(num_workers, len(jobs)))
+        aborted = True
         try:
-            ref_sr, dec_sr = audio.probe(ref_path).sample_rate, audio.probe(dec_path).sample_rate
-            ref, deg = audio.read(ref_path), audio.read(dec_path)
-        except AudioError as e:
-            fs.errors["audio"] = e.reason
-        else:
-            fs.length_diff_s = len(deg) / dec_sr - len(ref) / ref_sr
-            fs.scores, fs.errors = score_signals(ref, ref_sr, deg, dec_sr, metrics)
-        out.append(fs)
-        if on_file:
-            on_file(fs)
+            for scored in pool.imap(_score_chunk, jobs, depth=2 * pool.n):
+                out.extend(_tell(scored, on_file))
+            aborted = False
+        finally:
+            pool.close(abort=aborted)
+        return out
+    for job in jobs:
+        out.extend(_tell(_score_chunk(*job), on_file))
     return out
+
+
+def _tell(scored: list[FileScore], on_file: Callable[[FileScore], None] | None) -> list[FileScore]:
+    if on_file:
+        for fs in scored:
+            on_file(fs)
+    return scored
 
 
 def summarize(files: list[FileScore], metrics: Iterable[str] = METRICS) -> dict[str, Any]:

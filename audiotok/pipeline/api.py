@@ -1,8 +1,11 @@
 """What the corpus commands call: ``encode``, ``extract`` and features straight from audio.
 
-Each function scans the inputs (unreadable folders and broken links are failures like bad
-files), opens the store (lock, resume, verify), runs the local engine, and closes the store
-so that an interruption leaves it resumable.
+:func:`encode_corpus` and :func:`extract_corpus` are the one way into a store, on every engine
+(``local``, ``ray``) and for a slice of the corpus or all of it: the slice is cut (one header
+probe of the corpus), the store is opened (lock, resume, verify), the inputs that could not be
+listed are recorded as failures, the engine streams the rows through the one failure policy
+and run summary (:func:`audiotok.pipeline.local.run`), and the store is closed however the run
+ends, so that an interruption leaves it resumable.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -18,7 +21,12 @@ from audiotok.corpus import AudioItem
 from audiotok.errors import AudiotokError
 from audiotok.pipeline.batch import FeatureBatchFn, TokenBatchFn
 from audiotok.pipeline.local import Events, RunOptions, RunSummary, run
+from audiotok.pipeline.plan import Planned
 from audiotok.pipeline.sinks import FeatureSink, TokenSink
+
+if TYPE_CHECKING:
+    from audiotok.pipeline.engine import Engine
+    from audiotok.pipeline.slices import CorpusSlice
 
 Problem = tuple[AudioItem, str]  # an input that cannot be listed, and why
 
@@ -71,9 +79,47 @@ def finish(writer: Any, summary: RunSummary, out_dir: str | Path) -> RunSummary:
     return summary
 
 
-def _run_with_problems(items, problems, batch_fn, sink, options, events) -> RunSummary:
-    summary = record_problems(sink, problems, options, events)
-    return run(items, batch_fn, sink, options, events, summary)
+def _into_store(
+    open_writer: Callable[[str | None, dict[str, Any]], Any],
+    make_sink: Callable[[Any], Any],
+    items: Sequence[AudioItem],
+    problems: Sequence[Problem],
+    batch_fn: Any,
+    out_dir: str | Path,
+    engine: str | Engine | None,
+    slice: CorpusSlice | None,
+    options: RunOptions | None,
+    events: Events | None,
+    overwrite: bool,
+    run_params: dict[str, Any] | None,
+    warn: Callable[[str], None] | None,
+) -> RunSummary:
+    """What every corpus run into a store does, on any engine: cut the slice, check that the
+    store holds the same slice, open the writer (lock, resume, verify), record the listing
+    problems, run, close, and complete the summary."""
+    from audiotok.pipeline.engine import resolve
+    from audiotok.pipeline.engine import run_params as engine_params
+    from audiotok.pipeline.slices import check_slice, cut
+
+    eng = resolve(engine, warn)
+    run_record = dict(run_params or {})
+    root = audio_root(items)  # the whole corpus's: the slices of one corpus share it
+    work: Sequence[AudioItem | Planned] = items
+    want = None
+    if slice is not None:
+        workers = (options or RunOptions()).num_workers
+        c = cut(items, problems, slice, batch_fn.sample_rate, workers)
+        work, problems, want = c.work, c.problems, c.run_params()
+        run_record.update(want)
+    check_slice(out_dir, want, overwrite)
+    writer = open_writer(root, engine_params(eng, run_record))
+    try:
+        sink = make_sink(writer)
+        s = record_problems(sink, problems, options, events)
+        run(work, batch_fn, sink, options, events, s, eng)
+    finally:
+        writer.close()
+    return finish(writer, s, out_dir)
 
 
 def encode_corpus(
@@ -81,6 +127,8 @@ def encode_corpus(
     tokenizer: Any,
     out_dir: str | Path,
     *,
+    engine: str | Engine | None = None,
+    slice: CorpusSlice | None = None,
     options: RunOptions | None = None,
     events: Events | None = None,
     overwrite: bool = False,
@@ -90,28 +138,24 @@ def encode_corpus(
     problems: Sequence[Problem] = (),
     warn: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Encode ``items`` into the token store ``out_dir`` (resumes where a store exists)."""
+    """Encode ``items`` (slice ``slice`` of them, where given) into the token store
+    ``out_dir`` on ``engine`` (``"local"`` by default, ``"ray"``, or an engine object);
+    resumes where a store exists. ``shard_size`` / ``shard_bytes`` bound each Parquet shard.
+    ``problems``: inputs that could not be listed (:func:`scan_inputs`), recorded as failed."""
     from audiotok.store.tokens import TokenWriter
 
-    writer = TokenWriter(
-        out_dir,
-        tokenizer.spec,
-        recipe=getattr(tokenizer, "recipe", None),
-        overwrite=overwrite,
-        shard_size=shard_size,
-        shard_bytes=shard_bytes,
-        run=run_params,
-        audio_root=audio_root(items),
-        warn=warn,
-    )
-    try:
-        s = _run_with_problems(
-            items, problems, TokenBatchFn(tokenizer), TokenSink(writer, tokenizer.sample_rate),
-            options, events,
+    def open_writer(root: str | None, run_record: dict[str, Any]) -> Any:
+        return TokenWriter(
+            out_dir, tokenizer.spec, recipe=getattr(tokenizer, "recipe", None),
+            overwrite=overwrite, shard_size=shard_size, shard_bytes=shard_bytes,
+            run=run_record, audio_root=root, warn=warn,
         )  # fmt: skip
-    finally:
-        writer.close()
-    return finish(writer, s, out_dir)
+
+    return _into_store(
+        open_writer, lambda w: TokenSink(w, tokenizer.sample_rate), items, problems,
+        TokenBatchFn(tokenizer), out_dir, engine, slice, options, events, overwrite, run_params,
+        warn,
+    )  # fmt: skip
 
 
 def feature_header(extractor: Any, layers: list[int | None]) -> dict[str, Any]:
@@ -131,6 +175,8 @@ def extract_corpus(
     extractor: Any,
     out_dir: str | Path,
     *,
+    engine: str | Engine | None = None,
+    slice: CorpusSlice | None = None,
     options: RunOptions | None = None,
     events: Events | None = None,
     overwrite: bool = False,
@@ -140,29 +186,27 @@ def extract_corpus(
     recipe: Any = None,
     warn: Callable[[str], None] | None = None,
 ) -> RunSummary:
-    """Extract features of ``items`` into the feature store ``out_dir`` (resumes)."""
+    """Extract features of ``items`` (slice ``slice`` of them) into the feature store
+    ``out_dir`` on ``engine``, as :func:`encode_corpus`; ``recipe`` (the extractor's
+    ``ExtractorConfig``) is recorded, and is what the Ray engine's actors build."""
     from audiotok.store.features import FeatureWriter
 
-    fn = FeatureBatchFn(extractor)
-    writer = FeatureWriter(
-        out_dir,
-        feature_header(extractor, fn.layers),
-        recipe=recipe,
-        overwrite=overwrite,
-        shard_size=shard_size,
-        run=run_params,
-        audio_root=audio_root(items),
-        warn=warn,
-    )
-    try:
-        s = _run_with_problems(items, problems, fn, FeatureSink(writer, fn.layers), options, events)
-    finally:
-        writer.close()
-    return finish(writer, s, out_dir)
+    fn = FeatureBatchFn(extractor, recipe)
+
+    def open_writer(root: str | None, run_record: dict[str, Any]) -> Any:
+        return FeatureWriter(
+            out_dir, feature_header(extractor, fn.layers), recipe=recipe, overwrite=overwrite,
+            shard_size=shard_size, run=run_record, audio_root=root, warn=warn,
+        )  # fmt: skip
+
+    return _into_store(
+        open_writer, lambda w: FeatureSink(w, fn.layers), items, problems, fn, out_dir,
+        engine, slice, options, events, overwrite, run_params, warn,
+    )  # fmt: skip
 
 
 def features_from_audio(
-    items: Sequence[AudioItem],
+    items: Sequence[AudioItem | Planned],
     extractor: Any,
     *,
     options: RunOptions | None = None,

@@ -44,16 +44,24 @@ def pad_waves(waves: Sequence[np.ndarray], idx: list[int] | None = None) -> tupl
 
 
 class TokenBatchFn:
-    """Tokenizer -> codes per item."""
+    """Tokenizer -> codes per item. ``recipe``: what rebuilds it elsewhere (a Ray actor)."""
+
+    target = "tokens"
 
     def __init__(self, tokenizer: Any):
         self.tok = tokenizer
         lw = tokenizer.long_window_seconds
         self.long_samples = int(lw * tokenizer.sample_rate) if lw else None
 
+    @property
+    def recipe(self) -> Any:
+        return getattr(self.tok, "recipe", None)
+
     @classmethod
     def from_recipe(cls, recipe: Any, device: str = "cpu") -> TokenBatchFn:
-        return cls(recipe.build(device=device))
+        from audiotok.factory import build
+
+        return cls(build(recipe, device=device))
 
     @property
     def sample_rate(self) -> int:
@@ -90,15 +98,21 @@ class TokenBatchFn:
 
 
 class FeatureBatchFn:
-    """Feature extractor -> features [L, T', D] per item (every selected layer)."""
+    """Feature extractor -> features [L, T', D] per item (every selected layer).
+    ``recipe`` (an ``ExtractorConfig``), where given, is what rebuilds it elsewhere."""
 
-    def __init__(self, extractor: Any):
+    target = "features"
+
+    def __init__(self, extractor: Any, recipe: Any = None):
         self.ex = extractor
+        self.recipe = recipe
         self.layers: list[int | None] = list(getattr(extractor, "layers", None) or [None])
 
     @classmethod
     def from_recipe(cls, recipe: Any, device: str = "cpu") -> FeatureBatchFn:
-        return cls(recipe.build(device=device))
+        from audiotok.factory import build
+
+        return cls(build(recipe, device=device), recipe)
 
     @property
     def sample_rate(self) -> int:

@@ -19,7 +19,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 
 from audiotok import audio
+from audiotok.corpus import AudioItem
 from audiotok.errors import AudioError
-from audiotok.pipeline.plan import Planned
+from audiotok.pipeline.plan import PROBE_CHUNK, Planned, probe_all
 
 BLOCK_SECONDS = 30.0
 
@@ -188,3 +189,20 @@ def load_batches(
             yield load_batch(b, *args)
         return
     yield from pool.imap(load_batch, ((b, *args) for b in batches), depth=2 * num_workers)
+
+
+def probe_corpus(
+    items: Sequence[AudioItem], sample_rate: int, num_workers: int = 0
+) -> list[Planned | str]:
+    """The header of every item (no ``--max-duration``: a caller applies its own limit with
+    :func:`within_limit`), probed by ``num_workers`` worker processes; in the items' order."""
+    if num_workers <= 0 or len(items) <= PROBE_CHUNK:
+        return [p for _, p in probe_all(items, sample_rate, None, None)]
+    pool = WorkerPool(num_workers)
+    aborted = True
+    try:
+        out = [p for _, p in probe_all(items, sample_rate, None, pool)]
+        aborted = False
+    finally:
+        pool.close(abort=aborted)
+    return out

@@ -1,4 +1,9 @@
-"""The local engine: plan -> load (worker processes) -> batch function -> sink, on one machine.
+"""Running a corpus: the one failure policy and run summary, and the local engine.
+
+:func:`stream` / :func:`run` drive any engine (:class:`LocalEngine` here, the Ray engine in
+:mod:`audiotok.engines.ray`): an engine only streams ``(item, num_samples, array)`` rows and
+hands each failure to the ``fail`` it is given; what a failure means and what a run counts
+live here, once.
 
 One failure policy for every corpus command: a file that cannot be probed, decoded, is too
 short to give a frame, or makes the model fail is handed to ``sink.fail(item, reason)`` (the
@@ -14,7 +19,7 @@ import os
 import signal
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -24,9 +29,7 @@ import numpy as np
 from audiotok.corpus import AudioItem
 from audiotok.errors import AudiotokError
 from audiotok.pipeline.load import Loaded, WorkerPool, load_batches
-from audiotok.pipeline.plan import Planned, make_batches, probe_chunk
-
-PROBE_CHUNK = 256
+from audiotok.pipeline.plan import Planned, make_batches, probe_all, within_limit
 
 
 class Sink(Protocol):
@@ -92,19 +95,25 @@ class StrictStop(AudiotokError):
     """--strict: the first failure ends the run (what was done before it is kept)."""
 
 
+Row = tuple[AudioItem, int, np.ndarray]  # (item, samples at the model's rate, array)
+Work = AudioItem | Planned  # a Planned item (probed already) is not probed again
+
+
 def run(
-    items: Sequence[AudioItem],
+    items: Sequence[Work],
     batch_fn: BatchFn,
     sink: Sink,
     options: RunOptions | None = None,
     events: Events | None = None,
     summary: RunSummary | None = None,
+    engine: Engine | None = None,
 ) -> RunSummary:
-    """Push ``items`` (minus ``sink.done_ids``) through ``batch_fn`` into ``sink``."""
+    """Push ``items`` (minus ``sink.done_ids``) through ``batch_fn`` into ``sink`` on
+    ``engine`` (default: this machine)."""
     s = summary or RunSummary()
     todo = [it for it in items if it.id not in sink.done_ids]
     s.already_done += len(items) - len(todo)
-    for item, n, arr in stream(todo, batch_fn, sink.fail, options, events, s):
+    for item, n, arr in stream(todo, batch_fn, sink.fail, options, events, s, engine):
         sink.put(item, n, arr)
     return s
 
@@ -133,90 +142,139 @@ def failure_handler(
 
 
 def stream(
-    items: Sequence[AudioItem],
+    items: Sequence[Work],
     batch_fn: BatchFn,
     on_fail: Callable[[AudioItem, str], None],
     options: RunOptions | None = None,
     events: Events | None = None,
     summary: RunSummary | None = None,
-) -> Iterator[tuple[AudioItem, int, np.ndarray]]:
-    """``(item, num_samples, array)`` for each item that goes through, in batch order;
-    failures go to ``on_fail`` (and ``events.on_error``) and are counted in ``summary``."""
+    engine: Engine | None = None,
+) -> Iterator[Row]:
+    """``(item, num_samples, array)`` for each item that goes through ``engine`` (default:
+    :class:`LocalEngine`); failures go to ``on_fail`` (and ``events.on_error``) through the
+    one failure policy, and everything is counted in ``summary``: the only place that counts."""
     opts = options or RunOptions()
     opts.check()
     ev = events or Events()
     s = summary if summary is not None else RunSummary()
-    t0 = time.perf_counter()
     sr = batch_fn.sample_rate
-
     fail = failure_handler(s, on_fail, ev, opts.strict)
-    pool = WorkerPool(opts.num_workers) if opts.num_workers > 0 and items else None
-    spill_tmp = tempfile.TemporaryDirectory(prefix="audiotok-spill-") if items else None
-    aborted = True
+    t0 = time.perf_counter()
+    rows = (engine or LocalEngine()).stream(items, batch_fn, fail, opts, ev)
     try:
-        planned = _plan(items, sr, opts, pool, fail)
-        if ev.on_total:
-            ev.on_total(sum(p.num_samples for p in planned) / sr, len(planned))
-        long_samples = getattr(batch_fn, "long_samples", None)
-        batches = make_batches(
-            planned, int(opts.batch_seconds * sr), not batch_fn.batch_exact, long_samples
-        )
-        loaded = load_batches(
-            batches,
-            sample_rate=sr,
-            num_workers=opts.num_workers,
-            max_duration=opts.max_duration,
-            spill_samples=int(opts.spill_seconds * sr),
-            spill_dir=Path(spill_tmp.name) if spill_tmp else None,
-            pool=pool,
-        )
-        for batch in loaded:
-            yield from process_batch(batch, batch_fn, s, fail, ev)
-        aborted = False
-    except KeyboardInterrupt:
-        # a second Ctrl-C while we clean up ends the process at once
-        with contextlib.suppress(ValueError):  # not the main thread
-            signal.signal(signal.SIGINT, lambda *_: os._exit(130))
-        raise
+        with contextlib.closing(rows):  # a failing consumer ends the engine's run at once
+            for item, n, arr in rows:
+                yield item, n, arr
+                s.encoded += 1
+                s.seconds += n / sr
+                s.frames += int(arr.shape[-1] if arr.ndim == 2 else arr.shape[-2])
     finally:
-        if pool is not None:
-            pool.close(abort=aborted)
-        if spill_tmp is not None:
-            spill_tmp.cleanup()
         s.wall_s += time.perf_counter() - t0
 
 
+class Engine(Protocol):
+    """How the batches of a run are streamed (:mod:`audiotok.pipeline.engine` names them)."""
+
+    def stream(
+        self,
+        items: Sequence[Work],
+        batch_fn: BatchFn,
+        fail: Callable[[AudioItem, str], None],
+        options: RunOptions,
+        events: Events,
+    ) -> Generator[tuple[AudioItem, int, np.ndarray], None, None]: ...
+
+
+class LocalEngine:
+    """This machine: header probes and decoding in worker processes, the model here."""
+
+    def stream(
+        self,
+        items: Sequence[Work],
+        batch_fn: BatchFn,
+        fail: Callable[[AudioItem, str], None],
+        options: RunOptions,
+        events: Events,
+    ) -> Generator[Row, None, None]:
+        """``(item, num_samples, array)`` per item that goes through, in batch order; each
+        failure goes to ``fail`` (the caller's policy: it counts, reports, may stop)."""
+        opts, ev, sr = options, events, batch_fn.sample_rate
+        pool = WorkerPool(opts.num_workers) if opts.num_workers > 0 and items else None
+        spill_tmp = tempfile.TemporaryDirectory(prefix="audiotok-spill-") if items else None
+        aborted = True
+        try:
+            planned = _plan(items, sr, opts, pool, fail)
+            if ev.on_total:
+                ev.on_total(sum(p.num_samples for p in planned) / sr, len(planned))
+            long_samples = getattr(batch_fn, "long_samples", None)
+            batches = make_batches(
+                planned, int(opts.batch_seconds * sr), not batch_fn.batch_exact, long_samples
+            )
+            loaded = load_batches(
+                batches,
+                sample_rate=sr,
+                num_workers=opts.num_workers,
+                max_duration=opts.max_duration,
+                spill_samples=int(opts.spill_seconds * sr),
+                spill_dir=Path(spill_tmp.name) if spill_tmp else None,
+                pool=pool,
+            )
+            for batch in loaded:
+                yield from process_batch(batch, batch_fn, fail, ev)
+            aborted = False
+        except KeyboardInterrupt:
+            # a second Ctrl-C while we clean up ends the process at once
+            with contextlib.suppress(ValueError):  # not the main thread
+                signal.signal(signal.SIGINT, lambda *_: os._exit(130))
+            raise
+        finally:
+            if pool is not None:
+                pool.close(abort=aborted)
+            if spill_tmp is not None:
+                spill_tmp.cleanup()
+
+
+def split_work(
+    items: Sequence[Work], max_duration: float | None, fail: Callable[[AudioItem, str], None]
+) -> tuple[list[Planned], list[AudioItem]]:
+    """(planned, to probe): items probed already are checked against ``max_duration`` here
+    (a refused one goes to ``fail``); the others are left to the engine's probe."""
+    planned: list[Planned] = []
+    todo: list[AudioItem] = []
+    for w in items:
+        if isinstance(w, Planned):
+            p = within_limit(w, max_duration)
+            if isinstance(p, str):
+                fail(w.item, p)
+            else:
+                planned.append(p)
+        else:
+            todo.append(w)
+    return planned, todo
+
+
 def _plan(
-    todo: Sequence[AudioItem],
+    items: Sequence[Work],
     sr: int,
     opts: RunOptions,
     pool: WorkerPool | None,
     fail: Callable[[AudioItem, str], None],
 ) -> list[Planned]:
-    chunks = [todo[i : i + PROBE_CHUNK] for i in range(0, len(todo), PROBE_CHUNK)]
-    jobs = ((list(c), sr, opts.max_duration) for c in chunks)
-    results = (
-        pool.imap(probe_chunk, jobs, depth=4 * pool.n)
-        if pool is not None
-        else (probe_chunk(*j) for j in jobs)
-    )
-    planned: list[Planned] = []
-    for chunk, res in zip(chunks, results, strict=True):
-        for item, p in zip(chunk, res, strict=True):
-            if isinstance(p, str):
-                fail(item, p)
-            else:
-                planned.append(p)
+    planned, todo = split_work(items, opts.max_duration, fail)
+    for item, p in probe_all(todo, sr, opts.max_duration, pool):
+        if isinstance(p, str):
+            fail(item, p)
+        else:
+            planned.append(p)
     return planned
 
 
 def process_batch(
     batch: list[Loaded],
     batch_fn: BatchFn,
-    s: RunSummary,
     fail: Callable[[AudioItem, str], None],
     ev: Events,
-) -> Iterator[tuple[AudioItem, int, np.ndarray]]:
+) -> Iterator[Row]:
     """One loaded batch through the batch function with the failure policy: unreadable, too
     short, or failing in the model (retried alone) -> ``fail``; the rest yielded. The Ray
     engine's model stage runs this too, so every engine gives the same reasons."""
@@ -237,9 +295,6 @@ def process_batch(
     outs = _call(batch_fn, good, fail)
     for (item, wav), arr in outs:
         yield item, len(wav), arr
-        s.encoded += 1
-        s.seconds += len(wav) / sr
-        s.frames += int(arr.shape[-1] if arr.ndim == 2 else arr.shape[-2])
     if ev.on_progress:
         ev.on_progress(sum(len(w) for _, w in good) / sr, len(batch))
 

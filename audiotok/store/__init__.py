@@ -1,6 +1,6 @@
 """The sharded-store layer and its two payloads (see docs/architecture.md).
 
-- token stores: :class:`TokenWriter` (alias ``StoreWriter``) and :class:`TokenStore`
+- token stores: :class:`TokenWriter` and :class:`TokenStore`
   (``audiotok.open_tokens``);
 - feature stores: :class:`FeatureWriter` and :class:`FeatureStore` (``open_features``).
 """
@@ -9,12 +9,9 @@ from audiotok.store.features import FeatureStore, FeatureWriter, open_features
 from audiotok.store.reader import TokenStore
 from audiotok.store.tokens import TokenWriter
 
-StoreWriter = TokenWriter
-
 __all__ = [
     "FeatureStore",
     "FeatureWriter",
-    "StoreWriter",
     "TokenStore",
     "TokenWriter",
     "open_features",

@@ -1,7 +1,8 @@
 """Reading a token store: ``audiotok.open_tokens(dir)``.
 
 Iteration yields ``(id, codes)`` where ``codes`` is always ``[K, T']`` (uint16, or uint32
-past 65,536 entries): a read-only view into the shard's flat codes (``.codes/shard-N.npy``,
+past 65,536 entries; multi-rate stores: :mod:`audiotok.store.multirate`, and
+``get_codebooks``): a read-only view into the shard's flat codes (``.codes/shard-N.npy``,
 memory-mapped; no Parquet decoding, no per-row Python lists). ``get(id)`` is O(1) through an
 id -> (shard, row) index built on first use. Shards of audiotok 0.1 stores have no flat copy:
 they are decoded from Parquet (by row group for ``get``). Only committed shards are read, and
@@ -33,6 +34,7 @@ from audiotok.store.damage import (
     one_line,
     translated,
 )
+from audiotok.store.multirate import check_ragged, expand, frames_per_row, split, units_per_row
 
 
 @dataclass
@@ -44,6 +46,7 @@ class ShardCodes:
     ends: np.ndarray  # int64 [n]
     values: np.ndarray  # uint16/uint32 [total K * T']
     k: int
+    strides: tuple[int, ...] | None = None  # multi-rate rows (store/multirate.py)
 
     def __post_init__(self) -> None:
         # plain ndarray views (a memmap subclass costs microseconds per slice) and Python ints
@@ -56,15 +59,27 @@ class ShardCodes:
 
     def codes(self, i: int) -> np.ndarray:
         a, b = self._bounds[i]
+        if self.strides:
+            return expand(self.values[a:b], self.strides)
         return self.values[a:b].reshape(self.k, -1)
 
+    def codebooks(self, i: int) -> list[np.ndarray]:
+        """Row ``i`` as one array per codebook, each at its own rate (views)."""
+        a, b = self._bounds[i]
+        return split(self.values[a:b], self.strides) if self.strides else list(self.codes(i))
+
     def __iter__(self) -> Iterator[tuple[str, np.ndarray]]:
+        if self.strides:
+            yield from ((utt_id, self.codes(i)) for i, utt_id in enumerate(self.ids))
+            return
         v, k = self.values, self.k
         for utt_id, (a, b) in zip(self.ids, self._bounds, strict=True):
             yield utt_id, v[a:b].reshape(k, -1)
 
     def lengths(self) -> np.ndarray:
-        """Frames per row."""
+        """Frames per row (the finest frames of multi-rate rows)."""
+        if self.strides:
+            return frames_per_row(self.ends - self.starts, self.strides)
         return (self.ends - self.starts) // self.k
 
 
@@ -75,7 +90,9 @@ def _broken(path: Path, e: Exception) -> CorruptStoreError:
     )
 
 
-def shard_codes(path: Path, k: int, row_group: int | None = None) -> ShardCodes:
+def shard_codes(
+    path: Path, k: int, row_group: int | None = None, strides: tuple[int, ...] | None = None
+) -> ShardCodes:
     """The codes of a shard file, or of one of its row groups."""
     try:
         if row_group is None:
@@ -86,7 +103,7 @@ def shard_codes(path: Path, k: int, row_group: int | None = None) -> ShardCodes:
             )
     except (OSError, pa.ArrowException) as e:
         raise _broken(path, e) from None
-    return _codes_of(t, k)
+    return _codes_of(t, k, strides, path)
 
 
 def row_groups(path: Path) -> list[int]:
@@ -98,7 +115,9 @@ def row_groups(path: Path) -> list[int]:
     return [md.row_group(i).num_rows for i in range(md.num_row_groups)]
 
 
-def flat_codes(path: Path, flat: Path, k: int) -> ShardCodes:
+def flat_codes(
+    path: Path, flat: Path, k: int, strides: tuple[int, ...] | None = None
+) -> ShardCodes:
     """A shard through its flat copy: ids and frame counts from Parquet (plain columns, fast),
     codes memory-mapped from the ``.npy`` (no decoding, no copy)."""
     try:
@@ -114,11 +133,14 @@ def flat_codes(path: Path, flat: Path, k: int) -> ShardCodes:
     frames = t.column("num_frames").to_numpy().astype(np.int64)
     if (frames < 0).any():
         raise _broken(path, ValueError("a row has a negative frame count"))
-    n = frames * k
+    try:
+        n = frames * k if strides is None else units_per_row(frames, strides, t.column("id"))
+    except ValueError as e:
+        raise _broken(path, e) from None
     ends = np.cumsum(n)
     if len(ends) and ends[-1] != len(values):
         raise _broken(flat, ValueError("the flat codes do not match the shard's frame counts"))
-    return ShardCodes(t.column("id").to_pylist(), ends - n, ends, values, k)
+    return ShardCodes(t.column("id").to_pylist(), ends - n, ends, values, k, strides)
 
 
 def _read(path: Path, columns: list[str] | None) -> pa.Table:
@@ -128,7 +150,9 @@ def _read(path: Path, columns: list[str] | None) -> pa.Table:
         raise _broken(path, e) from None
 
 
-def _codes_of(t: pa.Table, k: int) -> ShardCodes:
+def _codes_of(
+    t: pa.Table, k: int, strides: tuple[int, ...] | None = None, path: Path | None = None
+) -> ShardCodes:
     arr = t.column("codes").combine_chunks()
     ids = [str(x) for x in t.column("id").to_pylist()]
     if k == 1:
@@ -139,7 +163,12 @@ def _codes_of(t: pa.Table, k: int) -> ShardCodes:
     inner_arr = arr.values
     inner = inner_arr.offsets.to_numpy().astype(np.int64)
     values = inner_arr.values.to_numpy(zero_copy_only=False)
-    return ShardCodes(ids, inner[outer[:-1]], inner[outer[1:]], values, k)
+    try:
+        if strides is not None:
+            check_ragged(inner, outer, ids, strides)
+    except ValueError as e:
+        raise _broken(path or Path("?"), e) from None
+    return ShardCodes(ids, inner[outer[:-1]], inner[outer[1:]], values, k, strides)
 
 
 class TokenStore:
@@ -217,8 +246,12 @@ class TokenStore:
         k = self.spec.num_codebooks
         path = self.shard_path(i)
         if flat is not None:
-            return flat_codes(path, self.dir / flat, k)
-        return shard_codes(path, k)
+            return flat_codes(path, self.dir / flat, k, self._strides)
+        return shard_codes(path, k, strides=self._strides)
+
+    @property
+    def _strides(self) -> tuple[int, ...] | None:
+        return self.spec.strides if self.spec.multirate else None
 
     @property
     @translated
@@ -262,7 +295,9 @@ class TokenStore:
             if key[1] == -1:
                 sc = self.shard_codes(shard)
             else:
-                sc = shard_codes(self.shard_path(shard), self.spec.num_codebooks, key[1])
+                sc = shard_codes(
+                    self.shard_path(shard), self.spec.num_codebooks, key[1], self._strides
+                )
             self._cache[key] = sc
             while len(self._cache) > 32:
                 self._cache.popitem(last=False)
@@ -292,15 +327,25 @@ class TokenStore:
     def ids(self) -> list[str]:
         return list(self.index)
 
-    @translated
-    def get(self, utt_id: str) -> np.ndarray:
-        """The codes ``[K, T']`` of one utterance (a memory-mapped slice)."""
+    def _where(self, utt_id: str) -> tuple[ShardCodes, int]:
         try:
             s, r = self.index[utt_id]
         except KeyError:
             raise NoSuchId(f"no utterance {utt_id!r} in {self.dir}") from None
-        sc, i = self.locate(s, r)
+        return self.locate(s, r)
+
+    @translated
+    def get(self, utt_id: str) -> np.ndarray:
+        """The codes ``[K, T']`` of one utterance (a memory-mapped slice)."""
+        sc, i = self._where(utt_id)
         return sc.codes(i)
+
+    @translated
+    def get_codebooks(self, utt_id: str) -> list[np.ndarray]:
+        """The codes of one utterance as one array per codebook, each at its own frame rate
+        (``spec.rates``); for single-rate stores, the rows of ``get(id)``."""
+        sc, i = self._where(utt_id)
+        return sc.codebooks(i)
 
     # --- rows ------------------------------------------------------------------------------
     @translated

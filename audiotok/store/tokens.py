@@ -7,6 +7,8 @@ where a shard holds more than 2^31 - 1 codes). Each shard carries the TokenSpec,
 recipe and the format version in its Parquet key-value metadata, so one file describes itself.
 
 Codes are checked on the way in: ``[K, T']`` integers with ``0 <= code < codebook_size``.
+Multi-rate tokens (a spec with ``codebook_frame_rates``: SNAC) are stored ragged, each
+codebook at its own rate: see :mod:`audiotok.store.multirate`.
 Shards are cut by count (``shard_size`` utterances), by size (``shard_bytes`` of codes) and
 by time (``commit_every_s``, 30 s by default: a killed run keeps what it finished).
 """
@@ -62,11 +64,16 @@ def schema(num_codebooks: int, codebook_size: int, large: bool = False) -> pa.Sc
 
 def check_codes(utt_id: str, codes: Any, spec: TokenSpec) -> np.ndarray:
     """codes as [K, T'] of the store's dtype, or InvalidTokensError naming what is wrong."""
-    c = np.asarray(codes)
     k = spec.num_codebooks
+    if spec.multirate:
+        from audiotok.store.multirate import to_flat
+
+        c = to_flat(utt_id, codes, spec.strides)  # 1-D: the codebooks back to back
+    else:
+        c = np.asarray(codes)
     if c.ndim == 1 and k == 1:
         c = c.reshape(1, -1)
-    if c.ndim != 2 or c.shape[0] != k:
+    if not spec.multirate and (c.ndim != 2 or c.shape[0] != k):
         raise InvalidTokensError(
             f"utterance {utt_id!r}: codes must be [K={k}, T'], got shape {tuple(c.shape)}"
         )
@@ -83,8 +90,11 @@ def check_codes(utt_id: str, codes: Any, spec: TokenSpec) -> np.ndarray:
     return np.ascontiguousarray(c, dtype=code_dtype(spec.codebook_size))
 
 
-def codes_array(codes: list[np.ndarray], k: int, typ: pa.DataType) -> pa.Array:
-    """Build the ``codes`` column without going through Python lists."""
+def codes_array(
+    codes: list[np.ndarray], k: int, typ: pa.DataType, strides: tuple[int, ...] | None = None
+) -> pa.Array:
+    """Build the ``codes`` column without going through Python lists; ``strides``: rows are
+    multi-rate (1-D, codebooks back to back), inner list k of ``T' / strides[k]`` codes."""
     large = pa.types.is_large_list(typ if k == 1 else typ.value_type)
     off_dtype = np.int64 if large else np.int32
     list_cls = pa.LargeListArray if large else pa.ListArray
@@ -94,7 +104,14 @@ def codes_array(codes: list[np.ndarray], k: int, typ: pa.DataType) -> pa.Array:
     if k == 1:
         offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(off_dtype)
         return list_cls.from_arrays(pa.array(offsets), values)
-    inner_off = np.concatenate([[0], np.cumsum(np.repeat(lengths, k))]).astype(off_dtype)
+    if strides is not None:
+        from audiotok.store.multirate import frames_of
+
+        frames = [int(frames_of(len(c), strides) or 0) for c in codes]
+        inner_len = [t // s for t in frames for s in strides]
+    else:
+        inner_len = np.repeat(lengths, k).tolist()
+    inner_off = np.concatenate([[0], np.cumsum(inner_len, dtype=np.int64)]).astype(off_dtype)
     inner = list_cls.from_arrays(pa.array(inner_off), values)
     outer = np.arange(0, k * len(codes) + 1, k, dtype=np.int32)
     return pa.ListArray.from_arrays(pa.array(outer), inner)
@@ -190,8 +207,13 @@ class TokenWriter(ShardedWriter):
                 "id": pa.array([r[0] for r in rows], pa.string()),
                 "path": pa.array([r[1] for r in rows], pa.string()),
                 "duration_s": pa.array([r[2] for r in rows], pa.float64()),
-                "num_frames": pa.array([int(r[3].shape[-1]) for r in rows], pa.int32()),
-                "codes": codes_array([r[3] for r in rows], k, sch.field("codes").type),
+                "num_frames": pa.array([self._frames(r[3]) for r in rows], pa.int32()),
+                "codes": codes_array(
+                    [r[3] for r in rows],
+                    k,
+                    sch.field("codes").type,
+                    self.spec.strides if self.spec.multirate else None,
+                ),
             },
             schema=sch.with_metadata(self._file_metadata()),
         )
@@ -204,9 +226,17 @@ class TokenWriter(ShardedWriter):
                 "files": [name, flat],
                 "num_utterances": len(rows),
                 "duration_s": round(sum(r[2] for r in rows), 6),
-                "num_frames": int(sum(r[3].shape[-1] for r in rows)),
+                "num_frames": int(sum(self._frames(r[3]) for r in rows)),
             }
         )
+
+    def _frames(self, c: np.ndarray) -> int:
+        """Frames of a checked row (the finest frames for multi-rate rows)."""
+        if self.spec.multirate:
+            from audiotok.store.multirate import frames_of
+
+            return int(frames_of(len(c), self.spec.strides) or 0)
+        return int(c.shape[-1])
 
     def _write_flat(self, codes: list[np.ndarray], parquet_name: str) -> str:
         """The shard's codes once more, flat (each utterance's ``[K, T']`` in C order, in row

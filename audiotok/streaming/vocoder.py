@@ -24,10 +24,9 @@ from audiotok.errors import AudiotokError
 
 class VocoderStream:
     def __init__(self, vocoder: Any, lookahead: int | None = None, speaker: Any = None):
-        from audiotok.vocoders.store_decode import context_frames
-
+        # vocoder: an audiotok.vocoders.model.Vocoder, which imports this module (streaming_decoder)
         self.vocoder = vocoder
-        self.context = context_frames(vocoder)
+        self.context = int(vocoder.context_frames)
         self.lookahead = self.context if lookahead is None else int(lookahead)
         if self.lookahead < 0:
             raise AudiotokError("lookahead must be >= 0 frames")

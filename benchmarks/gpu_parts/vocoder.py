@@ -4,7 +4,7 @@ Decode (``benchmarks/vocoder_decode.py``'s comparison): a unit HiFi-GAN for 50 H
 units (HuBERT-base's), V1 size (512 channels), random weights, random units in utterances of
 2-10 s. Baseline: textlesslib's loop (``CodeHiFiGANVocoder.forward``: one utterance per call,
 autograd on, ``.detach()`` after), each written as a 16-bit wav. Ours:
-``audiotok.vocoders.decode_units`` (padded length-sorted batches on a GPU, one by one at each
+``audiotok.decoding.decode_units`` (padded length-sorted batches on a GPU, one by one at each
 own length on the CPU), writing the same wavs.
 
 Training: ``train_vocoder`` at its defaults (HiFi-GAN V1 generator, MPD + MSD, 0.56 s
@@ -25,7 +25,7 @@ def decode(ctx: Context) -> Figure:
     import torch
 
     from audiotok import audio
-    from audiotok.vocoders import decode_units
+    from audiotok.decoding import decode_units
     from audiotok.vocoders.config import VocoderConfig
     from audiotok.vocoders.model import Vocoder
 

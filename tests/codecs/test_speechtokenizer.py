@@ -211,18 +211,18 @@ class Opaque:  # a non-tensor object: weights_only loading refuses it
 
 
 def test_pickled_objects_need_the_explicit_conversion(tmp_path):
-    from audiotok.codecs.speechtokenizer_weights import convert
+    from audiotok.codecs.pickle_convert import convert
 
     ref = package_model(TINY, seed=2)
     ckpt = write_release(tmp_path, ref, TINY)
     state = dict(ref.state_dict())
     state["opaque"] = Opaque()  # type: ignore[assignment]
     torch.save(state, ckpt)
-    with pytest.raises(UnsafeCheckpointError, match="speechtokenizer_weights"):
+    with pytest.raises(UnsafeCheckpointError, match="pickle_convert speechtokenizer .* --allow"):
         audiotok.load("speechtokenizer-hubert-avg", weights=str(ckpt))
     with pytest.raises(UnsafeCheckpointError):
-        convert(ckpt)  # no opt-in
-    st = convert(ckpt, allow_pickle=True)
+        convert(ckpt, "speechtokenizer")  # no opt-in
+    st = convert(ckpt, "speechtokenizer", allow_pickle=True)
     assert st.suffix == ".safetensors" and json.loads(st.with_suffix(".json").read_text())
     codec = audiotok.load("speechtokenizer-hubert-avg", weights=str(st))
     x = wav(0.5, seed=3)

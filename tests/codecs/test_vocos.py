@@ -125,7 +125,7 @@ def test_encodec_vocos_equals_the_reference_per_bandwidth(tmp_path, drop_table):
 
 
 def test_store_rows_decode_each_row_as_alone(tmp_path):
-    from audiotok.codecs.store_decode import decode_rows
+    from audiotok.decoding import as_decoder, decode_items
 
     ref = _reference("encodec", seed=4)
     dec = audiotok.load_vocos(str(_folder(tmp_path, "encodec", ref)))
@@ -143,7 +143,8 @@ def test_store_rows_decode_each_row_as_alone(tmp_path):
     ]
     out = tmp_path / "wav"
     out.mkdir()
-    assert decode_rows(rows, dec, lambda r: out / f"{r['id']}.wav") == 3
+    items = [(r["id"], r["codes"], round(r["duration_s"] * 24000)) for r in rows]
+    assert decode_items(items, as_decoder(dec), lambda u: out / f"{u}.wav", batch_frames=80) == 3
     import soundfile as sf
 
     for r in rows:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 import soundfile as sf
@@ -46,20 +48,28 @@ class Opaque:  # a non-tensor object: weights_only loading refuses it
     pass
 
 
-def test_dac_pickled_objects_need_the_explicit_conversion(tmp_path):
-    from audiotok.codecs.dac_weights import convert
+def test_dac_pickled_objects_need_the_explicit_conversion(tmp_path, capsys):
+    from audiotok.codecs.pickle_convert import convert, main
 
     path = tmp_path / "weights_16khz.pth"
     model = _dac_checkpoint(path)
     ckpt = torch.load(path, weights_only=True)
     ckpt["metadata"]["opaque"] = Opaque()
+    ckpt["metadata"]["kwargs"]["opaque"] = Opaque()  # not JSON: left out of the side file
     torch.save(ckpt, path)
-    with pytest.raises(UnsafeCheckpointError, match="audiotok.codecs.dac_weights"):
+    with pytest.raises(UnsafeCheckpointError) as refused:
         audiotok.load("dac-16khz", weights=str(path))
-    with pytest.raises(UnsafeCheckpointError):
-        convert(path)  # no opt-in
-    st = convert(path, trust_pickle=True)
-    assert st.suffix == ".safetensors" and st.with_suffix(".json").is_file()
+    cmd = f"python -m audiotok.codecs.pickle_convert dac {path} --allow-pickle"
+    assert cmd in str(refused.value)
+    with pytest.raises(UnsafeCheckpointError, match="--allow-pickle"):
+        convert(path, "dac")  # no opt-in
+    assert main(["dac", str(path)]) == 2 and "--allow-pickle" in capsys.readouterr().err
+    assert not path.with_suffix(".safetensors").exists()
+    assert main(cmd.split()[3:]) == 0  # the command the refusal names
+    st = path.with_suffix(".safetensors")
+    assert capsys.readouterr().out.strip() == str(st)
+    side = json.loads(st.with_suffix(".json").read_text())
+    assert side["kwargs"]["sample_rate"] == 16000 and "opaque" not in side["kwargs"]
     codec = audiotok.load("dac-16khz", weights=str(st))
     x = noise(0.3, 16000)
     assert_dac_codes_match(codec, x, _ref_codes(model, x))

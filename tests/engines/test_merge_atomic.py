@@ -7,17 +7,17 @@ import numpy as np
 import pytest
 
 import audiotok
-from audiotok.engines.merge import merge_stores
 from audiotok.errors import AudiotokError, CorruptStoreError, SpecMismatchError
+from audiotok.pipeline.merge import merge_stores
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter
+from audiotok.store import TokenWriter
 
 SPEC = TokenSpec("semantic", "x-km50", 16000, 50.0, 1, 50, layer=6, weights_sha256="ab")
 OTHER = TokenSpec("semantic", "y-km50", 16000, 50.0, 1, 50, layer=6, weights_sha256="ab")
 
 
 def _store(path, ids, spec=SPEC, shard_size=2):
-    w = StoreWriter(path, spec, shard_size=shard_size)
+    w = TokenWriter(path, spec, shard_size=shard_size)
     for i in ids:
         w.add(f"u{i}", f"u{i}.wav", 0.1, np.full((1, 3 + i), i % 50))
     w.close()

@@ -8,7 +8,7 @@ import pyarrow as pa
 import pytest
 
 import audiotok
-from audiotok.engines.ray import Layout, RayOptions, layout_for
+from audiotok.engines.ray_layout import Layout, RayOptions, layout_for
 from audiotok.engines.stages import (
     ModelStage,
     decode_table,

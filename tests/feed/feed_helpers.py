@@ -23,13 +23,10 @@ def random_items(spec: TokenSpec, n: int, seed: int = 0, min_t: int = 0, max_t: 
 
 
 def write_store(directory: Path, spec: TokenSpec, items: dict, shard_size: int = 4) -> Path:
-    """A token store written with the store writer (StoreWriter, or issue 9's TokenWriter)."""
-    import audiotok.store as store
+    """A token store written with the store writer (``TokenWriter``)."""
+    from audiotok.store import TokenWriter
 
-    if hasattr(store, "StoreWriter"):
-        w = store.StoreWriter(directory, spec, shard_size=shard_size)
-    else:
-        w = store.TokenWriter(directory, spec, shard_size=shard_size)
+    w = TokenWriter(directory, spec, shard_size=shard_size)
     for uid, codes in items.items():
         c = np.asarray(codes)
         w.add(uid, f"{uid}.wav", c.shape[-1] / spec.frame_rate, c)

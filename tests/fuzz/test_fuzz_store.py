@@ -15,14 +15,14 @@ from harness import Reader
 
 from audiotok.cli.app import run
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter, TokenStore
+from audiotok.store import TokenStore, TokenWriter
 
 SPEC = TokenSpec("acoustic", "codec", 24000, 75.0, 2, 1024, weights_sha256="cd")
 
 
 def _store(root: Path) -> Path:
     d = root / "store"
-    w = StoreWriter(d, SPEC, shard_size=2)
+    w = TokenWriter(d, SPEC, shard_size=2)
     rng = np.random.default_rng(0)
     for i in range(3):
         w.add(f"spk/u{i}", f"spk/u{i}.wav", 0.1 * (i + 1), rng.integers(0, 1024, (2, 3 + 2 * i)))

@@ -14,7 +14,7 @@ import torch
 from audiotok.cli.app import run
 from audiotok.errors import AudiotokError
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter
+from audiotok.store import TokenWriter
 
 
 def _user_error(e: BaseException) -> bool:
@@ -55,7 +55,7 @@ def test_torch_state_on_a_full_disk_is_a_user_error(full_disk):
 
 def _store(path):
     spec = TokenSpec("semantic", "x-km50", 16000, 50.0, 1, 50, layer=6, weights_sha256="ab")
-    w = StoreWriter(path, spec)
+    w = TokenWriter(path, spec)
     for i in range(20):
         w.add(f"u{i}", f"u{i}.wav", 1.0, np.random.default_rng(i).integers(0, 50, (1, 3000)))
     w.close()

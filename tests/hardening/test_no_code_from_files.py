@@ -93,10 +93,10 @@ def test_unknown_missing_or_mistyped_fields_are_one_line_naming_file_and_field(
 def _store_naming(store: Path, folder: Path) -> Path:
     from audiotok.recipe import TokenizerConfig
     from audiotok.spec import TokenSpec
-    from audiotok.store import StoreWriter
+    from audiotok.store import TokenWriter
 
     spec = TokenSpec("hybrid", folder.name, 16000, 50.0, 2, 16, semantic_codebooks=(0,))
-    w = StoreWriter(store, spec, recipe=TokenizerConfig(str(folder), {"n_codebooks": 2}))
+    w = TokenWriter(store, spec, recipe=TokenizerConfig(str(folder), {"n_codebooks": 2}))
     w.add("u0", "u0.wav", 0.1, np.zeros((2, 5), np.int64))
     w.close()
     return store

@@ -48,10 +48,10 @@ def test_plain_ids_with_sub_folders_are_files_inside(tmp_path):
 
 def _store(d: Path, ids=("u0", "u1")) -> Path:
     from audiotok.spec import TokenSpec
-    from audiotok.store import StoreWriter
+    from audiotok.store import TokenWriter
 
     spec = TokenSpec("semantic", "x-km50", 16000, 50.0, 1, 50, layer=6, semantic_codebooks=(0,))
-    w = StoreWriter(d, spec, shard_size=1)
+    w = TokenWriter(d, spec, shard_size=1)
     for i, utt in enumerate(ids):
         w.add(utt, f"{utt}.wav", 1.0, np.arange(i + 3) % 50)
     w.close()
@@ -77,7 +77,7 @@ def test_export_refuses_an_output_folder_that_is_a_link(tmp_path):
 
 @pytest.mark.parametrize("bad", ["../../escape.parquet", "/tmp/escape.parquet", "codes//x.npy"])
 def test_merge_refuses_shard_names_that_leave_the_input(tmp_path, bad):
-    from audiotok.engines.merge import merge_stores
+    from audiotok.pipeline.merge import merge_stores
     from audiotok.store import record as R
 
     a = _store(tmp_path / "a", ids=("a0",))
@@ -94,7 +94,7 @@ def test_merge_refuses_shard_names_that_leave_the_input(tmp_path, bad):
 
 
 def test_merge_refuses_an_output_folder_that_is_a_link(tmp_path):
-    from audiotok.engines.merge import merge_stores
+    from audiotok.pipeline.merge import merge_stores
 
     a = _store(tmp_path / "a", ids=("a0",))
     elsewhere = tmp_path / "elsewhere"

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter
+from audiotok.store import TokenWriter
 
 
 @pytest.fixture(params=[0o022, 0o027])
@@ -76,7 +76,7 @@ def test_training_checkpoint(tmp_path, umask):
 
 def test_token_store(tmp_path, umask):
     spec = TokenSpec("semantic", "x", 16000, 50.0, 1, 50, layer=6)
-    w = StoreWriter(tmp_path / "s", spec)
+    w = TokenWriter(tmp_path / "s", spec)
     w.add("a", "a.wav", 0.1, np.zeros((1, 3), int))
     w.close()
     _assert_follow(tmp_path, umask)

@@ -188,7 +188,7 @@ def test_models_list_shows_revision_and_check_per_model(tmp_path, capsys, monkey
     assert "commit 89091b3e46" in rows["mimi"] and "sha256" in rows["mimi"]
     assert "release 0.0.5" in rows["dac-16khz"] and "first-use: recorded" in rows["dac-16khz"]
     assert "first-use: recorded" not in rows["dac-24khz"] and "first-use" in rows["dac-24khz"]
-    assert "branch main (unpinned)" in rows["wavlm-large"]
+    assert "branch main (unpinned)" in rows["xlsr-300m"]
 
 
 def test_an_own_hugging_face_folder_is_used_as_given(tmp_path, home):

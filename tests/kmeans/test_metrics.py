@@ -10,13 +10,18 @@ import torch
 
 from audiotok.kmeans import Codebook
 from audiotok.kmeans.evaluate import evaluate
-from audiotok.kmeans.metrics import frame_phones, phone_stats, usage_stats
+from audiotok.kmeans.metrics import frame_phone_stats, frame_phones, phone_stats, usage_stats
 
 
-def test_phone_stats_hand_example():
+@pytest.mark.parametrize("counted", ["joint matrix", "frame pairs"])
+def test_phone_stats_hand_example(counted):
     # 6 frames. unit 0: phone A x3, B x1; unit 1: phone B x2.  rows = phones, cols = units
     joint = np.array([[3, 0], [1, 2]])
-    r = phone_stats(joint)
+    if counted == "joint matrix":  # kmeans eval
+        r = phone_stats(joint)
+    else:  # eval codebooks (prefixes of codebooks: sparse pairs), same computation
+        r = frame_phone_stats(np.array([0, 0, 0, 1, 1, 1]), np.array([0, 0, 0, 0, 1, 1]))
+    assert r["aligned_frames"] == 6 and r["phones"] == 2
     # phone purity: p(z0) max p(y|z0) + p(z1) max p(y|z1) = 4/6 * 3/4 + 2/6 * 1 = 5/6
     assert r["phone_purity"] == pytest.approx(5 / 6)
     # cluster purity: p(A) max p(z|A) + p(B) max p(z|B) = 1/2 * 1 + 1/2 * 2/3 = 5/6

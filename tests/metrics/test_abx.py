@@ -21,7 +21,7 @@ from audiotok.metrics.abx_items import (
 )
 from audiotok.metrics.abx_sources import unit_vectors
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter
+from audiotok.store import TokenWriter
 
 
 @pytest.fixture(autouse=True)
@@ -119,7 +119,7 @@ def _store(tmp_path, aligns):
     """Codebook 0: the phone (plus a speaker-dependent variant); codebook 1: random."""
     spec = TokenSpec("hybrid", "toy", 16000, RATE, 2, 8, semantic_codebooks=(0,))
     rng = np.random.default_rng(0)
-    w = StoreWriter(tmp_path / "tok", spec)
+    w = TokenWriter(tmp_path / "tok", spec)
     for uid, segs in aligns.items():
         n = int(round(segs[-1][1] * RATE))
         c0 = np.zeros(n, dtype=np.int64)

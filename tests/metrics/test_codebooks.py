@@ -8,13 +8,12 @@ import numpy as np
 import pytest
 
 from audiotok.errors import AudiotokError
-from audiotok.kmeans.metrics import phone_stats
+from audiotok.kmeans.metrics import frame_phone_stats, phone_stats
 from audiotok.metrics.codebooks import (
     format_table,
     plot_codebooks,
     probe_codebooks,
     probe_store,
-    sparse_phone_stats,
 )
 
 PHONES = ["a", "b", "c", "d", "e"]
@@ -83,7 +82,7 @@ def test_sparse_counts_equal_the_dense_ones():
     z = (y * 3 + rng.integers(0, 4, 5000)) % 40  # some dependence
     joint = np.zeros((7, 40), np.int64)
     np.add.at(joint, (y, z), 1)
-    dense, sparse = phone_stats(joint), sparse_phone_stats(y, z)
+    dense, sparse = phone_stats(joint), frame_phone_stats(y, z)
     assert dense.keys() == sparse.keys()
     for key in dense:
         assert sparse[key] == pytest.approx(dense[key], rel=1e-9)

@@ -83,7 +83,7 @@ def test_recon_table(dirs, capsys):
     rc, out, err = _run(
         ["eval", "recon", str(ref), str(dec), "--metrics", "si_sdr,mel_distance"], capsys
     )
-    assert rc == 1 and "SI-SDR" in out and "mean" in out and "PESQ" not in out
+    assert rc == 1 and "SI-SDR" in out and "mean" in out and "PESQ" not in out, err
     assert "silent: si_sdr" in err
 
 

@@ -6,14 +6,14 @@ import numpy as np
 
 from audiotok.cli.app import main
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter
+from audiotok.store import TokenWriter
 
 
 def test_eval_codebooks_finds_the_phonetic_codebook(tmp_path, capsys):
     rate, phones = 50.0, ["a", "b", "c", "d"]
     spec = TokenSpec("hybrid", "toy", 16000, rate, 3, 64, semantic_codebooks=(0,))
     rng = np.random.default_rng(0)
-    w = StoreWriter(tmp_path / "tok", spec)
+    w = TokenWriter(tmp_path / "tok", spec)
     (tmp_path / "align").mkdir()
     for u in range(6):
         seg = rng.integers(0, 4, 20)  # 20 phones of 10 frames each

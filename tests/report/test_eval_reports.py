@@ -12,7 +12,7 @@ import soundfile as sf
 
 from audiotok.cli.app import main
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter
+from audiotok.store import TokenWriter
 
 from audio_fixtures import speechlike
 
@@ -75,7 +75,7 @@ def test_codebooks_html_report(tmp_path, capsys):
     rate = 50.0
     spec = TokenSpec("hybrid", "toy", 16000, rate, 2, 32, semantic_codebooks=(0,))
     rng = np.random.default_rng(0)
-    w = StoreWriter(tmp_path / "tok", spec)
+    w = TokenWriter(tmp_path / "tok", spec)
     (tmp_path / "align").mkdir()
     for u in range(3):
         seg = rng.integers(0, 3, 10)

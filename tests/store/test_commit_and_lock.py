@@ -16,7 +16,7 @@ import pytest
 import audiotok
 from audiotok.errors import AudiotokError, StoreLockedError
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter
+from audiotok.store import TokenWriter
 from audiotok.store.layer import commit_seconds
 from audiotok.store.lock import StoreLock, reserve
 
@@ -24,7 +24,7 @@ SPEC = TokenSpec("semantic", "x-km50", 16000, 50.0, 1, 50, layer=6, weights_sha2
 
 
 def test_rows_are_committed_after_the_interval_not_only_when_a_shard_fills(tmp_path):
-    w = StoreWriter(tmp_path / "s", SPEC, shard_size=1000, commit_every_s=0.2)
+    w = TokenWriter(tmp_path / "s", SPEC, shard_size=1000, commit_every_s=0.2)
     w.add("a", "a.wav", 0.1, np.zeros((1, 5), int))
     assert len(audiotok.open_tokens(str(tmp_path / "s"))) == 0  # not yet: < 0.2 s
     time.sleep(0.25)
@@ -49,9 +49,9 @@ CHILD = textwrap.dedent(
     import sys, time
     import numpy as np
     from audiotok.spec import TokenSpec
-    from audiotok.store import StoreWriter
+    from audiotok.store import TokenWriter
     spec = TokenSpec("semantic", "x-km50", 16000, 50.0, 1, 50, layer=6, weights_sha256="ab")
-    w = StoreWriter(sys.argv[1], spec)  # shard_size 1000: only time commits here
+    w = TokenWriter(sys.argv[1], spec)  # shard_size 1000: only time commits here
     for i in range(10_000):
         w.add(f"u{i:05d}", f"u{i}.wav", 0.1, np.full((1, 4), i % 50))
         print(i, flush=True)
@@ -73,7 +73,7 @@ def test_a_run_killed_before_a_shard_fills_keeps_what_it_finished(tmp_path):
     assert len(ts) >= 10  # what the last commit held
     for uid, codes in ts:
         np.testing.assert_array_equal(codes, np.full((1, 4), int(uid[1:]) % 50))
-    w = StoreWriter(tmp_path / "s", SPEC)  # the rerun resumes from there
+    w = TokenWriter(tmp_path / "s", SPEC)  # the rerun resumes from there
     assert len(w.done_ids) == len(ts)
     w.close()
 
@@ -110,12 +110,12 @@ def test_a_refused_encode_leaves_no_lock_and_no_folder(tmp_path, capsys, small_c
 
 def test_the_reserved_lock_is_lent_to_one_writer_at_a_time(tmp_path):
     with reserve(tmp_path / "s"):
-        w = StoreWriter(tmp_path / "s", SPEC)
+        w = TokenWriter(tmp_path / "s", SPEC)
         with pytest.raises(StoreLockedError):
-            StoreWriter(tmp_path / "s", SPEC)
+            TokenWriter(tmp_path / "s", SPEC)
         w.close()
         assert (tmp_path / "s" / ".lock").exists()  # still reserved by the command
-        StoreWriter(tmp_path / "s", SPEC).close()
+        TokenWriter(tmp_path / "s", SPEC).close()
     assert not (tmp_path / "s" / ".lock").exists()
 
 
@@ -123,7 +123,7 @@ def test_export_during_a_write_says_it_exports_the_committed_part(tmp_path, caps
     from audiotok.cli.app import run
     from audiotok.store.lock import writer_holding
 
-    w = StoreWriter(tmp_path / "s", SPEC, shard_size=2)
+    w = TokenWriter(tmp_path / "s", SPEC, shard_size=2)
     for i in range(3):  # 2 committed, 1 buffered
         w.add(f"u{i}", f"u{i}.wav", 0.1, np.full((1, 4), i))
     assert writer_holding(tmp_path / "s") is not None

@@ -13,7 +13,7 @@ import audiotok
 from audiotok.errors import AudiotokError, CorruptStoreError
 from audiotok.feed.source import BlockReader, as_source
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter
+from audiotok.store import TokenWriter
 
 SPEC = TokenSpec("acoustic", "codec", 24000, 75.0, 4, 1024, weights_sha256="cd")
 SHARD = "shard-000001.parquet"
@@ -47,7 +47,7 @@ DAMAGE = {
 @pytest.fixture
 def store(tmp_path):
     data = {f"u{i}": np.random.default_rng(i).integers(0, 1024, (4, 20 + i)) for i in range(7)}
-    w = StoreWriter(tmp_path / "tok", SPEC, shard_size=3)
+    w = TokenWriter(tmp_path / "tok", SPEC, shard_size=3)
     for uid, c in data.items():
         w.add(uid, f"{uid}.wav", 0.5, c)
     w.close()

@@ -11,7 +11,7 @@ import pytest
 
 from audiotok.errors import AudiotokError, CorruptStoreError, SpecMismatchError, StoreLockedError
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter, TokenStore
+from audiotok.store import TokenStore, TokenWriter
 from audiotok.store import record as R
 
 SEM = TokenSpec("semantic", "x-km50", 16000, 50.0, 1, 50, layer=6, semantic_codebooks=(0,))
@@ -19,7 +19,7 @@ OTHER = TokenSpec("semantic", "y-km50", 16000, 50.0, 1, 50, layer=6, semantic_co
 
 
 def _store(d, n=6, shard_size=2, spec=SEM, prefix="u", root=None):
-    w = StoreWriter(d, spec, shard_size=shard_size, audio_root=root)
+    w = TokenWriter(d, spec, shard_size=shard_size, audio_root=root)
     for i in range(n):
         w.add(f"{prefix}{i}", f"{prefix}{i}.wav", 1.0, np.arange(i + 2) % 50)
     w.close()
@@ -27,27 +27,27 @@ def _store(d, n=6, shard_size=2, spec=SEM, prefix="u", root=None):
 
 
 def test_a_second_writer_fails_at_once_naming_the_holder(tmp_path):
-    w = StoreWriter(tmp_path, SEM)
+    w = TokenWriter(tmp_path, SEM)
     with pytest.raises(StoreLockedError, match=f"pid {os.getpid()} on host"):
-        StoreWriter(tmp_path, SEM)
+        TokenWriter(tmp_path, SEM)
     code = (
-        "import sys; from audiotok.store import StoreWriter; from audiotok.spec import TokenSpec;"
-        "StoreWriter(sys.argv[1], TokenSpec('semantic','x-km50',16000,50.0,1,50,layer=6))"
+        "import sys; from audiotok.store import TokenWriter; from audiotok.spec import TokenSpec;"
+        "TokenWriter(sys.argv[1], TokenSpec('semantic','x-km50',16000,50.0,1,50,layer=6))"
     )
     r = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
     assert r.returncode != 0 and f"pid {os.getpid()}" in r.stderr
     w.close()
-    StoreWriter(tmp_path, SEM).close()  # released: the next writer gets it
+    TokenWriter(tmp_path, SEM).close()  # released: the next writer gets it
 
 
 def test_lock_dies_with_its_process(tmp_path):
     code = (
-        "import os, sys; from audiotok.store import StoreWriter; from audiotok.spec import "
-        "TokenSpec; StoreWriter(sys.argv[1], TokenSpec('semantic','x-km50',16000,50.0,1,50,"
+        "import os, sys; from audiotok.store import TokenWriter; from audiotok.spec import "
+        "TokenSpec; TokenWriter(sys.argv[1], TokenSpec('semantic','x-km50',16000,50.0,1,50,"
         "layer=6)); os._exit(0)"  # no close: as if killed
     )
     subprocess.run([sys.executable, "-c", code, str(tmp_path)], check=True)
-    StoreWriter(tmp_path, SEM).close()
+    TokenWriter(tmp_path, SEM).close()
 
 
 def test_files_respect_the_umask(tmp_path):
@@ -77,9 +77,9 @@ def test_a_damaged_record_is_one_clear_error_and_overwrite_recovers(tmp_path, co
         TokenStore(d)
     assert "--overwrite" in str(e.value)
     with pytest.raises(CorruptStoreError):
-        StoreWriter(d, SEM)
+        TokenWriter(d, SEM)
     (d / "mine.txt").write_text("kept")
-    _store(d, n=1) if False else StoreWriter(d, SEM, overwrite=True).close()
+    _store(d, n=1) if False else TokenWriter(d, SEM, overwrite=True).close()
     assert len(TokenStore(d)) == 0 and (d / "mine.txt").read_text() == "kept"
     assert not list(d.glob("shard-*"))
 
@@ -99,7 +99,7 @@ def test_broken_shards_are_found_and_resume_reencodes_exactly_them(tmp_path, dam
     broken = TokenStore(d).verify()
     assert [e["file"] for e, _ in broken] == ["shard-000001.parquet"]
     warnings = []
-    w = StoreWriter(d, SEM, warn=warnings.append)
+    w = TokenWriter(d, SEM, warn=warnings.append)
     assert w.repaired == ["shard-000001.parquet"] and "encoded again" in warnings[0]
     assert w.done_ids == {"u0", "u1", "u4", "u5"}  # u2, u3 were in the broken shard
     for i in (2, 3):
@@ -114,12 +114,12 @@ def test_a_newer_format_is_not_rewritten_and_unknown_fields_are_kept(tmp_path):
     rec = json.loads((d / R.RECORD).read_text())
     rec["future_field"] = {"keep": "me"}
     (d / R.RECORD).write_text(json.dumps(rec))
-    StoreWriter(d, SEM).close()
+    TokenWriter(d, SEM).close()
     assert json.loads((d / R.RECORD).read_text())["future_field"] == {"keep": "me"}
     rec["format_version"] = R.FORMAT_VERSION + 1
     (d / R.RECORD).write_text(json.dumps(rec))
     with pytest.raises(AudiotokError, match="newer audiotok"):
-        StoreWriter(d, SEM)
+        TokenWriter(d, SEM)
     assert len(TokenStore(d)) == 6  # still readable
 
 
@@ -137,7 +137,7 @@ def test_a_format_1_store_is_read_and_upgraded(tmp_path):
     (d / R.RECORD).unlink()
     (d / "manifest.json").write_text(json.dumps(legacy))
     assert sorted(TokenStore(d).ids()) == ["u0", "u1", "u2"]
-    w = StoreWriter(d, SEM)
+    w = TokenWriter(d, SEM)
     w.add("u3", "u3.wav", 1.0, np.arange(3))
     w.close()
     assert not (d / "manifest.json").exists()
@@ -147,7 +147,7 @@ def test_a_format_1_store_is_read_and_upgraded(tmp_path):
 def test_adopt_merges_disjoint_stores_and_refuses_overlap_and_other_specs(tmp_path):
     a = _store(tmp_path / "a", n=3, prefix="a", root=tmp_path / "corpus")
     b = _store(tmp_path / "b", n=2, prefix="b", root=tmp_path / "other")
-    w = StoreWriter(tmp_path / "m", SEM, audio_root=tmp_path / "corpus")
+    w = TokenWriter(tmp_path / "m", SEM, audio_root=tmp_path / "corpus")
     assert w.adopt(a) == 3 and w.adopt(b) == 2
     with pytest.raises(AudiotokError, match="already in"):
         w.adopt(a)
@@ -158,7 +158,7 @@ def test_adopt_merges_disjoint_stores_and_refuses_overlap_and_other_specs(tmp_pa
     assert m.audio_path("b1") == tmp_path / "other" / "b1.wav"  # re-rooted
     assert m.audio_path("a1") == tmp_path / "corpus" / "a1.wav"
     c = _store(tmp_path / "c", n=1, spec=OTHER, prefix="c")
-    w = StoreWriter(tmp_path / "m", SEM)
+    w = TokenWriter(tmp_path / "m", SEM)
     with pytest.raises(SpecMismatchError):
         w.adopt(c)
     w.close()

@@ -11,7 +11,7 @@ import audiotok
 from audiotok.errors import AudiotokError, InvalidTokensError, SpecMismatchError
 from audiotok.recipe import TokenizerConfig
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter, TokenStore
+from audiotok.store import TokenStore, TokenWriter
 from audiotok.store import tokens as T
 
 SEM = TokenSpec(
@@ -29,7 +29,7 @@ def _codes(k, t, seed, size=50):
 def test_round_trip_always_k_by_t(tmp_path, spec):
     k, size = spec.num_codebooks, min(spec.codebook_size, 100_000)
     data = {f"spk/u{i}": _codes(k, 5 + 3 * i, i, size) for i in range(7)}
-    w = StoreWriter(tmp_path / "s", spec, shard_size=3)
+    w = TokenWriter(tmp_path / "s", spec, shard_size=3)
     for i, (uid, c) in enumerate(data.items()):
         w.add(uid, f"spk/u{i}.wav", 0.1 * i, c)
     w.close()
@@ -49,7 +49,7 @@ def test_round_trip_always_k_by_t(tmp_path, spec):
 
 
 def test_iteration_is_zero_copy_views(tmp_path):
-    w = StoreWriter(tmp_path, ACU)
+    w = TokenWriter(tmp_path, ACU)
     for i in range(3):
         w.add(f"u{i}", f"u{i}.wav", 1.0, _codes(4, 10, i))
     w.close()
@@ -69,7 +69,7 @@ def test_iteration_is_zero_copy_views(tmp_path):
     ],
 )
 def test_invalid_codes_are_refused_not_wrapped(tmp_path, codes, match):
-    w = StoreWriter(tmp_path, SEM)
+    w = TokenWriter(tmp_path, SEM)
     with pytest.raises(InvalidTokensError, match=match):
         w.add("u", "u.wav", 1.0, codes)
     w.add("ok", "ok.wav", 1.0, np.array([0, 49]))  # [T'] accepted for K = 1
@@ -79,7 +79,7 @@ def test_invalid_codes_are_refused_not_wrapped(tmp_path, codes, match):
 
 def test_shards_are_self_describing_parquet(tmp_path):
     recipe = TokenizerConfig("codec", {"n_codebooks": 4})
-    w = StoreWriter(tmp_path, ACU, recipe=recipe)
+    w = TokenWriter(tmp_path, ACU, recipe=recipe)
     w.add("a", "a.wav", 1.0, _codes(4, 9, 0))
     w.close()
     f = next(tmp_path.glob("shard-*.parquet"))
@@ -96,7 +96,7 @@ def test_shards_are_self_describing_parquet(tmp_path):
 
 
 def test_shards_are_cut_by_size_as_well_as_count(tmp_path):
-    w = StoreWriter(tmp_path, ACU, shard_size=1000, shard_bytes=4 * 100 * 2 * 3)
+    w = TokenWriter(tmp_path, ACU, shard_size=1000, shard_bytes=4 * 100 * 2 * 3)
     for i in range(10):  # each utterance: 4 x 100 uint16 = 800 bytes -> 3 per shard
         w.add(f"u{i}", f"u{i}.wav", 1.0, _codes(4, 100, i))
     w.close()
@@ -106,7 +106,7 @@ def test_shards_are_cut_by_size_as_well_as_count(tmp_path):
 def test_64_bit_offsets_where_a_shard_needs_them(tmp_path, monkeypatch):
     monkeypatch.setattr(T, "INT32_MAX", 50)  # what 2^31 - 1 codes would do, at toy size
     data = {f"u{i}": _codes(4, 10, i) for i in range(3)}  # 120 codes > 50
-    w = StoreWriter(tmp_path, ACU)
+    w = TokenWriter(tmp_path, ACU)
     for uid, c in data.items():
         w.add(uid, f"{uid}.wav", 1.0, c)
     w.close()
@@ -119,28 +119,28 @@ def test_64_bit_offsets_where_a_shard_needs_them(tmp_path, monkeypatch):
 
 def test_refuses_tokens_of_another_tokenizer_or_recipe(tmp_path):
     r1 = TokenizerConfig("x", {"layers": [6], "dtype": "float32"})
-    StoreWriter(tmp_path, SEM, recipe=r1).close()
+    TokenWriter(tmp_path, SEM, recipe=r1).close()
     other = TokenSpec("semantic", "x-km50", 16000, 50.0, 1, 50, layer=9, weights_sha256="ab")
     with pytest.raises(SpecMismatchError, match="layer"):
-        StoreWriter(tmp_path, other)
+        TokenWriter(tmp_path, other)
     r2 = TokenizerConfig("x", {"layers": [6], "dtype": "bfloat16"})
     with pytest.raises(SpecMismatchError, match="dtype: 'float32' != 'bfloat16'"):
-        StoreWriter(tmp_path, SEM, recipe=r2)
+        TokenWriter(tmp_path, SEM, recipe=r2)
     moved = TokenizerConfig("x", {"layers": [6], "dtype": "float32", "weights": "/elsewhere"})
-    StoreWriter(tmp_path, SEM, recipe=moved).close()  # a file's place is not its identity
-    StoreWriter(tmp_path, other, overwrite=True).close()
+    TokenWriter(tmp_path, SEM, recipe=moved).close()  # a file's place is not its identity
+    TokenWriter(tmp_path, other, overwrite=True).close()
     assert TokenStore(tmp_path).spec.layer == 9
 
 
 def test_resume_ignores_what_a_killed_run_left(tmp_path):
-    w = StoreWriter(tmp_path, SEM, shard_size=2)
+    w = TokenWriter(tmp_path, SEM, shard_size=2)
     for i in range(5):
         w.add(f"u{i}", f"u{i}.wav", 1.0, _codes(1, 4, i))
     w.lock.release()  # killed here: 2 shards committed, one row buffered, and debris
     (tmp_path / ".shard-000002.parquet.0badcafe.tmp").write_bytes(b"half")
     (tmp_path / "shard-000009.parquet").write_bytes(b"renamed but never committed")
     (tmp_path / "notes.tmp").write_text("the user's")
-    w2 = StoreWriter(tmp_path, SEM)
+    w2 = TokenWriter(tmp_path, SEM)
     assert w2.done_ids == {"u0", "u1", "u2", "u3"}
     assert not (tmp_path / ".shard-000002.parquet.0badcafe.tmp").exists()
     assert not (tmp_path / "shard-000009.parquet").exists()
@@ -153,11 +153,11 @@ def test_resume_ignores_what_a_killed_run_left(tmp_path):
 
 
 def test_errors_are_kept_and_cleared_when_a_file_succeeds(tmp_path):
-    w = StoreWriter(tmp_path, SEM)
+    w = TokenWriter(tmp_path, SEM)
     w.add_error("bad", "bad.wav", "empty file (0 bytes)")
     w.add_error("late", "late.wav", "corrupt")
     w.close()
-    w = StoreWriter(tmp_path, SEM)
+    w = TokenWriter(tmp_path, SEM)
     w.add("late", "late.wav", 1.0, _codes(1, 3, 0))
     m = w.close()
     assert [e["id"] for e in m.errors] == ["bad"]
@@ -166,28 +166,28 @@ def test_errors_are_kept_and_cleared_when_a_file_succeeds(tmp_path):
 def test_output_must_be_a_store_or_empty(tmp_path):
     (tmp_path / "f").write_text("x")
     with pytest.raises(AudiotokError, match="not a directory"):
-        StoreWriter(tmp_path / "f", SEM)
+        TokenWriter(tmp_path / "f", SEM)
     with pytest.raises(AudiotokError, match="is a file"):
-        StoreWriter(tmp_path / "f" / "sub", SEM)
+        TokenWriter(tmp_path / "f" / "sub", SEM)
     (tmp_path / "d").mkdir()
     (tmp_path / "d" / "notes.txt").write_text("mine")
     with pytest.raises(AudiotokError, match="not empty"):
-        StoreWriter(tmp_path / "d", SEM)
+        TokenWriter(tmp_path / "d", SEM)
 
 
 def test_overwrite_removes_only_the_store(tmp_path):
-    w = StoreWriter(tmp_path, SEM)
+    w = TokenWriter(tmp_path, SEM)
     w.add("a", "a.wav", 1.0, _codes(1, 3, 0))
     w.close()
     (tmp_path / "README.txt").write_text("the user's")
-    StoreWriter(tmp_path, ACU, overwrite=True).close()
+    TokenWriter(tmp_path, ACU, overwrite=True).close()
     assert (tmp_path / "README.txt").read_text() == "the user's"
     assert TokenStore(tmp_path).spec == ACU and len(TokenStore(tmp_path)) == 0
 
 
 def test_paths_resolve_from_the_record(tmp_path):
     root = tmp_path / "corpus"
-    w = StoreWriter(tmp_path / "s", SEM, audio_root=root)
+    w = TokenWriter(tmp_path / "s", SEM, audio_root=root)
     w.add("a", str(root / "spk" / "a.wav"), 1.0, _codes(1, 3, 0))
     w.add("b", "/elsewhere/b.flac", 1.0, _codes(1, 3, 1))  # outside the root: absolute
     w.close()
@@ -205,7 +205,7 @@ def test_paths_resolve_from_the_record(tmp_path):
 
 def test_the_flat_copy_equals_the_parquet_codes_and_is_verified(tmp_path):
     data = {f"u{i}": _codes(4, 7 + i, i) for i in range(5)}
-    w = StoreWriter(tmp_path, ACU, shard_size=2)
+    w = TokenWriter(tmp_path, ACU, shard_size=2)
     for uid, c in data.items():
         w.add(uid, f"{uid}.wav", 1.0, c)
     w.close()

@@ -43,7 +43,9 @@ def test_decode_semantic_store_needs_and_uses_a_vocoder(
     code, _, err = run(["decode", unit_store, "-o", tmp_path / "w"], capsys)
     assert code == 2 and "--vocoder" in err
     code, out, err = run(
-        ["decode", unit_store, "-o", tmp_path / "w", "--vocoder", saved_vocoder], capsys
+        # one torch thread: two on this shared 2-core machine wait on each other (30 s vs 2 s)
+        ["decode", unit_store, "-o", tmp_path / "w", "--vocoder", saved_vocoder, "--threads", "1"],
+        capsys,
     )
     assert code == 0, err
     store = open_tokens(str(unit_store))
@@ -52,7 +54,7 @@ def test_decode_semantic_store_needs_and_uses_a_vocoder(
         assert info.samplerate == 16000 and info.frames == codes.shape[1] * 160
     code, _, err = run(
         ["decode", unit_store, "--id", "spk1/utt03", "-o", tmp_path / "one",
-         "--vocoder", saved_vocoder, "--dedup"],
+         "--vocoder", saved_vocoder, "--dedup", "--threads", "1"],
         capsys,
     )  # fmt: skip
     assert code == 0, err
@@ -85,3 +87,20 @@ def test_eval_resynth_scores_and_unit_error_rate(saved_vocoder, tmp_path, capsys
     assert doc["summary"]["files"] == 3 and doc["summary"]["uer"]["n"] == 3
     uer = [f["uer"] for f in doc["files"]]
     assert all(0.0 <= u <= 1.5 for u in uer) and np.isfinite(doc["summary"]["mel_distance"]["mean"])
+    # the library returns the numbers the command printed
+    from audiotok import eval as E
+    from audiotok.eval.unit_resynth import vocoder_and_tokenizer
+    from audiotok.pipeline import RunOptions
+
+    voc, tok = vocoder_and_tokenizer(str(saved_vocoder), None, "cpu")
+    result = E.resynth(corpus, tok, voc, tmp_path / "work", metrics="mel_distance,si_sdr",
+                       options=RunOptions(num_workers=0))  # fmt: skip
+    assert result.metrics == ("uer", "mel_distance", "si_sdr") and result.complete
+    assert json.loads(json.dumps(result.summary)) == doc["summary"]
+    assert [(f.id, f.scores["uer"]) for f in result.files] == [
+        (f["id"], f["uer"]) for f in doc["files"]
+    ]
+    usage = result.unit_usage["mfcc-km100"]
+    assert len(usage) == 100 and sum(usage) == sum(
+        c.shape[1] for _, c in open_tokens(str(tmp_path / "work" / "tokens"))
+    )

@@ -76,7 +76,7 @@ def test_units_outside_the_vocabulary_are_refused(tiny_vocoder):
 
 
 def test_long_utterances_decode_in_windows_equal_to_whole(tiny_vocoder):
-    from audiotok.vocoders.store_decode import context_frames, decode_long
+    from audiotok.vocoders.windows import decode_long
 
     voc = tiny_vocoder(frame_rate=100)
     units = torch.randint(0, 50, (230,), generator=torch.Generator().manual_seed(3))
@@ -84,4 +84,4 @@ def test_long_utterances_decode_in_windows_equal_to_whole(tiny_vocoder):
     windowed = decode_long(voc, units, window_frames=50)
     assert windowed.shape == whole[0].shape
     assert (windowed - whole[0]).abs().max() < TOL
-    assert context_frames(voc) < 50  # the bound is finite and small against the window
+    assert voc.context_frames < 50  # the bound is finite and small against the window

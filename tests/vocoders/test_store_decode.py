@@ -33,7 +33,8 @@ def store_vocoder(unit_store, tiny_vocoder, tmp_path):
 
 
 def test_decode_store_writes_exact_lengths(store_vocoder, tmp_path):
-    from audiotok.vocoders import decode_store, load
+    from audiotok.decoding import decode_store
+    from audiotok.vocoders import load
 
     store, _, folder = store_vocoder
     voc = load(str(folder))
@@ -50,7 +51,7 @@ def test_decode_store_writes_exact_lengths(store_vocoder, tmp_path):
 
 
 def test_decode_store_dedup_follows_predicted_durations(store_vocoder, tmp_path):
-    from audiotok.vocoders import decode_store
+    from audiotok.decoding import decode_store
     from audiotok.vocoders.resynth import dedup
 
     store, voc, _ = store_vocoder
@@ -87,7 +88,7 @@ def test_tokens_of_another_codebook_are_refused(store_vocoder):
     )
     with pytest.raises(AudiotokError, match="recipe layer 3 != None"):
         check_tokens(trained, store.spec, recipe)
-    from audiotok.vocoders import decode_store
+    from audiotok.decoding import decode_store
 
     other_voc = voc.__class__(other).eval()
     with pytest.raises(AudiotokError, match="not the tokens this vocoder was trained on"):
@@ -95,7 +96,8 @@ def test_tokens_of_another_codebook_are_refused(store_vocoder):
 
 
 def test_unit_files(tmp_path, store_vocoder):
-    from audiotok.vocoders import decode_unit_file, read_unit_file
+    from audiotok.decoding import decode_unit_file
+    from audiotok.vocoders import read_unit_file
 
     plain = tmp_path / "plain.txt"
     plain.write_text("1 2 2 3\n\n4 5\n")
@@ -146,7 +148,8 @@ import torch
 voc = V.load({str(folder)!r})
 voc.decode(torch.tensor([[1, 2, 3, 4]]))
 out = __import__("pathlib").Path({str(tmp_path)!r})
-V.decode_units([("a", [1, 2, 3])], voc, lambda u: out / (u + ".wav"))
+from audiotok.decoding import decode_units
+decode_units([("a", [1, 2, 3])], voc, lambda u: out / (u + ".wav"))
 bad = [m for m in sys.modules if m.startswith(("audiotok.train", "audiotok.vocoders.train"))]
 print("LOADED", bad)
 """

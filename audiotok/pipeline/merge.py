@@ -7,7 +7,7 @@ identity, verifies every shard against its sha256 and refuses an utterance id al
 
 A merge resumes: the output's record lists the inputs it took (``run.merged``); such an input
 gets only the shards the output lacks (an interrupted merge, or a slice resumed since), a new
-one must share no utterance with the output. Slices of ``--shard i/N`` runs
+one must share no utterance with the output. Slices of ``--slice i/N`` runs
 must come from the same listing of the corpus (their stores record a fingerprint of it): a
 union of slices of two listings could miss or repeat files, so it is refused; missing slices
 are named in a warning (a merge may go in steps).
@@ -33,7 +33,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from audiotok.engines.merge_checks import (
+from audiotok.errors import AudiotokError, CorruptStoreError
+from audiotok.pipeline.merge_checks import (
     check_checksums,
     check_identities,
     check_ids,
@@ -43,7 +44,6 @@ from audiotok.engines.merge_checks import (
     input_record,
     overlap,
 )
-from audiotok.errors import AudiotokError, CorruptStoreError
 from audiotok.store import record as R
 
 Warn = Callable[[str], None]

@@ -1,4 +1,4 @@
-"""--shard i/N slices and `audiotok merge` (local engine; no Ray needed)."""
+"""--slice i/N corpus slices and `audiotok merge` (local engine; no Ray needed)."""
 
 from __future__ import annotations
 
@@ -10,14 +10,13 @@ import pytest
 from engine_helpers import assert_same_store, cli, record, shard_files, token_content
 
 from audiotok.corpus import AudioItem
-from audiotok.engines import merge as merge_mod
-from audiotok.engines.merge import merge_stores
-from audiotok.engines.shard import Shard, assign, parse_shard, select
 from audiotok.errors import AudiotokError, SpecMismatchError
+from audiotok.pipeline import merge as merge_mod
 from audiotok.pipeline.api import scan_inputs
+from audiotok.pipeline.merge import merge_stores
+from audiotok.pipeline.slices import CorpusSlice, assign, cut, parse_slice, recorded_slice
 from audiotok.spec import TokenSpec
-from audiotok.store import StoreWriter, open_features
-from audiotok.store.tokens import TokenWriter
+from audiotok.store import TokenWriter, open_features
 
 from audio_fixtures import BAD
 
@@ -34,18 +33,28 @@ def corpus(tmp_path, small_corpus, bad_corpus, make_wav):
 
 def _slices(corpus, out_root, n=N, *extra):
     for i in range(n):
-        code = cli("encode", *corpus, "-o", out_root / f"tok_{i}", "--shard", f"{i}/{n}",
+        code = cli("encode", *corpus, "-o", out_root / f"tok_{i}", "--slice", f"{i}/{n}",
                    "--num-workers", "0", "-q", *extra)  # fmt: skip
         assert code in (0, 1)
     return [out_root / f"tok_{i}" for i in range(n)]
 
 
-def test_parse_shard():
-    assert parse_shard("3/16") == Shard(3, 16) and str(Shard(3, 16)) == "3/16"
-    assert parse_shard("0/1") == Shard(0, 1)
+def test_parse_slice():
+    assert parse_slice("3/16") == CorpusSlice(3, 16) and str(CorpusSlice(3, 16)) == "3/16"
+    assert parse_slice("0/1") == CorpusSlice(0, 1)
     for bad in ("16/16", "-1/4", "1/0", "a/b", "3", "1/2/3", ""):
-        with pytest.raises(AudiotokError, match="--shard"):
-            parse_shard(bad)
+        with pytest.raises(AudiotokError, match="--slice"):
+            parse_slice(bad)
+    with pytest.raises(AudiotokError, match="--shard"):  # the flag the user typed is named
+        parse_slice("4/4", "--shard")
+
+
+def test_stores_of_the_former_spelling_are_read_as_slices():
+    of = {"files": 3, "fingerprint": "ab"}
+    want = {"slice": "1/3", "slice_of": of}
+    assert recorded_slice({"shard": "1/3", "shard_of": of}) == want
+    assert recorded_slice({"slice": "1/3", "slice_of": of}) == want
+    assert recorded_slice({"inputs": []}) is None
 
 
 def test_assignment_is_deterministic_balanced_and_covers_everything_once():
@@ -71,15 +80,15 @@ def test_assignment_is_deterministic_balanced_and_covers_everything_once():
 def test_select_covers_the_corpus_exactly_once_problems_included(corpus):
     items, _ = scan_inputs(corpus)
     problems = [(AudioItem("!unreadable/folder", "/x/unreadable/folder", ""), "permission denied")]
-    slices = [select(items, problems, Shard(i, N), num_workers=0) for i in range(N)]
-    ids = [it.id for s in slices for it in s.items] + [p[0].id for s in slices for p in s.problems]
+    slices = [cut(items, problems, CorpusSlice(i, N), 16000, num_workers=0) for i in range(N)]
+    ids = [i for s in slices for i in s.ids]
     assert sorted(ids) == sorted([it.id for it in items] + ["!unreadable/folder"])
     assert len({s.corpus_fingerprint for s in slices}) == 1
     secs = [s.seconds for s in slices]
     assert min(secs) > 0 and max(secs) - min(secs) <= 3.1  # the longest file: 3.1 s
     # worker processes probe the same headers
-    par = select(items, problems, Shard(1, N), num_workers=2)
-    assert [it.id for it in par.items] == [it.id for it in slices[1].items]
+    par = cut(items, problems, CorpusSlice(1, N), 16000, num_workers=2)
+    assert par.ids == slices[1].ids
     assert par.corpus_fingerprint == slices[1].corpus_fingerprint
 
 
@@ -89,8 +98,8 @@ def test_merged_slices_equal_the_unsharded_store(corpus, tmp_path, monkeypatch):
     ids = [set(token_content(p)["codes"]) | {e["id"] for e in record(p)["errors"]} for p in parts]
     assert all(ids) and sum(len(x) for x in ids) == len(set().union(*ids))  # disjoint, none empty
     recs = [record(p) for p in parts]
-    assert [r["run"]["shard"] for r in recs] == [f"{i}/{N}" for i in range(N)]
-    assert len({r["run"]["shard_of"]["fingerprint"] for r in recs}) == 1
+    assert [r["run"]["slice"] for r in recs] == [f"{i}/{N}" for i in range(N)]
+    assert len({r["run"]["slice_of"]["fingerprint"] for r in recs}) == 1
     assert len({r["audio_root"] for r in recs}) == 1  # the whole corpus's root: hard links
 
     # in steps: the first slice alone, the missing ones named
@@ -126,19 +135,20 @@ def test_merged_slices_equal_the_unsharded_store(corpus, tmp_path, monkeypatch):
     assert_same_store(tmp_path / "whole", tmp_path / "merged")
 
     # a slice's store resumes only as that slice
-    for args in (["--shard", "1/3"], ["--shard", "0/2"], []):
+    for args in (["--slice", "1/3"], ["--slice", "0/2"], ["--shard", "1/3"], []):
         code = cli("encode", *corpus, "-o", parts[0], "--num-workers", "0", "-q", *args)
         assert code == 2, args
     before = shard_files(parts[0])
-    assert cli("encode", *corpus, "-o", parts[0], "--shard", "0/3", "--num-workers", "0",
-               "-q") in (0, 1)  # fmt: skip
-    assert shard_files(parts[0]) == before
+    for args in (["--slice", "0/3"], ["--shard", "0/3"]):  # --shard: the former spelling
+        code = cli("encode", *corpus, "-o", parts[0], *args, "--num-workers", "0", "-q")
+        assert code in (0, 1) and shard_files(parts[0]) == before, args
+    assert cli("encode", *corpus, "-o", parts[0], "--slice", "0/3", "--shard", "0/3") == 2
 
     # refused: an overlap, another spec, slices of another listing, a folder that is no store
     with pytest.raises(AudiotokError, match="overlap"):
         merge_stores([tmp_path / "whole", parts[0]], tmp_path / "m1")
     other = TokenSpec("semantic", "x-km100", 16000, 100.0, 1, 100, layer=6)
-    with StoreWriter(tmp_path / "other", other) as w:
+    with TokenWriter(tmp_path / "other", other) as w:
         w.add("zz/other", "/nowhere/other.wav", 1.0, np.arange(10) % 100)
     with pytest.raises(SpecMismatchError):
         merge_stores([*parts, tmp_path / "other"], tmp_path / "m2")
@@ -150,7 +160,7 @@ def test_merged_slices_equal_the_unsharded_store(corpus, tmp_path, monkeypatch):
     assert_same_store(tmp_path / "whole", tmp_path / "merged")  # nothing refused got in
     make_wav = _wav_writer(corpus[0])  # the corpus grows: a slice cut now is of another listing
     make_wav("c/late.wav", 2.0)
-    assert cli("encode", *corpus, "-o", tmp_path / "late_1", "--shard", "1/3",
+    assert cli("encode", *corpus, "-o", tmp_path / "late_1", "--slice", "1/3",
                "--num-workers", "0", "-q") in (0, 1)  # fmt: skip
     with pytest.raises(AudiotokError, match="different listings"):
         merge_stores([parts[0], tmp_path / "late_1"], tmp_path / "m5")
@@ -171,7 +181,7 @@ def test_feature_slices_merge_into_the_unsharded_store(small_corpus, tmp_path):
     common = ["--model", "mfcc", "--num-workers", "0", "-q"]
     assert cli("extract", small_corpus, "-o", tmp_path / "whole", *common) == 0
     for i in range(2):
-        assert cli("extract", small_corpus, "-o", tmp_path / f"f{i}", "--shard", f"{i}/2",
+        assert cli("extract", small_corpus, "-o", tmp_path / f"f{i}", "--slice", f"{i}/2",
                    *common) == 0  # fmt: skip
     assert cli("merge", tmp_path / "f0", tmp_path / "f1", "-o", tmp_path / "merged") == 0
     a = dict(open_features(tmp_path / "whole"))
@@ -200,7 +210,8 @@ def test_merge_module_is_importable_without_torch():
     import subprocess
     import sys
 
-    code = "import sys, audiotok.engines.merge, audiotok.engines.shard, audiotok.engines.ray; " \
+    code = "import sys, audiotok.pipeline.merge, audiotok.pipeline.slices, " \
+        "audiotok.engines.ray; " \
         "sys.exit('torch' in sys.modules or 'ray' in sys.modules)"  # fmt: skip
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
     assert merge_mod.merge_stores is merge_stores

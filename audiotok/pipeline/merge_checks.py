@@ -98,24 +98,26 @@ def identity_diffs(a: R.Record, b: R.Record) -> list[str]:
 
 def check_slices(records: list[tuple[Path, R.Record]]) -> list[str]:
     """Slices must share a listing; returns the slices of that listing not among the inputs."""
-    sliced = [(p, r.run) for p, r in records if "shard" in r.run]
+    from audiotok.pipeline.slices import recorded_slice
+
+    sliced = [(p, s) for p, r in records if (s := recorded_slice(r.run)) is not None]
     if not sliced:
         return []
 
-    def cut(run: dict[str, Any]) -> tuple[str, str]:
-        return str(run.get("shard_of", {}).get("fingerprint")), str(run["shard"]).split("/")[1]
+    def cut(sl: dict[str, Any]) -> tuple[str, str]:
+        return str(sl["slice_of"].get("fingerprint")), sl["slice"].split("/")[1]
 
     a = sliced[0]
     b = next((x for x in sliced if cut(x[1]) != cut(a[1])), None)
     if b is not None:
         raise AudiotokError(
-            f"{a[0]} (slice {a[1]['shard']}) and {b[0]} (slice {b[1]['shard']}) were cut from "
+            f"{a[0]} (slice {a[1]['slice']}) and {b[0]} (slice {b[1]['slice']}) were cut from "
             "different listings of the corpus (other files, lengths or slice counts), so "
             "together they could miss or repeat files; run every slice on the same corpus "
             "with the same N"
         )
     n = int(cut(a[1])[1])
-    have = {int(str(run["shard"]).split("/")[0]) for _, run in sliced}
+    have = {int(sl["slice"].split("/")[0]) for _, sl in sliced}
     return [f"{i}/{n}" for i in range(n) if i not in have]
 
 
