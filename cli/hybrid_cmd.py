@@ -202,12 +202,12 @@ def train(
         report_error(item, reason)
 
     summary = train_hybrid(cfg, resume=resume, progress=not quiet, on_error=on_error)
-    if summary.get("config_changes"):
-        err_console.print(f"resumed with changed settings: {'; '.join(summary['config_changes'])}")
     import os
 
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 speaks for the run
         return 1 if failed else 0
+    if summary.get("config_changes"):
+        err_console.print(f"resumed with changed settings: {'; '.join(summary['config_changes'])}")
     first, last = summary.get("first_eval"), summary.get("last_eval")
     if first and last and first is not last:
         out_console.print(

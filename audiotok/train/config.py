@@ -71,8 +71,13 @@ def to_dict(cfg: Any) -> dict[str, Any]:
 
 
 def save(cfg: Any, out_dir: Path) -> Path:
+    """``out_dir/train.json``, replaced whole (other DDP ranks may be reading it)."""
+    import os
+
     path = Path(out_dir) / FILE
-    path.write_text(json.dumps(to_dict(cfg), indent=1) + "\n")
+    tmp = path.with_name(f".{FILE}.{os.getpid()}.tmp")
+    tmp.write_text(json.dumps(to_dict(cfg), indent=1) + "\n")
+    os.replace(tmp, path)
     return path
 
 

@@ -226,6 +226,13 @@ def test_cli_trains_encodes_and_decodes(corpus, tmp_path, capsys):
     assert saved["model"]["arch"] == {"n_filters": 2, "dimension": 16, "lstm_layers": 1}
     assert saved["optim"]["lr"] == 1e-4 and saved["optim"]["betas"] == [0.9, 0.99]
     assert saved["inputs"] == [str(corpus.resolve()), str(broken.resolve())]
+    # --resume alone continues with the run's own train.json; a changed LR is listed
+    with pytest.raises(SystemExit) as e:
+        main(["hybrid", "train", "--resume", "-o", str(st), "--steps", "3", "--lr", "1e-3", "-q"])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and str(broken) in err  # the saved inputs, the broken one again
+    assert "resumed with changed settings: optim.lr: 0.0001 -> 0.001" in err
+    assert (st / "checkpoints" / "step-00000003" / "state.pt").is_file()
 
     sub = tmp_path / "sub"
     sub.mkdir()
