@@ -96,37 +96,40 @@ def train(
     lr: float,
     adv_start: int,
 ) -> dict:
-    from audiotok.codecs.hybrid_train import train_hybrid
+    from audiotok.train.config import override
+    from audiotok.train.hybrid import train_hybrid
+    from audiotok.train.hybrid_config import HybridTrainConfig
 
     out = work / name
     shutil.rmtree(out, ignore_errors=True)
     t0 = time.perf_counter()
-    s = train_hybrid(
-        [corpus],
-        out,
-        steps=steps,
-        teacher="mfcc",
-        n_codebooks=4,
-        codebook_size=128,
-        model=MODEL,
-        segment_seconds=1.0,
-        batch_size=8,
-        lr=lr,
-        device="cpu",
-        num_workers=0,
-        discriminators=("mpd", "msd", "mstft"),
-        disc_width=0.25,
-        adv_start=adv_start,
-        weights={"distill": distill},
-        valid_fraction=0.05,
-        valid_max=8,
-        checkpoint_every=max(steps, 1),
-        log_every=100,
-        eval_every=500,
-        max_minutes=minutes,
-        progress=False,
-        tensorboard=False,
+    cfg = override(
+        HybridTrainConfig(inputs=[str(corpus)], output=str(out)),
+        {
+            "schedule.steps": steps,
+            "teacher.name": "mfcc",
+            "model.n_codebooks": 4,
+            "model.codebook_size": 128,
+            "model.arch": MODEL,
+            "data.segment_seconds": 1.0,
+            "data.batch_size": 8,
+            "optim.lr": lr,
+            "device": "cpu",
+            "data.num_workers": 0,
+            "discriminators.names": ["mpd", "msd", "mstft"],
+            "discriminators.width": 0.25,
+            "optim.adv_start": adv_start,
+            "loss.distill": distill,
+            "data.valid_fraction": 0.05,
+            "data.valid_max": 8,
+            "schedule.checkpoint_every": max(steps, 1),
+            "schedule.log_every": 100,
+            "schedule.eval_every": 500,
+            "schedule.max_minutes": minutes,
+            "schedule.tensorboard": False,
+        },
     )
+    s = train_hybrid(cfg, progress=False)
     s["wall_s"] = time.perf_counter() - t0
     return s
 
@@ -137,11 +140,11 @@ def evaluate(codec_dir: Path, sets: dict[str, tuple[Path, Path]], work: Path) ->
 
     import audiotok
     from audiotok import audio
-    from audiotok.codecs.speechtokenizer_distill import align_teacher, teacher_cosine
     from audiotok.extractors import load
     from audiotok.metrics.codebooks import probe_store
     from audiotok.metrics.signal import mel_distance
     from audiotok.pipeline import RunOptions, encode_corpus, scan_inputs
+    from audiotok.train.distill import align_teacher, teacher_cosine
 
     tok = audiotok.load(str(codec_dir))
     model, mfcc = tok.model, load("mfcc")

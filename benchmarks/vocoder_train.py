@@ -64,12 +64,14 @@ def run(args: argparse.Namespace, data: Path) -> int:
     import audiotok
     from audiotok.cli.app import main as cli
     from audiotok.eval.unit_resynth import score_resynthesis
+    from audiotok.train.config import override
+    from audiotok.train.corpus import load_index
+    from audiotok.train.vocoder import train_vocoder
+    from audiotok.train.vocoder_config import VocoderTrainConfig
     from audiotok.vocoders import load
     from audiotok.vocoders.config import VocoderConfig
     from audiotok.vocoders.model import Vocoder
     from audiotok.vocoders.resynth import unit_error_rate
-    from audiotok.vocoders.train import train_vocoder
-    from audiotok.vocoders.train_data import build_index
 
     work = args.out
     tokens, voc_dir = work / "tokens", work / "voc"
@@ -80,28 +82,36 @@ def run(args: argparse.Namespace, data: Path) -> int:
             if e.code:
                 raise
     t0 = time.time()
-    summary = train_vocoder(
-        tokens,
-        voc_dir,
-        steps=args.steps,
-        max_minutes=args.minutes,
-        batch_size=args.batch_size,
-        checkpoint_every=200,
-        log_every=50,
-        device=args.device,
-        seed=args.seed,
-        valid_fraction=0.15,
-        model={"upsample_initial_channel": args.channels},
-        discriminators=("mpd", "msd"),
-        disc_width=args.disc_width,
-        adv_start=args.adv_start,
-        progress=False,
-        tensorboard=False,
+    cfg = override(
+        VocoderTrainConfig(store=str(tokens), output=str(voc_dir)),
+        {
+            "schedule.steps": args.steps,
+            "schedule.max_minutes": args.minutes,
+            "data.batch_size": args.batch_size,
+            "data.num_workers": 0,
+            "schedule.checkpoint_every": 200,
+            "schedule.log_every": 50,
+            "device": args.device,
+            "seed": args.seed,
+            "data.valid_fraction": 0.15,
+            "model": {"upsample_initial_channel": args.channels},
+            "discriminators.names": ["mpd", "msd"],
+            "discriminators.width": args.disc_width,
+            "optim.adv_start": args.adv_start,
+            "schedule.tensorboard": False,
+        },
     )
+    summary = train_vocoder(cfg, progress=False)
     train_s = time.time() - t0
-    store = audiotok.open_tokens(str(tokens))
-    index = build_index(store, voc_dir / "data", 16000, 160, "none")
+    index = load_index(voc_dir / "data")
     _, valid = index.split(args.seed, 0.15, 16)
+
+    def units_of(i: int) -> np.ndarray:
+        return index.file(i)[1].numpy().astype(np.int64)
+
+    def audio_of(i: int) -> np.ndarray:
+        return index.file(i)[0].numpy().astype(np.float32) / 32768.0
+
     trained = load(str(voc_dir))
     torch.manual_seed(args.seed)  # train_vocoder seeds, then builds the vocoder: same weights
     initial = Vocoder(VocoderConfig.load(voc_dir)).eval()
@@ -110,8 +120,8 @@ def run(args: argparse.Namespace, data: Path) -> int:
     for name, voc in (("step 0", initial), (f"step {summary['steps']}", trained)):
         rows = []
         for i in valid:
-            units = torch.from_numpy(index.units_of(i).astype(np.int64))
-            ref = index.audio_of(i)
+            units = torch.from_numpy(units_of(i))
+            ref = audio_of(i)
             wav = voc.decode(units)[0][0].numpy()
             scores, errors = score_resynthesis(ref, 16000, wav, 16000, units.numpy(), tok)
             rows.append(scores)
@@ -123,8 +133,8 @@ def run(args: argparse.Namespace, data: Path) -> int:
     assert abs(logged0 - by_step["step 0"]["mel_distance"]) < 1e-3, "step-0 rebuild differs"
     ref_uer = []  # the tokenizer's own consistency: re-tokenized reference audio
     for i in valid:
-        hyp = np.asarray(tok.encode(index.audio_of(i), 16000)).reshape(-1)
-        ref_uer.append(unit_error_rate(index.units_of(i), hyp))
+        hyp = np.asarray(tok.encode(audio_of(i), 16000)).reshape(-1)
+        ref_uer.append(unit_error_rate(units_of(i), hyp))
     print(
         f"data: {data} ({len(index.ids)} files; {len(valid)} held out: "
         f"{', '.join(index.ids[i] for i in valid)})"

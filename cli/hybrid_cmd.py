@@ -10,7 +10,8 @@ from pathlib import Path
 
 import typer
 
-from audiotok.cli.common import default_workers, err_console, out_console, report_error
+from audiotok.cli.common import err_console, out_console, report_error
+from audiotok.cli.train_flags import CONFIG_HELP, build, comma_list
 
 hybrid_app = typer.Typer(
     rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
@@ -32,10 +33,16 @@ def _ints(text: str | None, what: str) -> list[int] | None:
 
 @hybrid_app.command("train")
 def train(
+    ctx: typer.Context,
     inputs: list[Path] = typer.Argument(
-        ..., help="Audio files, folders (scanned recursively) or manifests (.tsv/.jsonl)."
+        None,
+        help="Audio files, folders (scanned recursively) or manifests (.tsv/.jsonl) (default: "
+        "the config's).",
     ),
-    output: Path = typer.Option(..., "-o", "--output", help="Codec folder to write."),
+    output: Path = typer.Option(
+        None, "-o", "--output", help="Codec folder to write (default: the config's)."
+    ),
+    config_file: Path = typer.Option(None, "--config", help=CONFIG_HELP),
     teacher: str = typer.Option(
         "hubert-base-ls960",
         "--teacher",
@@ -131,7 +138,10 @@ def train(
     ),
     valid_max: int = typer.Option(16, "--valid-max", help="Most held-out files."),
     num_workers: int = typer.Option(
-        default_workers(), "--num-workers", min=0, help="Decoding and data loader processes."
+        None,
+        "--num-workers",
+        min=0,
+        help="Decoding and data loader processes (default: the cores less one, at most 4).",
     ),
     allow_pickle: bool = typer.Option(
         False, "--allow-pickle", help="Convert a fairseq .pt teacher (only files you trust)."
@@ -142,57 +152,62 @@ def train(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress display."),
 ) -> int:
     """Train a SpeechTokenizer-style codec, codebook 0 distilled from a teacher's features."""
-    from audiotok.codecs.hybrid_train import train_hybrid
+    from audiotok.train.hybrid import train_hybrid
+    from audiotok.train.hybrid_config import HybridTrainConfig
 
+    flags = {
+        "teacher": ("teacher.name", teacher),
+        "teacher_layer": ("teacher.layer", teacher_layer),
+        "allow_pickle": ("teacher.allow_pickle", allow_pickle),
+        "steps": ("schedule.steps", steps),
+        "split_semantic": ("model.split_semantic", split_semantic),
+        "sample_rate": ("data.sample_rate", sample_rate),
+        "hop": ("model.hop", hop),
+        "strides": ("model.strides", _ints(strides, "--strides")),
+        "n_codebooks": ("model.n_codebooks", n_codebooks),
+        "codebook_size": ("model.codebook_size", codebook_size),
+        "n_filters": ("model.arch.n_filters", n_filters),
+        "dimension": ("model.arch.dimension", dimension),
+        "lstm_layers": ("model.arch.lstm_layers", lstm_layers),
+        "init": ("model.init", init),
+        "segment_seconds": ("data.segment_seconds", segment_seconds),
+        "batch_size": ("data.batch_size", batch_size),
+        "distill_weight": ("loss.distill", distill_weight),
+        "distill_type": ("loss.distill_type", distill_type),
+        "discriminators": ("discriminators.names", comma_list(discriminators)),
+        "disc_width": ("discriminators.width", disc_width),
+        "lr": ("optim.lr", lr),
+        "grad_clip": ("optim.grad_clip", grad_clip),
+        "adv_start": ("optim.adv_start", adv_start),
+        "device": ("device", device),
+        "amp": ("optim.amp", amp),
+        "checkpoint_every": ("schedule.checkpoint_every", checkpoint_every),
+        "keep_checkpoints": ("schedule.keep_checkpoints", keep_checkpoints),
+        "eval_every": ("schedule.eval_every", eval_every),
+        "log_every": ("schedule.log_every", log_every),
+        "max_minutes": ("schedule.max_minutes", max_minutes),
+        "seed": ("seed", seed),
+        "valid_fraction": ("data.valid_fraction", valid_fraction),
+        "valid_max": ("data.valid_max", valid_max),
+        "num_workers": ("data.num_workers", num_workers),
+        "tensorboard": ("schedule.tensorboard", tensorboard),
+    }
+    if inputs:
+        flags["inputs"] = ("inputs", [str(p) for p in inputs])
+    cfg = build(ctx, HybridTrainConfig, config_file, output, resume, flags)
     failed: list[str] = []
 
     def on_error(item, reason: str) -> None:
         failed.append(item.path)
         report_error(item, reason)
 
-    summary = train_hybrid(
-        inputs,
-        output,
-        steps=steps,
-        teacher=teacher,
-        teacher_layer=teacher_layer,
-        resume=resume,
-        split_semantic=split_semantic,
-        sample_rate=sample_rate,
-        hop=hop,
-        strides=_ints(strides, "--strides"),
-        n_codebooks=n_codebooks,
-        codebook_size=codebook_size,
-        model={"n_filters": n_filters, "dimension": dimension, "lstm_layers": lstm_layers},
-        init=init,
-        segment_seconds=segment_seconds,
-        batch_size=batch_size,
-        checkpoint_every=checkpoint_every,
-        keep_checkpoints=keep_checkpoints,
-        log_every=log_every,
-        eval_every=eval_every,
-        device=device,
-        amp=amp,
-        seed=seed,
-        valid_fraction=valid_fraction,
-        valid_max=valid_max,
-        discriminators=tuple(d.strip() for d in discriminators.split(",") if d.strip()),
-        disc_width=disc_width,
-        weights={"distill": distill_weight, "distill_type": distill_type},
-        lr=lr,
-        grad_clip=grad_clip,
-        adv_start=adv_start,
-        num_workers=num_workers,
-        max_minutes=max_minutes,
-        progress=not quiet,
-        tensorboard=tensorboard,
-        allow_pickle=allow_pickle,
-        on_error=on_error,
-    )
+    summary = train_hybrid(cfg, resume=resume, progress=not quiet, on_error=on_error)
     import os
 
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 speaks for the run
         return 1 if failed else 0
+    if summary.get("config_changes"):
+        err_console.print(f"resumed with changed settings: {'; '.join(summary['config_changes'])}")
     first, last = summary.get("first_eval"), summary.get("last_eval")
     if first and last and first is not last:
         out_console.print(
@@ -203,7 +218,7 @@ def train(
     t = summary["teacher"]
     layer = f" layer {t['layer']}" if t.get("layer") else ""
     out_console.print(
-        f"hybrid codec at {output} (step {summary['steps']}, {summary['frame_rate']:g} Hz; "
+        f"hybrid codec at {cfg.output} (step {summary['steps']}, {summary['frame_rate']:g} Hz; "
         f"teacher {t['name']}{layer}; {summary['train_files']} training and "
         f"{summary['valid_files']} held-out files)"
     )

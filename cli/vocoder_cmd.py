@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from audiotok.cli.common import err_console, out_console
+from audiotok.cli.train_flags import CONFIG_HELP, build, comma_list
 
 vocoder_app = typer.Typer(
     rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
@@ -21,11 +22,17 @@ vocoder_app = typer.Typer(
 
 @vocoder_app.command("train")
 def train(
+    ctx: typer.Context,
     tokens: Path = typer.Argument(
-        ..., help="Semantic token store (audiotok encode) whose rows' audio is on this machine."
+        None,
+        help="Semantic token store (audiotok encode) whose rows' audio is on this machine "
+        "(default: the config's store).",
     ),
-    output: Path = typer.Option(..., "-o", "--output", help="Vocoder folder to write."),
-    steps: int = typer.Option(..., "--steps", help="Train until this many steps."),
+    output: Path = typer.Option(
+        None, "-o", "--output", help="Vocoder folder to write (default: the config's)."
+    ),
+    config_file: Path = typer.Option(None, "--config", help=CONFIG_HELP),
+    steps: int = typer.Option(100000, "--steps", help="Train until this many steps."),
     resume: bool = typer.Option(
         False, "--resume", help="Continue from the last checkpoint in --output."
     ),
@@ -97,7 +104,9 @@ def train(
     max_minutes: float = typer.Option(
         None, "--max-minutes", help="Stop after this much training time (resumable)."
     ),
-    num_workers: int = typer.Option(2, "--num-workers", help="Data loader processes."),
+    num_workers: int = typer.Option(
+        2, "--num-workers", min=0, help="Decoding and data loader processes."
+    ),
     tensorboard: bool = typer.Option(
         None,
         "--tensorboard/--no-tensorboard",
@@ -106,40 +115,48 @@ def train(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress display."),
 ) -> int:
     """Train a unit HiFi-GAN (with a duration predictor) on a semantic token store."""
-    from audiotok.vocoders.train import train_vocoder
+    from audiotok.cli.common import report_error
+    from audiotok.train.vocoder import train_vocoder
+    from audiotok.train.vocoder_config import VocoderTrainConfig
 
-    summary = train_vocoder(
-        tokens,
-        output,
-        steps=steps,
-        resume=resume,
-        segment_frames=segment_frames,
-        batch_size=batch_size,
-        checkpoint_every=checkpoint_every,
-        keep_checkpoints=keep_checkpoints,
-        eval_every=eval_every,
-        log_every=log_every,
-        device=device,
-        amp=amp,
-        speakers=speakers,
-        seed=seed,
-        model={
-            "upsample_initial_channel": channels,
-            "embedding_dim": embedding_dim,
-            "duration_predictor": duration_predictor,
-        },
-        discriminators=tuple(d.strip() for d in discriminators.split(",") if d.strip()),
-        disc_width=disc_width,
-        lr=lr,
-        grad_clip=grad_clip,
-        adv_start=adv_start,
-        valid_fraction=valid_fraction,
-        valid_max=valid_max,
-        num_workers=num_workers,
-        max_minutes=max_minutes,
-        progress=not quiet,
-        tensorboard=tensorboard,
-    )
+    flags = {
+        "steps": ("schedule.steps", steps),
+        "segment_frames": ("data.segment_frames", segment_frames),
+        "batch_size": ("data.batch_size", batch_size),
+        "checkpoint_every": ("schedule.checkpoint_every", checkpoint_every),
+        "keep_checkpoints": ("schedule.keep_checkpoints", keep_checkpoints),
+        "eval_every": ("schedule.eval_every", eval_every),
+        "log_every": ("schedule.log_every", log_every),
+        "device": ("device", device),
+        "amp": ("optim.amp", amp),
+        "speakers": ("data.speakers", speakers),
+        "seed": ("seed", seed),
+        "channels": ("model.upsample_initial_channel", channels),
+        "embedding_dim": ("model.embedding_dim", embedding_dim),
+        "duration_predictor": ("model.duration_predictor", duration_predictor),
+        "discriminators": ("discriminators.names", comma_list(discriminators)),
+        "disc_width": ("discriminators.width", disc_width),
+        "lr": ("optim.lr", lr),
+        "grad_clip": ("optim.grad_clip", grad_clip),
+        "adv_start": ("optim.adv_start", adv_start),
+        "valid_fraction": ("data.valid_fraction", valid_fraction),
+        "valid_max": ("data.valid_max", valid_max),
+        "max_minutes": ("schedule.max_minutes", max_minutes),
+        "num_workers": ("data.num_workers", num_workers),
+        "tensorboard": ("schedule.tensorboard", tensorboard),
+    }
+    if tokens is not None:
+        flags["tokens"] = ("store", str(tokens))
+    cfg = build(ctx, VocoderTrainConfig, config_file, output, resume, flags)
+    failed: list[str] = []
+
+    def on_error(item, reason: str) -> None:
+        failed.append(item.path)
+        report_error(item, reason)
+
+    summary = train_vocoder(cfg, resume=resume, progress=not quiet, on_error=on_error)
+    if summary.get("config_changes"):
+        err_console.print(f"resumed with changed settings: {'; '.join(summary['config_changes'])}")
     first, last = summary.get("first_eval"), summary.get("last_eval")
     if first and last and first is not last:
         out_console.print(
@@ -147,8 +164,8 @@ def train(
             f"{last['valid/mel_distance']:.3f} (step {last['step']})"
         )
     out_console.print(
-        f"vocoder at {output} (step {summary['steps']}; {summary.get('train_utterances')} training "
-        f"and {summary.get('valid_utterances')} held-out utterances"
+        f"vocoder at {cfg.output} (step {summary['steps']}; {summary.get('train_utterances')} "
+        f"training and {summary.get('valid_utterances')} held-out utterances"
         + (
             f"; {summary['checkpoint_bytes'] / 1e6:.1f} MB per resumable checkpoint)"
             if summary.get("checkpoint_bytes")
@@ -159,6 +176,9 @@ def train(
         err_console.print(
             f"{summary['skipped_short']} utterance(s) shorter than one segment were not trained on"
         )
+    if failed:
+        err_console.print(f"{len(failed)} utterance(s) whose audio failed (above) were left out")
+        return 1
     return 0
 
 

@@ -77,18 +77,7 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
 # Imports that break the table today only because another engineer is moving the code (issue
 # 20): (importer prefix, imported prefix, why). Delete an entry once its move is merged; the
 # test below fails for an entry that no longer matches any import.
-_TRAINKIT = "trainkit moves training into audiotok/train/"
-KNOWN_LAYER_EXCEPTIONS: list[tuple[str, str, str]] = [
-    ("codecs.hybrid_train", "train", _TRAINKIT),
-    ("codecs.hybrid_train", "pipeline", _TRAINKIT),
-    ("codecs.hybrid_train_data", "pipeline", _TRAINKIT),
-    ("codecs.hybrid_train_task", "train", _TRAINKIT),
-    ("codecs.hybrid_train_task", "metrics", _TRAINKIT),
-    ("vocoders.train", "train", _TRAINKIT),
-    ("vocoders.train", "__init__", _TRAINKIT),
-    ("vocoders.train_task", "train", _TRAINKIT),
-    ("vocoders.train_task", "metrics", _TRAINKIT),
-]
+KNOWN_LAYER_EXCEPTIONS: list[tuple[str, str, str]] = []
 # Import cycles owned by another engineer's area: the exact set of modules of each.
 KNOWN_CYCLES: list[tuple[frozenset[str], str]] = []
 

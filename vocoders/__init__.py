@@ -7,9 +7,8 @@
 Decoding a store or a unit file goes through the one decode path,
 :mod:`audiotok.decoding` (``decode_store(store, voc, "wavs/")``).
 
-Importing this package imports no torch; models load on first use. Training lives in
-:mod:`audiotok.vocoders.train` (which imports the training kit, :mod:`audiotok.train`); the
-inference path (this package, ``decode``) never imports it.
+Importing this package imports no torch; models load on first use. Training lives in the
+training kit (:mod:`audiotok.train.vocoder`); no module of this package imports it.
 """
 
 from __future__ import annotations

@@ -130,38 +130,3 @@ def set_rng_state(state: dict[str, Any], device: torch.device) -> None:
     torch.set_rng_state(state["cpu"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)
-
-
-def check_run_settings(
-    out: Path, options: dict[str, Any], identity: tuple[str, ...], *, resume: bool, main: bool
-) -> None:
-    """A training folder's ``train.json`` records the settings of its run: ``--resume`` with
-    other values of the ``identity`` settings is refused (naming them), and a fresh run never
-    writes over checkpoints. The main process writes ``train.json``."""
-    import json
-
-    from audiotok.errors import AudiotokError
-
-    path = out / "train.json"
-    if resume:
-        if not path.is_file():
-            raise AudiotokError(f"--resume: {out} holds no train.json; start without --resume")
-        saved = json.loads(path.read_text())
-        diffs = [
-            f"{k}: {saved.get(k)!r} -> {options[k]!r}"
-            for k in identity
-            if saved.get(k) != options[k]
-        ]
-        if diffs:
-            raise AudiotokError(
-                f"--resume with other settings than the run in {out} ({'; '.join(diffs)}): "
-                "resume with the same options, or train into a new folder"
-            )
-    elif main:
-        if list_steps(out / "checkpoints"):
-            raise AudiotokError(
-                f"{out} already holds checkpoints: pass --resume to continue that run, or "
-                "train into a new folder"
-            )
-        out.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(options, indent=1) + "\n")

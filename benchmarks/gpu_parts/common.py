@@ -83,8 +83,9 @@ FULL = Sizes(
     train_files=40,
     train_file_seconds=4.0,
     train_window=10,
-    vocoder_train={"batch_size": 16},  # trainer defaults: HiFi-GAN V1, 0.56 s segments
-    hybrid_train={"batch_size": 6, "segment_seconds": 3.0},  # SpeechTokenizer's defaults
+    # dotted keys of the trainers' configs (audiotok.train.config.override)
+    vocoder_train={"data.batch_size": 16},  # trainer defaults: HiFi-GAN V1, 0.56 s segments
+    hybrid_train={"data.batch_size": 6, "data.segment_seconds": 3.0},  # SpeechTokenizer's
 )
 SMOKE = Sizes(
     extract_files=4,
@@ -110,7 +111,7 @@ SMOKE = Sizes(
     train_file_seconds=1.2,
     train_window=1,
     vocoder_train={
-        "batch_size": 2,
+        "data.batch_size": 2,
         "model": {
             "embedding_dim": 16,
             "upsample_initial_channel": 16,
@@ -118,17 +119,17 @@ SMOKE = Sizes(
             "resblock_dilation_sizes": ((1,),),
             "duration_hidden_dim": 16,
         },
-        "disc_width": 0.0625,
-        "discriminators": ("mpd",),
+        "discriminators.width": 0.0625,
+        "discriminators.names": ["mpd"],
     },
     hybrid_train={
-        "batch_size": 2,
-        "segment_seconds": 0.4,
-        "n_codebooks": 2,
-        "codebook_size": 16,
-        "model": {"n_filters": 2, "dimension": 16, "lstm_layers": 1, "kmeans_iters": 2},
-        "disc_width": 0.0625,
-        "discriminators": ("mpd",),
+        "data.batch_size": 2,
+        "data.segment_seconds": 0.4,
+        "model.n_codebooks": 2,
+        "model.codebook_size": 16,
+        "model.arch": {"n_filters": 2, "dimension": 16, "lstm_layers": 1, "kmeans_iters": 2},
+        "discriminators.width": 0.0625,
+        "discriminators.names": ["mpd"],
     },
 )
 

@@ -15,27 +15,30 @@ from gpu_parts.training import captured_trainer, figure, train_corpus
 
 
 def train(ctx: Context) -> Figure:
-    from audiotok.codecs.hybrid_train import train_hybrid
+    from audiotok.train.config import override
+    from audiotok.train.hybrid import train_hybrid
+    from audiotok.train.hybrid_config import HybridTrainConfig
 
     corpus = train_corpus(ctx)
     w = ctx.sizes.train_window
     out = ctx.tmp / "hybrid_train"
     with captured_trainer() as box:
-        train_hybrid(
-            [corpus],
-            out,
-            steps=2 * w,
-            teacher="mfcc",
-            log_every=w,
-            checkpoint_every=2 * w,
-            device=ctx.device,
-            seed=ctx.seed,
-            num_workers=0 if ctx.smoke else 2,
-            valid_max=2,
-            progress=False,
-            tensorboard=False,
-            **ctx.sizes.hybrid_train,
+        cfg = override(
+            HybridTrainConfig(inputs=[str(corpus)], output=str(out)),
+            {
+                "schedule.steps": 2 * w,
+                "teacher.name": "mfcc",
+                "schedule.log_every": w,
+                "schedule.checkpoint_every": 2 * w,
+                "device": ctx.device,
+                "seed": ctx.seed,
+                "data.num_workers": 0 if ctx.smoke else 2,
+                "data.valid_max": 2,
+                "schedule.tensorboard": False,
+                **ctx.sizes.hybrid_train,
+            },
         )
+        train_hybrid(cfg, progress=False)
     trainer = box["trainer"]
     sr = trainer.task.index.sample_rate
     return figure(

@@ -83,7 +83,9 @@ def decode(ctx: Context) -> Figure:
 def train(ctx: Context) -> Figure:
     from audiotok import load
     from audiotok.pipeline import RunOptions, encode_corpus, scan_inputs
-    from audiotok.vocoders.train import train_vocoder
+    from audiotok.train.config import override
+    from audiotok.train.vocoder import train_vocoder
+    from audiotok.train.vocoder_config import VocoderTrainConfig
 
     corpus = train_corpus(ctx)
     tokens = ctx.tmp / "vocoder_tokens"
@@ -96,18 +98,20 @@ def train(ctx: Context) -> Figure:
     w = ctx.sizes.train_window
     out = ctx.tmp / "vocoder_train"
     with captured_trainer() as box:
-        train_vocoder(
-            tokens,
-            out,
-            steps=2 * w,
-            log_every=w,
-            checkpoint_every=2 * w,
-            device=ctx.device,
-            seed=ctx.seed,
-            progress=False,
-            tensorboard=False,
-            **ctx.sizes.vocoder_train,
+        cfg = override(
+            VocoderTrainConfig(store=str(tokens), output=str(out)),
+            {
+                "schedule.steps": 2 * w,
+                "schedule.log_every": w,
+                "schedule.checkpoint_every": 2 * w,
+                "device": ctx.device,
+                "seed": ctx.seed,
+                "data.num_workers": 0,
+                "schedule.tensorboard": False,
+                **ctx.sizes.vocoder_train,
+            },
         )
+        train_vocoder(cfg, progress=False)
     trainer = box["trainer"]
     voc = trainer.G.vocoder
     return figure(

@@ -30,21 +30,31 @@ TINY = {
     "dead_after": 2,
     "ema_decay": 0.9,
 }
-COMMON = dict(
-    teacher="mfcc",
-    n_codebooks=2,
-    codebook_size=16,
-    model=TINY,
-    segment_seconds=1.0,
-    batch_size=4,
-    device="cpu",
-    num_workers=0,
-    discriminators=("mpd",),
-    disc_width=1 / 16,
-    valid_fraction=0.2,
-    progress=False,
-    tensorboard=False,
-)
+COMMON = {
+    "teacher.name": "mfcc",
+    "model.n_codebooks": 2,
+    "model.codebook_size": 16,
+    "model.arch": TINY,
+    "data.segment_seconds": 1.0,
+    "data.batch_size": 4,
+    "data.num_workers": 0,
+    "data.valid_fraction": 0.2,
+    "device": "cpu",
+    "discriminators.names": ["mpd"],
+    "discriminators.width": 1 / 16,
+    "schedule.tensorboard": False,
+}
+
+
+def train(inputs, out, steps, *, resume=False, **values):
+    """train_hybrid on a config of COMMON plus dotted ``values``."""
+    from audiotok.train.config import override
+    from audiotok.train.hybrid import train_hybrid
+    from audiotok.train.hybrid_config import HybridTrainConfig
+
+    base = HybridTrainConfig(inputs=[str(p) for p in inputs], output=str(out))
+    cfg = override(base, {**COMMON, "schedule.steps": steps, **values})
+    return train_hybrid(cfg, resume=resume, progress=False)
 
 
 @pytest.fixture(autouse=True)
@@ -77,19 +87,10 @@ def test_distillation_raises_the_held_out_teacher_cosine(corpus, tmp_path):
     Nor can a student that only learned each teacher dimension's mean pass: a constant vector's
     D-axis cosine is at most ``|mean| / rms`` per dimension (0.14 on these held-out files,
     computed below), and the final cosine must clear that by 0.05."""
-    from audiotok.codecs.hybrid_train import train_hybrid
-
     out = tmp_path / "st"
-    s = train_hybrid(
-        [corpus],
-        out,
-        steps=40,
-        lr=3e-3,
-        adv_start=40,
-        checkpoint_every=40,
-        log_every=20,
-        **COMMON,
-    )
+    s = train([corpus], out, 40, **{"optim.lr": 3e-3, "optim.adv_start": 40,
+                                    "schedule.checkpoint_every": 40,
+                                    "schedule.log_every": 20})  # fmt: skip
     first, last = s["first_eval"], s["last_eval"]
     assert (first["step"], last["step"]) == (0, 40)
     assert last["valid/teacher_cosine"] > first["valid/teacher_cosine"] + 0.15, (first, last)
@@ -99,8 +100,8 @@ def test_distillation_raises_the_held_out_teacher_cosine(corpus, tmp_path):
 
     # the figure is the exported codec's: recompute it from its codebook-0 tokens
     import audiotok
-    from audiotok.codecs.hybrid_train_data import load_index
-    from audiotok.codecs.speechtokenizer_distill import teacher_cosine
+    from audiotok.train.corpus import load_index
+    from audiotok.train.distill import teacher_cosine
 
     tok = audiotok.load(str(out))
     model = tok.model
@@ -125,24 +126,17 @@ def test_split_semantic_at_12_5_hz_with_time_resampled_teacher(corpus, tmp_path)
     the same latent, not its residual); a 12.5 Hz student reads the 100 Hz MFCC teacher
     interpolated at its frame centres."""
     import audiotok
-    from audiotok.codecs.hybrid_train import train_hybrid
-    from audiotok.codecs.hybrid_train_data import load_index
     from audiotok.codecs.rvq import SplitResidualVQ
-    from audiotok.codecs.speechtokenizer_distill import align_teacher
     from audiotok.extractors import load
+    from audiotok.train.corpus import load_index
+    from audiotok.train.distill import align_teacher
 
     out = tmp_path / "split"
-    s = train_hybrid(
-        [corpus],
-        out,
-        steps=2,
-        hop=1280,
-        split_semantic=True,
-        checkpoint_every=2,
-        log_every=2,
-        weights={"distill_type": "t_axis"},  # the released T-axis loss crashes (docs/hybrid.md)
-        **{**COMMON, "n_codebooks": 3, "segment_seconds": 1.2},
-    )
+    s = train([corpus], out, 2, **{
+        "model.hop": 1280, "model.split_semantic": True, "schedule.checkpoint_every": 2,
+        "schedule.log_every": 2, "model.n_codebooks": 3, "data.segment_seconds": 1.2,
+        "loss.distill_type": "t_axis",  # the released T-axis loss crashes (docs/hybrid.md)
+    })  # fmt: skip
     assert s["frame_rate"] == 12.5
     logged = [json.loads(x) for x in (out / "metrics.jsonl").read_text().splitlines()]
     assert any(math.isfinite(x.get("train/loss_distill", math.nan)) for x in logged)
@@ -177,13 +171,12 @@ def test_split_semantic_at_12_5_hz_with_time_resampled_teacher(corpus, tmp_path)
 def test_resume_continues_bit_for_bit(corpus, tmp_path):
     """GAN losses from step 0, random segments, dead-code restarts and both optimizers: any
     state lost at the checkpoint changes the step-4 weights."""
-    from audiotok.codecs.hybrid_train import train_hybrid
-
-    opts = dict(COMMON, checkpoint_every=2, log_every=2, eval_every=100, lr=1e-3)
-    train_hybrid([corpus], tmp_path / "a", steps=4, **opts)
-    train_hybrid([corpus], tmp_path / "b", steps=2, **opts)
-    s = train_hybrid([corpus], tmp_path / "b", steps=4, resume=True, **opts)
-    assert s["start_step"] == 2
+    opts = {"schedule.checkpoint_every": 2, "schedule.log_every": 2,
+            "schedule.eval_every": 100, "optim.lr": 1e-3}  # fmt: skip
+    train([corpus], tmp_path / "a", 4, **opts)
+    train([corpus], tmp_path / "b", 2, **opts)
+    s = train([corpus], tmp_path / "b", 4, resume=True, **opts)
+    assert s["start_step"] == 2 and s["config_changes"] == []
     step4 = Path("checkpoints") / "step-00000004"
     for name in ("generator", "discriminator"):
         a = load_file(str(tmp_path / "a" / step4 / f"{name}.safetensors"))
@@ -194,11 +187,10 @@ def test_resume_continues_bit_for_bit(corpus, tmp_path):
     g4 = load_file(str(tmp_path / "a" / step4 / "generator.safetensors"))
     key = "model.quantizer.vq.layers.0._codebook.embed"
     assert not torch.equal(g2[key], g4[key])  # the codebooks moved between the checkpoints
-    with pytest.raises(AudiotokError, match="codebook_size: 16 -> 32"):
-        train_hybrid([corpus], tmp_path / "b", steps=6, resume=True,
-                     **{**opts, "codebook_size": 32})  # fmt: skip
+    with pytest.raises(AudiotokError, match="model.codebook_size: 16 -> 32"):
+        train([corpus], tmp_path / "b", 6, resume=True, **{**opts, "model.codebook_size": 32})
     with pytest.raises(AudiotokError, match="already holds checkpoints"):
-        train_hybrid([corpus], tmp_path / "b", steps=6, **opts)
+        train([corpus], tmp_path / "b", 6, **opts)
 
 
 def test_cli_trains_encodes_and_decodes(corpus, tmp_path, capsys):
@@ -227,8 +219,20 @@ def test_cli_trains_encodes_and_decodes(corpus, tmp_path, capsys):
     assert cfg["teacher_recipe"] == {"target": "extractor", "name": "mfcc", "options": {}}
     assert cfg["teacher_sha256"] == ""  # MFCCs have no weights
     assert cfg["format"] == "audiotok-hybrid-codec" and "audiotok_builder" not in cfg
-    train = json.loads((st / "train.json").read_text())
-    assert train["discriminators"] == ["mpd", "msd", "mstft"] and train["init"] == "default"
+    saved = json.loads((st / "train.json").read_text())
+    assert saved["discriminators"]["names"] == ["mpd", "msd", "mstft"]
+    assert saved["model"]["init"] == "default" and saved["teacher"]["layer"] is None
+    # the flags given, and only those, override the defaults (which stay the released ones)
+    assert saved["model"]["arch"] == {"n_filters": 2, "dimension": 16, "lstm_layers": 1}
+    assert saved["optim"]["lr"] == 1e-4 and saved["optim"]["betas"] == [0.9, 0.99]
+    assert saved["inputs"] == [str(corpus.resolve()), str(broken.resolve())]
+    # --resume alone continues with the run's own train.json; a changed LR is listed
+    with pytest.raises(SystemExit) as e:
+        main(["hybrid", "train", "--resume", "-o", str(st), "--steps", "3", "--lr", "1e-3", "-q"])
+    err = capsys.readouterr().err
+    assert e.value.code == 1 and str(broken) in err  # the saved inputs, the broken one again
+    assert "resumed with changed settings: optim.lr: 0.0001 -> 0.001" in err
+    assert (st / "checkpoints" / "step-00000003" / "state.pt").is_file()
 
     sub = tmp_path / "sub"
     sub.mkdir()
@@ -255,17 +259,14 @@ def test_cli_trains_encodes_and_decodes(corpus, tmp_path, capsys):
 def test_inference_does_not_import_training_code(corpus, tmp_path):
     """`import audiotok`, loading a trained folder, encoding and decoding: no audiotok.train,
     no trainer module in sys.modules (a fresh interpreter)."""
-    from audiotok.codecs.hybrid_train import train_hybrid
-
     st = tmp_path / "st"
-    train_hybrid([corpus], st, steps=1, checkpoint_every=1, **COMMON)
+    train([corpus], st, 1, **{"schedule.checkpoint_every": 1})
     code = (
         "import sys, torch, audiotok\n"
         f"tok = audiotok.load({str(st)!r})\n"
         "codes = tok.encode(torch.zeros(8000).uniform_(-0.5, 0.5), 16000)\n"
         "tok.decode(codes)\n"
-        "bad = sorted(m for m in sys.modules if m.startswith('audiotok.train') "
-        "or m.startswith('audiotok.codecs.hybrid_train'))\n"
+        "bad = sorted(m for m in sys.modules if m.startswith('audiotok.train'))\n"
         "assert codes.shape[0] == 2 and not bad, bad\n"
         "print('ok')\n"
     )
@@ -279,9 +280,8 @@ def test_avg_teacher_is_the_mean_of_all_hidden_states(corpus, tmp_path):
     ``hubert_rep_extract.py`` averages them), stored once per file, aligned 50 Hz to 50 Hz."""
     from transformers import HubertConfig, HubertModel
 
-    from audiotok.codecs.hybrid_train import train_hybrid
-    from audiotok.codecs.hybrid_train_data import load_index
     from audiotok.store.features import open_features
+    from audiotok.train.corpus import load_index
 
     cfg = HubertConfig(
         hidden_size=32,
@@ -298,8 +298,8 @@ def test_avg_teacher_is_the_mean_of_all_hidden_states(corpus, tmp_path):
     ref = HubertModel(cfg).eval()
     ref.save_pretrained(tmp_path / "hubert")
     out = tmp_path / "st"
-    s = train_hybrid([corpus], out, steps=0, **{**COMMON, "teacher": str(tmp_path / "hubert"),
-                                               "teacher_layer": "avg"})  # fmt: skip
+    s = train([corpus], out, 0, **{"teacher.name": str(tmp_path / "hubert"),
+                                   "teacher.layer": "avg"})  # fmt: skip
     assert s["teacher"]["layer"] == "avg" and s["teacher"]["dim"] == 32
     assert s["teacher"]["recipe"]["options"]["layers"] == [0, 1, 2]
     assert s["teacher"]["recipe"]["options"]["combine"] == "mean"
@@ -316,9 +316,9 @@ def test_avg_teacher_is_the_mean_of_all_hidden_states(corpus, tmp_path):
 
 
 def test_settings_and_loss_configuration():
-    from audiotok.codecs.hybrid_train import strides_for, teacher_layers
-    from audiotok.codecs.hybrid_train_task import mel_loss_for
-    from audiotok.codecs.speechtokenizer_distill import DistillWeights
+    from audiotok.train.distill import DistillWeights
+    from audiotok.train.hybrid_config import strides_for, teacher_layers
+    from audiotok.train.hybrid_task import mel_loss_for
 
     assert strides_for(320) == [8, 5, 4, 2] and strides_for(1280) == [8, 8, 5, 4]
     assert math.prod(strides_for(2 * 3 * 7 * 16)) == 672

@@ -9,7 +9,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from audiotok.codecs.speechtokenizer_distill import (
+from audiotok.train.distill import (
     DistillWeights,
     align_teacher,
     crop_segment,

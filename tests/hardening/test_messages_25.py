@@ -39,10 +39,14 @@ def test_a_missing_vocoder_folder_is_not_an_unknown_model(tmp_path):
 
 
 def test_teacher_layer_errors_name_teacher_layer(small_corpus, tmp_path):
-    from audiotok.codecs.hybrid_train import train_hybrid
+    from audiotok.train.hybrid import train_hybrid
+    from audiotok.train.hybrid_config import HybridTrainConfig, Teacher
 
+    cfg = HybridTrainConfig(
+        inputs=[str(small_corpus)], output=str(tmp_path / "h"), teacher=Teacher("mfcc", "3")
+    )
     with pytest.raises(AudiotokError) as e:
-        train_hybrid([small_corpus], tmp_path / "h", steps=1, teacher="mfcc", teacher_layer="3")
+        train_hybrid(cfg)
     assert "--teacher-layer" in str(e.value) and "--layer" not in str(e.value).replace(
         "--teacher-layer", ""
     )

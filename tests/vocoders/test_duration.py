@@ -48,7 +48,7 @@ def test_predictor_learns_structured_durations(tiny_vocoder):
     """Trained with the vocoder trainer's duration loss on deduplicated sequences, predicted
     durations on held-out sequences correlate with the true ones: Pearson r > 0.8 asserted
     (measured 0.88 to 0.90 over seeds 0-2; a predictor blind to the units scores about 0)."""
-    from audiotok.vocoders.train_task import duration_loss
+    from audiotok.train.vocoder_task import duration_loss
 
     torch.manual_seed(0)
     voc = tiny_vocoder(num_units=NUM_UNITS, duration_predictor=True, duration_dropout=0.1)

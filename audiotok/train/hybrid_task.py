@@ -35,11 +35,12 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from audiotok.codecs.hybrid_train_data import CorpusIndex, SegmentDataset, collate
-from audiotok.codecs.speechtokenizer_distill import DistillWeights, distill_loss, teacher_cosine
+from audiotok.train.corpus import CorpusIndex
 from audiotok.train.data import step_batches
 from audiotok.train.dist import DistInfo
+from audiotok.train.distill import DistillWeights, distill_loss, teacher_cosine
 from audiotok.train.mel import MultiResolutionMelLoss
+from audiotok.train.segments import SegmentDataset, collate
 
 
 @torch.no_grad()
@@ -106,7 +107,7 @@ class HybridTask:
         self.generator: nn.Module = HybridTrainModule(model)
         self.discriminator: nn.Module = discriminator
         self.index, self.valid_items, self.out = index, valid_items, out_dir
-        self.dataset = SegmentDataset(index, train_items, segment_frames, seed)
+        self.dataset = SegmentDataset(index, train_items, segment_frames, seed, name="teacher")
         self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
         self.w = weights
         self.eval_max_frames = eval_max_frames
@@ -156,7 +157,7 @@ class HybridTask:
         model: Any = generator.model
         model.eval()
         device = next(model.parameters()).device
-        maps = (self.index.audio_memmap(), self.index.teacher_memmap())
+        maps = (self.index.audio_memmap(), self.index.frames_memmap())
         hop, sr = self.index.hop, self.index.sample_rate
         cos_d, cos_t, dist, mels = [], [], [], []
         for i in self.valid_items:

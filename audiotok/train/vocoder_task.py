@@ -21,13 +21,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from audiotok.train.corpus import CorpusIndex
 from audiotok.train.data import step_batches
 from audiotok.train.dist import DistInfo
 from audiotok.train.mel import MultiResolutionMelLoss
 from audiotok.train.norms import folded_state_dict
+from audiotok.train.segments import SegmentDataset, collate
 from audiotok.vocoders.duration import segment_runs
 from audiotok.vocoders.model import Vocoder
-from audiotok.vocoders.train_data import CorpusIndex, SegmentDataset, collate
 
 
 def duration_loss(vocoder: Vocoder, units: torch.Tensor, trim_edges: bool = True) -> torch.Tensor:
@@ -66,6 +67,7 @@ class VocoderTask:
         valid_items: list[int],
         out_dir: Path,
         *,
+        speaker_of: np.ndarray,
         segment_frames: int,
         batch_size: int,
         seed: int,
@@ -74,15 +76,19 @@ class VocoderTask:
         dur_weight: float = 1.0,
         eval_max_frames: int = 1000,
     ):
-        self.generator = VocoderTrainModule(vocoder)
-        self.discriminator = discriminator
+        self.generator: nn.Module = VocoderTrainModule(vocoder)
+        self.discriminator: nn.Module = discriminator
         self.index, self.valid_items, self.out = index, valid_items, out_dir
-        self.dataset = SegmentDataset(index, train_items, segment_frames, seed)
+        self.has_speakers = vocoder.speaker_embed is not None
+        self.speaker_of = speaker_of
+        self.dataset = SegmentDataset(
+            index, train_items, segment_frames, seed, name="units",
+            speaker_of=speaker_of if self.has_speakers else None,
+        )  # fmt: skip
         self.batch_size, self.seed, self.num_workers = batch_size, seed, num_workers
         self.mel_weight, self.dur_weight = mel_weight, dur_weight
         self.eval_max_frames = eval_max_frames
         self.mel = MultiResolutionMelLoss(vocoder.sample_rate)
-        self.has_speakers = vocoder.speaker_embed is not None
 
     def batches(self, start_step: int, info: DistInfo) -> Iterator[Any]:
         return step_batches(
@@ -115,18 +121,17 @@ class VocoderTask:
 
         voc: Vocoder = generator.vocoder  # type: ignore[assignment]
         voc.eval()
-        mm = self.index.memmap()
+        maps = (self.index.audio_memmap(), self.index.frames_memmap())
         dists, dur_losses = [], []
         for i in self.valid_items:
-            units = torch.from_numpy(
-                self.index.units_of(i)[: self.eval_max_frames].astype(np.int64)
-            )
-            ref = self.index.audio_of(i, mm)[: len(units) * self.index.hop]
-            spk = int(self.index.speaker_of[i]) if self.has_speakers else None
+            pcm, all_units = self.index.file(i, *maps)
+            units = all_units[: self.eval_max_frames].long()
+            ref = pcm[: len(units) * self.index.hop].float().numpy() / 32768.0
+            spk = int(self.speaker_of[i]) if self.has_speakers else None
             wav, _ = voc.decode(units.to(voc.device), speaker=spk)
             dists.append(mel_distance(ref, wav[0].float().cpu().numpy(), voc.sample_rate))
             if voc.duration is not None:
-                full = torch.from_numpy(self.index.units_of(i).astype(np.int64))[None]
+                full = all_units.long()[None]
                 dur_losses.append(float(duration_loss(voc, full.to(voc.device), trim_edges=False)))
         out = {"valid/mel_distance": float(np.mean(dists))}
         if dur_losses:
