@@ -74,13 +74,6 @@ LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("cli", ("cli", "__main__")),  # parse, call the library, print
 ]
 
-# Imports that break the table today only because another engineer is moving the code (issue
-# 20): (importer prefix, imported prefix, why). Delete an entry once its move is merged; the
-# test below fails for an entry that no longer matches any import.
-KNOWN_LAYER_EXCEPTIONS: list[tuple[str, str, str]] = []
-# Import cycles owned by another engineer's area: the exact set of modules of each.
-KNOWN_CYCLES: list[tuple[frozenset[str], str]] = []
-
 
 def _modules() -> dict[str, Path]:
     """Module name (without the leading ``audiotok.``; the package itself is ``__init__``) ->
@@ -161,12 +154,6 @@ def layer_of(module: str) -> int:
     return scores.index(max(scores))
 
 
-def _known(importer: str, imported: str) -> bool:
-    return any(
-        _match(importer, [a]) and _match(imported, [b]) for a, b, _ in KNOWN_LAYER_EXCEPTIONS
-    )
-
-
 def test_every_module_has_a_layer():
     for module in MODULES:
         layer_of(module)
@@ -176,7 +163,7 @@ def test_no_module_imports_a_layer_above_its_own():
     bad = []
     for module in sorted(MODULES):
         for target, line, _ in _imports(module):
-            if layer_of(target) > layer_of(module) and not _known(module, target):
+            if layer_of(target) > layer_of(module):
                 bad.append(
                     f"{MODULES[module].relative_to(ROOT)}:{line}: audiotok.{module} "
                     f"({LAYERS[layer_of(module)][0]}) imports audiotok.{target} "
@@ -203,7 +190,7 @@ def test_the_rules_issue_20_names(importer, forbidden):
         for m in MODULES
         if _match(m, [importer])
         for t in GRAPH[m]
-        if _match(t, forbidden) and not _known(m, t)
+        if _match(t, forbidden)
     ]
     assert bad == []
 
@@ -281,30 +268,13 @@ def _cycles() -> list[frozenset[str]]:
 
 
 def test_no_import_cycle():
-    known = {c for c, _ in KNOWN_CYCLES}
-    assert [sorted(c) for c in _cycles() if c not in known] == []
+    assert [sorted(c) for c in _cycles()] == []
 
 
 def test_the_cycle_finder_finds_a_cycle(monkeypatch):
     """The check above could fail: a graph with a cycle through three modules is reported."""
     monkeypatch.setitem(GRAPH, "recipe", GRAPH["recipe"] | {"factory"})
     assert frozenset({"recipe", "factory"}) <= max(_cycles(), key=len)
-
-
-def test_known_exceptions_are_still_needed():
-    """An exception whose import or cycle is gone (the move was merged) must be deleted."""
-    stale = [
-        f"{a} -> {b}"
-        for a, b, _ in KNOWN_LAYER_EXCEPTIONS
-        if not any(
-            _match(m, [a]) and _match(t, [b]) and layer_of(t) > layer_of(m)
-            for m in MODULES
-            for t in GRAPH[m]
-        )
-    ]
-    found = set(_cycles())
-    stale += [", ".join(sorted(c)) for c, _ in KNOWN_CYCLES if c not in found]
-    assert stale == [], "delete these from KNOWN_LAYER_EXCEPTIONS / KNOWN_CYCLES"
 
 
 def test_docs_hold_the_same_table():
