@@ -108,10 +108,12 @@ class FeedEncoder:
         vocab: VocabSpec | None = None,
         layout: str = "shared",
         markers: bool = False,
+        offset: int = 0,
         **options: Any,
     ) -> FeedEncoder:
         """An encoder for a source; without ``vocab``, one is built from the source's specs
-        with the pattern's delay preset (``VocabSpec.build(specs, layout=..., delays=...)``)."""
+        with the pattern's delay preset and positions (``VocabSpec.build(specs, layout=...,
+        delays=..., positions=..., offset=...)``)."""
         p = get_pattern(pattern)
         specs = specs_of(source)
         if vocab is None:
@@ -123,6 +125,7 @@ class FeedEncoder:
                 delays=p.default_delays,
                 markers=markers,
                 positions=p.positions,
+                offset=offset,
             )
         by_name = {s.name: s for s in specs}
         for s in vocab.streams:
