@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from audiotok.feed.vocab import VocabError
+from audiotok.feed.errors import VocabError
 
 PER_CODEBOOK, PER_SLOT = "per_codebook", "per_slot"
 POSITIONS = (PER_CODEBOOK, PER_SLOT)

@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from audiotok.errors import AudiotokError
+from audiotok.feed.errors import VocabError
+from audiotok.feed.slots import PER_SLOT, POSITIONS, slot_fields
 from audiotok.spec import TokenSpec
 
 KINDS = ("semantic", "acoustic", "text")
@@ -40,10 +41,6 @@ DEFAULT_SPECIALS = ("pad", "bos", "eos", "empty")
 DELAY_PRESETS = ("none", "musicgen", "moshi")
 FORMAT = "audiotok-vocab"
 UINT16_MAX_VOCAB = 1 << 16
-
-
-class VocabError(AudiotokError):
-    """A vocabulary spec that cannot be used (collisions, unknown streams, bad JSON)."""
 
 
 @dataclass(frozen=True)
@@ -107,8 +104,6 @@ class VocabSpec:
         left to another vocabulary; Orpheus TTS puts SNAC codes at 128,266, after Llama 3's
         text ids and its own special tokens).
         """
-        from audiotok.feed.slots import PER_SLOT, POSITIONS, slot_fields
-
         if positions not in POSITIONS:
             raise VocabError(f"unknown positions {positions!r}: use {', '.join(POSITIONS)}")
         if layout not in LAYOUTS:
