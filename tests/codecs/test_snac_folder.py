@@ -49,8 +49,9 @@ def test_encode_with_a_snac_folder_as_model(tmp_path, capsys):
     for i, n in enumerate((300, 520)):
         sf.write(corpus / f"u{i}.wav", 0.1 * g.standard_normal(n), 24000)
     tok = tmp_path / "tok"
-    rc, _, err = _cli(["encode", corpus, "-o", tok, "--kind", "acoustic", "--model", folder,
-                       "--num-workers", "0", "-q"], capsys)  # fmt: skip
+    rc, _, err = _cli(
+        ["encode", corpus, "-o", tok, "--model", folder, "--num-workers", "0", "-q"], capsys
+    )  # fmt: skip (the kind is the model's own)
     assert rc == 0, err
     store = audiotok.open_tokens(str(tok))
     assert store.spec.name == "snac-24khz" and store.spec.strides == (4, 2, 1)
