@@ -239,12 +239,30 @@ def _xcodec2_folder(path: Path, **options: Any) -> Any:
     return registry.get("xcodec2").build(**options)
 
 
+def _snac_folder(path: Path, **options: Any) -> Any:
+    """A SNAC release folder (config.json + pytorch_model.bin): the registry's SNAC entry of
+    its sampling rate, with the folder as its weights."""
+    from audiotok.folder_formats import CONFIG, read_config
+
+    rate = read_config(path)["sampling_rate"]
+    snacs = [e for e in registry.entries("acoustic") if e.builder == "audiotok.codecs.snac:build"]
+    match = [e for e in snacs if e.sample_rate == rate]
+    if not match:
+        known = ", ".join(f"{e.sample_rate} Hz ({e.name})" for e in snacs)
+        raise AudiotokError(
+            f'{path / CONFIG}: field "sampling_rate" is {rate}; audiotok builds SNAC at {known}'
+        )
+    options.setdefault("weights", str(path))
+    return match[0].build(**options)
+
+
 # The loader of each folder format (:data:`audiotok.folder_formats.FORMATS`) that makes tokens.
 # Vocoder folders load through ``audiotok.vocoders.load``; Hugging Face folders are feature
 # extractors (``extractors.load``), made into a tokenizer with a codebook below.
 TOKENIZER_FOLDER_LOADERS: dict[str, Callable[..., Any]] = {
     "audiotok-hybrid-codec": _hybrid_codec_folder,
     "huggingface-xcodec2": _xcodec2_folder,
+    "huggingface-snac": _snac_folder,
 }
 
 

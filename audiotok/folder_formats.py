@@ -15,6 +15,11 @@ audiotok builds. Nothing read from the file is imported, called, evaluated or un
   format; any other value is refused, because honouring it would run the code it names
   (``{"audiotok_builder": "site:addsitedir"}`` beside a ``.pth`` file ran code on load);
 - a Hugging Face ``auto_map`` (code shipped with the folder, ``trust_remote_code``) is refused.
+
+A release whose ``config.json`` has neither ``format`` nor ``model_type`` (SNAC's: the keyword
+arguments of its model class) is recognised by its fields (:data:`FIELD_FORMATS`): the fields
+that identify it, and the JSON type of every field audiotok reads, so a wrong-typed field is
+one line naming the file and the field.
 """
 
 from __future__ import annotations
@@ -54,6 +59,58 @@ HF_MODEL_TYPES = ("hubert", "wav2vec2", "wavlm", "data2vec-audio")
 HF_CODECS = {
     "xcodec": FolderFormat("huggingface-xcodec2", "acoustic", "HKUSTAudio/xcodec2"),
 }
+
+
+# JSON types of a config field: how each is checked and named in an error.
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+FIELD_TYPES: dict[str, tuple[str, Any]] = {
+    "int": ("an integer", _is_int),
+    "int?": ("an integer or null", lambda v: v is None or _is_int(v)),
+    "ints": ("a list of integers", lambda v: isinstance(v, list) and all(map(_is_int, v))),
+    "bool": ("true or false", lambda v: isinstance(v, bool)),
+}
+
+
+@dataclass(frozen=True)
+class FieldFormat:
+    """A release recognised by its config fields: all of ``identify_by`` present (and no
+    ``format`` / ``model_type``); ``fields``: every field audiotok reads and its type (a key of
+    :data:`FIELD_TYPES`); ``required``: those the loader cannot do without."""
+
+    format: FolderFormat
+    identify_by: tuple[str, ...]
+    required: tuple[str, ...]
+    fields: dict[str, str]
+
+
+# hubertsiuzdak/snac_{24,32,44}khz: config.json holds the arguments of SNAC.__init__ (snac
+# package 1.2.1, snac/snac.py), e.g. snac_24khz's sampling_rate 24000, encoder_dim 48,
+# encoder_rates [2, 4, 8, 8], decoder_dim 1024, decoder_rates [8, 8, 4, 2], attn_window_size
+# null, codebook_size 4096, codebook_dim 8, vq_strides [4, 2, 1], noise true, depthwise true.
+FIELD_FORMATS: tuple[FieldFormat, ...] = (
+    FieldFormat(
+        FolderFormat("huggingface-snac", "acoustic", "hubertsiuzdak/snac"),
+        identify_by=("vq_strides", "encoder_rates", "decoder_rates"),
+        required=("sampling_rate", "vq_strides", "encoder_rates", "decoder_rates"),
+        fields={
+            "sampling_rate": "int",
+            "encoder_dim": "int",
+            "encoder_rates": "ints",
+            "latent_dim": "int?",
+            "decoder_dim": "int",
+            "decoder_rates": "ints",
+            "attn_window_size": "int?",
+            "codebook_size": "int",
+            "codebook_dim": "int",
+            "vq_strides": "ints",
+            "noise": "bool",
+            "depthwise": "bool",
+        },
+    ),
+)
 # "audiotok_builder" values that earlier audiotok builds wrote, and the format each one meant.
 LEGACY_BUILDERS = {"audiotok.codecs.speechtokenizer_student:load_student": "audiotok-hybrid-codec"}
 
@@ -82,7 +139,8 @@ def identify(folder: str | Path, cfg: dict[str, Any] | None = None) -> FolderFor
     if "audiotok_builder" in cfg:
         fmt = _legacy_format(path, cfg["audiotok_builder"], fmt)
     if fmt is None:
-        return _hugging_face(path, cfg)
+        by_fields = _by_fields(path, cfg)
+        return by_fields if by_fields is not None else _hugging_face(path, cfg)
     if not isinstance(fmt, str):
         raise AudiotokError(
             f'{path}: field "format" must be a string, not {type(fmt).__name__} ({fmt!r})'
@@ -121,6 +179,36 @@ def _legacy_format(path: Path, builder: Any, fmt: Any) -> str:
             f"says {fmt!r}"
         )
     return known
+
+
+def _by_fields(path: Path, cfg: dict[str, Any]) -> FolderFormat | None:
+    """The :data:`FIELD_FORMATS` entry the config's fields name, checked field by field."""
+    if "model_type" in cfg:
+        return None
+    for entry in FIELD_FORMATS:
+        if not all(k in cfg for k in entry.identify_by):
+            continue
+        for k in entry.required:
+            if k not in cfg:
+                raise AudiotokError(
+                    f"{path}: a {entry.format.name} config ({entry.format.written_by}) needs "
+                    f'field "{k}"'
+                )
+        for k, typ in entry.fields.items():
+            what, ok = FIELD_TYPES[typ]
+            if k in cfg and not ok(cfg[k]):
+                shown = json.dumps(cfg[k])
+                raise AudiotokError(
+                    f'{path}: field "{k}" must be {what}, not '
+                    f"{shown[:40] + ('...' if len(shown) > 40 else '')}"
+                )
+        if "auto_map" in cfg:
+            raise AudiotokError(
+                f'{path}: field "auto_map" asks to run code shipped with the folder; audiotok '
+                f"builds {entry.format.name} models with its own code"
+            )
+        return entry.format
+    return None
 
 
 def _hugging_face(path: Path, cfg: dict[str, Any]) -> FolderFormat:

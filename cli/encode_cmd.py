@@ -30,7 +30,11 @@ def encode(
         ..., help="Audio files, folders (scanned recursively) or manifests (.tsv/.jsonl)."
     ),
     output: Path = typer.Option(..., "-o", "--output", help="Token store directory."),
-    kind: str = typer.Option("semantic", help="semantic | acoustic | hybrid."),
+    kind: str = typer.Option(
+        None,
+        help="semantic | acoustic | hybrid: the kind --model must make (default: the model's "
+        "own; without --model, semantic).",
+    ),
     model: str = typer.Option(
         None,
         help="Registry name or path (default: mfcc-km100 for semantic, encodec-24khz "

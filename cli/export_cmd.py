@@ -21,14 +21,21 @@ def export(
     pattern: str = typer.Option(
         "flatten",
         help="Codebook layout: flatten, parallel, delay, multistream, coarse_first, valle, "
-        "coarse_to_fine (multi-rate stores: SNAC); fairseq, megatron and nanogpt take the flat "
-        "ones (flatten, coarse_to_fine).",
+        "coarse_to_fine (multi-rate stores: SNAC), orpheus (SNAC 24 kHz with Orpheus TTS's "
+        "id per position); fairseq, megatron and nanogpt take the flat ones (flatten, "
+        "coarse_to_fine, orpheus).",
     ),
     dedup: bool = typer.Option(False, help="Merge repeated units (semantic streams only)."),
     vocab_spec: Path | None = typer.Option(
         None, "--vocab-spec", help="Vocabulary spec JSON (default: built from the stores)."
     ),
     layout: str = typer.Option("shared", help="Vocabulary layout: shared or separate tables."),
+    vocab_offset: int = typer.Option(
+        0,
+        min=0,
+        help="First id of the speech codes (shared layout), the ids below left to a text "
+        "LLM's vocabulary (Orpheus TTS: 128266). Not with --vocab-spec (its file holds its ids).",
+    ),
     bos: bool = typer.Option(False, help="Start every document with the bos token."),
     eos: bool | None = typer.Option(
         None, "--eos/--no-eos", help="End documents with eos (default: per format)."
@@ -70,6 +77,7 @@ def export(
         pattern=pattern,
         vocab=vocab_spec,
         layout=layout,
+        offset=vocab_offset,
         dedup=dedup,
         bos=bos,
         eos=eos,

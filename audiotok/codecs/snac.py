@@ -249,6 +249,9 @@ def read_config(path: Path) -> dict[str, Any]:
         raise AudiotokError(f"cannot read {path}: {str(e).splitlines()[0]}") from None
     if not isinstance(raw, dict) or "vq_strides" not in raw:
         raise AudiotokError(f"{path} is not a SNAC config.json (no vq_strides)")
+    from audiotok.folder_formats import identify
+
+    identify(path.parent, raw)  # every field of its JSON type, else one line naming it
     return {k: raw[k] for k in CONFIG_KEYS if k in raw}
 
 

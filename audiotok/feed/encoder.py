@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from audiotok.feed import slots
 from audiotok.feed.dedup import dedup as dedup_runs
 from audiotok.feed.dedup import expand
 from audiotok.feed.patterns import FLAT, ROWS, SPLIT, Pattern, get_pattern
@@ -65,9 +66,16 @@ class FeedEncoder:
                 )
             self.rows.append(keys.index((s.source, s.codebook)))
         self.delays = np.array([s.delay for s in streams], dtype=np.int64)
+        self._phases = np.array([s.phase for s in streams], dtype=np.int64)
         all_strides = list(strides) if strides is not None else [1] * len(keys)
         self.strides = np.array([all_strides[r] for r in self.rows], dtype=np.int64)
-        self.pattern.check(self.delays, vocab.layout == "shared", self.strides)
+        self.group = max(s.group for s in streams)  # > 1: a per-slot vocabulary (feed/slots.py)
+        self.slotted = self.group > 1
+        if self.slotted:
+            slots.check(streams, self.strides)
+        self.pattern.check(self.delays, vocab.layout == "shared", self.strides, self.slotted)
+        # per-slot rows are one code per group: the pattern sees them at a single rate
+        self._layout_strides = np.ones_like(self.strides) if self.slotted else self.strides
         self.dedup = dedup
         if dedup:
             acoustic = [s.name for s in streams if s.kind != "semantic"]
@@ -100,14 +108,25 @@ class FeedEncoder:
         vocab: VocabSpec | None = None,
         layout: str = "shared",
         markers: bool = False,
+        offset: int = 0,
         **options: Any,
     ) -> FeedEncoder:
         """An encoder for a source; without ``vocab``, one is built from the source's specs
-        with the pattern's delay preset (``VocabSpec.build(specs, layout=..., delays=...)``)."""
+        with the pattern's delay preset and positions (``VocabSpec.build(specs, layout=...,
+        delays=..., positions=..., offset=...)``)."""
         p = get_pattern(pattern)
         specs = specs_of(source)
         if vocab is None:
-            vocab = VocabSpec.build(specs, layout=layout, delays=p.default_delays, markers=markers)
+            for one in specs:
+                p.check_strides(one.strides, one.name)
+            vocab = VocabSpec.build(
+                specs,
+                layout=layout,
+                delays=p.default_delays,
+                markers=markers,
+                positions=p.positions,
+                offset=offset,
+            )
         by_name = {s.name: s for s in specs}
         for s in vocab.streams:
             spec = by_name.get(s.source)
@@ -134,7 +153,8 @@ class FeedEncoder:
     def length(self, frames: int) -> int:
         """Tokens (steps) of an example of ``frames`` frames: exact without dedup, an upper
         bound with it."""
-        n = self.pattern.length(frames, len(self.rows), self.delays, self.strides)
+        steps = frames // self.group if self.slotted else frames
+        n = self.pattern.length(steps, len(self.rows), self.delays, self._layout_strides)
         return n + int(self.bos) + int(self.eos) + 2 * int(self.markers)
 
     # --- encode / decode -----------------------------------------------------------------
@@ -146,8 +166,10 @@ class FeedEncoder:
         durations = None
         if self.dedup:
             c, durations = dedup_runs(c)
+        if self.slotted:
+            c = slots.take(c, self._phases, self.group)
         ids = self.vocab.to_ids(c, self.stream_idx)
-        x = self.pattern.apply(ids, self.delays, self._empty, self.strides)
+        x = self.pattern.apply(ids, self.delays, self._empty, self._layout_strides)
         return Encoded(self._frame(x), durations, frames)
 
     def encode_block(self, block: Block, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -234,10 +256,14 @@ class FeedEncoder:
         return x, widths
 
     def decode(self, tokens: Any, durations: np.ndarray | None = None) -> np.ndarray:
-        """Inverse of ``encode``: raw codes [R, T'] of the fed streams (vocabulary order)."""
+        """Inverse of ``encode``: raw codes [R, T'] of the fed streams (vocabulary order; a
+        per-slot vocabulary's: of its codebooks, in the store's repeated layout)."""
         x = self._unframe(tokens)
-        ids = self.pattern.invert(x, len(self.rows), self.delays, self._empty, self.strides)
+        ids = self.pattern.invert(x, len(self.rows), self.delays, self._empty, self._layout_strides)
         codes = self.vocab.from_ids(ids, self.stream_idx)
+        if self.slotted:
+            codebooks = [self.vocab.streams[i].codebook for i in self.stream_idx]
+            codes = slots.put(codes, codebooks, self._phases, self.group, self.strides)
         if self.dedup:
             if durations is None:
                 raise VocabError("deduplicated tokens decode with their durations")

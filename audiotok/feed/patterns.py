@@ -19,7 +19,11 @@ gives ``x`` back, for every T >= 0 and R >= 1.
   decoder reads positions 0 / 1, 4 / 2, 3, 5, 6 of each group of 7 as codebooks 0 / 1 / 2:
   canopyai/Orpheus-TTS, ``orpheus_tts_pypi/orpheus_tts/decoder.py``). Orpheus also gives each
   of the 7 positions its own 4096-id range; here, as in every pattern, the vocabulary gives
-  each codebook one range. With all strides 1 it is ``flatten``.
+  each codebook one range (:mod:`audiotok.feed.slots` gives each position one instead). With
+  all strides 1 it is ``flatten``.
+- ``orpheus`` -> ``[T / 4 * 7]``: coarse_to_fine over a per-slot vocabulary of SNAC 24 kHz
+  codes (strides 4, 2, 1), Orpheus TTS's ids: position ``p`` of every group of 7 has its own
+  range, ``id = offset + p * size + code`` (see :mod:`audiotok.feed.slots`).
 
 Multi-rate rows reach patterns in the store's ``[K, T']`` layout (each code of codebook k
 repeated ``strides[k]`` times); only patterns with ``multirate`` take them, the others refuse
@@ -37,11 +41,14 @@ their delays (row 0's delay must be 0).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from audiotok.feed.slots import PER_CODEBOOK, PER_SLOT
+from audiotok.feed.slots import tree_order as _tree_order
 from audiotok.feed.vocab import VocabError
 
 FLAT, ROWS, SPLIT = "flat", "rows", "split"
@@ -55,8 +62,41 @@ class Pattern:
     uses_delays: bool = False
     needs_shared: bool = False  # rows share one sequence, so their ids must not overlap
     multirate: bool = False  # lays out codebooks of different frame rates (takes strides)
+    positions: str = PER_CODEBOOK  # the VocabSpec.build positions used when the pattern picks it
+    strides: tuple[int, ...] | None = None  # the only codebook strides it lays out (None: any)
 
-    def check(self, delays: np.ndarray, shared: bool, strides: np.ndarray | None = None) -> None:
+    def check_strides(self, strides: Sequence[int], name: str = "these codebooks") -> None:
+        """A pattern made for one shape of codes (orpheus: SNAC 24 kHz) refuses another."""
+        if self.strides is not None and tuple(int(s) for s in strides) != self.strides:
+            raise VocabError(
+                f"pattern {self.name} lays out {len(self.strides)} codebooks at strides "
+                f"{', '.join(map(str, self.strides))} (SNAC 24 kHz); {name} has strides "
+                f"{[int(s) for s in strides]}: use coarse_to_fine"
+            )
+
+    def check(
+        self,
+        delays: np.ndarray,
+        shared: bool,
+        strides: np.ndarray | None = None,
+        slotted: bool = False,
+    ) -> None:
+        """``strides``: each stream's; ``slotted``: the vocabulary is per-slot
+        (:mod:`audiotok.feed.slots`), its streams whole groups in coarse_to_fine order."""
+        if slotted and not self.multirate:
+            raise VocabError(
+                f"a per-slot vocabulary lays out multi-rate groups; pattern {self.name} does "
+                f"not: use {', '.join(p.name for p in PATTERNS.values() if p.multirate)}"
+            )
+        if self.positions == PER_SLOT and not slotted:
+            raise VocabError(
+                f"pattern {self.name} gives each position of a group its own id range: build "
+                "the vocabulary with positions='per_slot' (the default for this pattern)"
+            )
+        if self.strides is not None and strides is not None and slotted:
+            per_stream = [self.strides[k] for k, _ in _tree_order(self.strides)]
+            if [int(s) for s in strides] != per_stream:
+                self.check_strides(sorted(set(strides.tolist()), reverse=True))
         if strides is not None and np.any(strides != 1) and not self.multirate:
             raise VocabError(
                 f"pattern {self.name} puts every codebook at one frame rate, but these "
@@ -118,6 +158,14 @@ PATTERNS: dict[str, Pattern] = {
         Pattern("coarse_first", ROWS, "none", uses_delays=True),
         Pattern("valle", SPLIT),
         Pattern("coarse_to_fine", FLAT, needs_shared=True, multirate=True),
+        Pattern(
+            "orpheus",
+            FLAT,
+            needs_shared=True,
+            multirate=True,
+            positions=PER_SLOT,
+            strides=(4, 2, 1),
+        ),  # fmt: skip
     )
 }
 
@@ -242,29 +290,6 @@ def _strides(strides: np.ndarray | None, rows: int) -> np.ndarray:
     if len(st) != rows:
         raise VocabError(f"coarse_to_fine: {len(st)} strides for {rows} streams")
     return st
-
-
-def _tree_order(strides: np.ndarray) -> list[tuple[int, int]]:
-    """(row, finest-frame offset) of each token of one group, depth first: a code of row r
-    is followed by the codes of row r + 1 within its span."""
-    st = [int(s) for s in strides]
-    if not st:
-        return []
-    if any(a < b or a % b for a, b in zip(st, st[1:], strict=False)) or min(st) < 1:
-        raise VocabError(
-            f"coarse_to_fine needs streams from coarse to fine, each stride dividing the one "
-            f"before; got strides {st}"
-        )
-    order: list[tuple[int, int]] = []
-
-    def visit(r: int, off: int) -> None:
-        order.append((r, off))
-        if r + 1 < len(st):
-            for j in range(st[r] // st[r + 1]):
-                visit(r + 1, off + j * st[r + 1])
-
-    visit(0, 0)
-    return order
 
 
 def _coarse_to_fine(ids: np.ndarray, strides: np.ndarray) -> np.ndarray:

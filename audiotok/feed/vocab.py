@@ -31,7 +31,8 @@ from typing import Any
 
 import numpy as np
 
-from audiotok.errors import AudiotokError
+from audiotok.feed.errors import VocabError
+from audiotok.feed.slots import PER_SLOT, POSITIONS, slot_fields
 from audiotok.spec import TokenSpec
 
 KINDS = ("semantic", "acoustic", "text")
@@ -42,17 +43,15 @@ FORMAT = "audiotok-vocab"
 UINT16_MAX_VOCAB = 1 << 16
 
 
-class VocabError(AudiotokError):
-    """A vocabulary spec that cannot be used (collisions, unknown streams, bad JSON)."""
-
-
 @dataclass(frozen=True)
 class StreamSpec:
     """One stream: ``size`` raw codes ``0..size-1`` that become ids ``offset..offset+size-1``.
 
     ``source``/``codebook``: the TokenSpec name and codebook index the codes come from
     (``"text"``/0 for a text range). ``frame_rate``: the stream's native rate in Hz.
-    ``delay``: frames the delay-style patterns shift this stream right by.
+    ``delay``: frames the delay-style patterns shift this stream right by. ``group`` /
+    ``phase``: a per-slot stream (:mod:`audiotok.feed.slots`) holds the code of its codebook
+    at finest frame ``phase`` of every group of ``group`` frames; ``group`` 1: every frame.
     """
 
     name: str
@@ -63,6 +62,8 @@ class StreamSpec:
     frame_rate: float | None = None
     delay: int = 0
     offset: int = 0
+    group: int = 1
+    phase: int = 0
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,8 @@ class VocabSpec:
         text_size: int | None = None,
         specials: Sequence[str] = DEFAULT_SPECIALS,
         markers: bool = False,
+        positions: str = "per_codebook",
+        offset: int = 0,
     ) -> VocabSpec:
         """Streams from store specs (in order), optional text range first, then specials.
 
@@ -95,7 +98,14 @@ class VocabSpec:
         delayed by k, audiocraft's DelayedPatternProvider default); ``moshi`` (semantic and
         text streams 0, acoustic streams 1, the ``delays`` of Moshi's 7B config in
         kyutai-labs/moshi ``models/loaders.py``: [0, 0, 1, 1, 1, 1, 1, 1, 1, ...]).
+        positions: ``per_codebook`` (one id range per codebook) or ``per_slot`` (multi-rate
+        sources: one range per position of a coarse_to_fine group, as Orpheus TTS:
+        :mod:`audiotok.feed.slots`). offset: the first id of the first stream (ids below it are
+        left to another vocabulary; Orpheus TTS puts SNAC codes at 128,266, after Llama 3's
+        text ids and its own special tokens).
         """
+        if positions not in POSITIONS:
+            raise VocabError(f"unknown positions {positions!r}: use {', '.join(POSITIONS)}")
         if layout not in LAYOUTS:
             raise VocabError(f"unknown layout {layout!r}: use one of {', '.join(LAYOUTS)}")
         if codebooks is not None and len(codebooks) != len(specs):
@@ -112,6 +122,14 @@ class VocabSpec:
             for k in ks:
                 if not 0 <= k < spec.num_codebooks:
                     raise VocabError(f"{spec.name} has no codebook {k} (K={spec.num_codebooks})")
+            if positions == PER_SLOT:
+                rate = float(spec.frame_rate) / max(spec.strides)  # one code per group
+                for f in slot_fields(spec.name, spec.strides, ks):
+                    sem = spec.kind == "semantic" or f["codebook"] in spec.semantic_codebooks
+                    kind, size = "semantic" if sem else "acoustic", int(spec.codebook_size)
+                    streams.append(StreamSpec(kind=kind, size=size, source=spec.name,
+                                              frame_rate=rate, **f))  # fmt: skip
+                continue
             for k in ks:
                 semantic = spec.kind == "semantic" or k in spec.semantic_codebooks
                 name = spec.name if spec.num_codebooks == 1 else f"{spec.name}.c{k}"
@@ -126,7 +144,9 @@ class VocabSpec:
                     )
                 )
         streams = _with_delays(streams, delays)
-        return cls.assemble(streams, layout=layout, specials=specials, markers=markers)
+        return cls.assemble(
+            streams, layout=layout, specials=specials, markers=markers, offset=offset
+        )
 
     @classmethod
     def assemble(
@@ -136,10 +156,16 @@ class VocabSpec:
         layout: str = "shared",
         specials: Sequence[str] = DEFAULT_SPECIALS,
         markers: bool = False,
+        offset: int = 0,
     ) -> VocabSpec:
-        """Offsets and special ids for streams given in order (their own offsets ignored)."""
+        """Offsets and special ids for streams given in order (their own offsets ignored), the
+        first stream at ``offset`` (shared layout)."""
         if not streams:
             raise VocabError("a vocabulary needs at least one stream")
+        if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+            raise VocabError(f"offset must be an integer >= 0, not {offset!r}")
+        if offset and layout != "shared":
+            raise VocabError("offset applies to the shared layout (separate tables start at 0)")
         names = list(specials)
         if markers:
             for src in dict.fromkeys(s.source for s in streams):
@@ -148,7 +174,7 @@ class VocabSpec:
             raise VocabError(f"special token names repeat: {names}")
         placed: list[StreamSpec] = []
         if layout == "shared":
-            at = 0
+            at = offset
             for s in streams:
                 placed.append(replace(s, offset=at))
                 at += s.size
@@ -174,6 +200,8 @@ class VocabSpec:
                 raise VocabError(f"stream {s.name}: kind {s.kind!r} is not one of {KINDS}")
             if s.size < 1 or s.offset < 0 or s.delay < 0:
                 raise VocabError(f"stream {s.name}: size >= 1, offset >= 0, delay >= 0 needed")
+            if s.group < 1 or not 0 <= s.phase < s.group:
+                raise VocabError(f"stream {s.name}: group >= 1 and 0 <= phase < group needed")
             if s.offset + s.size > self.vocab_size:
                 raise VocabError(f"stream {s.name} ends past the vocabulary ({self.vocab_size})")
             if self.layout == "separate" and s.offset != 0:
@@ -257,7 +285,7 @@ class VocabSpec:
             "layout": self.layout,
             "vocab_size": self.vocab_size,
             "dtype": self.dtype,
-            "streams": [asdict(s) for s in self.streams],
+            "streams": [_stream_dict(s) for s in self.streams],
             "specials": dict(self.specials),
         }
 
@@ -307,7 +335,18 @@ _STREAM_TYPES: dict[str, tuple[type, ...]] = {
     "frame_rate": (int, float, type(None)),
     "delay": (int,),
     "offset": (int,),
+    "group": (int,),
+    "phase": (int,),
 }
+
+
+def _stream_dict(s: StreamSpec) -> dict[str, Any]:
+    """A stream as JSON; ``group`` / ``phase`` only for per-slot streams (older files have
+    neither, and read back with their defaults)."""
+    d = asdict(s)
+    if s.group == 1 and s.phase == 0:
+        del d["group"], d["phase"]
+    return d
 
 
 def _int(v: Any) -> int:

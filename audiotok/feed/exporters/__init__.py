@@ -64,6 +64,7 @@ def export(
     pattern: str = "flatten",
     vocab: VocabSpec | str | Path | None = None,
     layout: str = "shared",
+    offset: int = 0,
     dedup: bool = False,
     bos: bool = False,
     eos: bool | None = None,
@@ -78,7 +79,8 @@ def export(
     """Export one store (or several stores of one corpus, joined by id and aligned in time).
 
     ``eos=None``: the format's default (fairseq appends its own </s>; the others get ours).
-    ``vocab``: a VocabSpec or its JSON file; built from the stores' specs otherwise.
+    ``vocab``: a VocabSpec or its JSON file; built from the stores' specs otherwise, its
+    first stream at id ``offset``.
     ``val_ids``: ids or a file of ids (one per line) for the validation split; or
     ``val_fraction`` with ``seed``.
     """
@@ -86,6 +88,11 @@ def export(
     items = list(stores) if isinstance(stores, (list, tuple)) else [stores]
     sources = [as_source(s) for s in items]
     source = sources[0] if len(sources) == 1 else JoinedSource(sources, on_missing=on_missing)
+    if vocab is not None and offset:
+        raise AudiotokError(
+            "a vocabulary offset applies to the vocabulary built from the stores; the given "
+            "vocabulary spec holds its own ids"
+        )
     if isinstance(vocab, (str, Path)):
         vocab = VocabSpec.load(vocab)
     encoder = FeedEncoder.for_source(
@@ -93,6 +100,7 @@ def export(
         pattern,
         vocab=vocab,
         layout=layout,
+        offset=offset,
         dedup=dedup,
         bos=bos,
         eos=fmt.eos if eos is None else eos,
