@@ -64,12 +64,22 @@ def _state_dict(obj: Any, src: Path) -> tuple[dict[str, Any], dict[str, Any]]:
     return obj, {}
 
 
+def _lightning(obj: Any, src: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A PyTorch Lightning ``.ckpt``: its ``state_dict`` (the reader keeps the keys it uses)."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("state_dict"), dict):
+        raise AudiotokError(f"{src} is not a Lightning checkpoint (no 'state_dict' entry)")
+    return obj["state_dict"], {}
+
+
 FORMATS: dict[str, PickleFormat] = {
     f.name: f
     for f in (
         PickleFormat("dac", "a DAC release .pth (audiotools' BaseModel.save)", _dac),
         PickleFormat(
             "speechtokenizer", "a SpeechTokenizer checkpoint (a saved state dict)", _state_dict
+        ),
+        PickleFormat(
+            "wavtokenizer", "a WavTokenizer release .ckpt (PyTorch Lightning)", _lightning
         ),
     )
 }

@@ -4,8 +4,8 @@
 Weights: the released PyTorch Lightning ``.ckpt`` (``{"state_dict": ...}``) read with
 ``torch.load(weights_only=True)``; only the keys of the encoder, the quantizer, ``backbone.``
 and ``head.`` are used (the EnCodec decoder and training state are skipped). A checkpoint that
-needs unpickling is refused; ``python -m audiotok.codecs.wavtokenizer SRC.ckpt`` converts it
-once (unpickling it: the explicit opt-in) to ``SRC.safetensors``, which loads without pickle.
+needs unpickling is refused; ``python -m audiotok.codecs.pickle_convert wavtokenizer SRC.ckpt
+--allow-pickle`` (the one converter) writes ``SRC.safetensors``, which loads without pickle.
 
 Every item is encoded and decoded alone: the decoder's group norms and attention take all
 frames, so padding would change the audio (the encoder alone would batch exactly).
@@ -13,13 +13,12 @@ frames, so padding would change the audio (the encoder alone would batch exactly
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Any
 
 from audiotok import __version__
 from audiotok.codecs.base import Codec
-from audiotok.errors import AudiotokError, UnsafeCheckpointError
+from audiotok.errors import AudiotokError
 from audiotok.spec import TokenSpec
 
 SAMPLE_RATE = 24000
@@ -105,22 +104,15 @@ def architecture(frame_rate: int, config: dict[str, Any] | None = None, seed: in
 
 def read_state(path: Path) -> dict[str, Any]:
     """The used part of a released ``.ckpt`` (or of its safetensors conversion)."""
-    import torch
 
     if path.suffix == ".safetensors":
         from safetensors.torch import load_file
 
         state = load_file(str(path))
     else:
-        try:
-            ckpt = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as e:  # noqa: BLE001 - any refusal reads the same to the user
-            raise UnsafeCheckpointError(
-                f"{path} is not a plain tensor checkpoint: weights_only loading refuses it "
-                f"({type(e).__name__}: {str(e)[:120]}); if you trust the file, convert it once "
-                f"with `python -m audiotok.codecs.wavtokenizer {path}` and pass "
-                f"--weights {path.with_suffix('.safetensors')}"
-            ) from None
+        from audiotok.codecs.pickle_convert import load_weights_only
+
+        ckpt = load_weights_only(path, "wavtokenizer")
         if not isinstance(ckpt, dict) or not isinstance(ckpt.get("state_dict"), dict):
             raise AudiotokError(f"{path} is not a WavTokenizer checkpoint (no 'state_dict')")
         state = ckpt["state_dict"]
@@ -170,37 +162,3 @@ def build(
     codec = WavTokenizerCodec(model, entry.name, sha)
     codec.weights_path = path
     return codec.to(device)
-
-
-def convert(src: str | Path, trust_pickle: bool = False) -> Path:
-    """Unpickle a ``.ckpt`` once (only files you trust) and write the used tensors to
-    ``.safetensors`` next to it."""
-    import torch
-
-    from audiotok.store.files import save_safetensors
-
-    if not trust_pickle:
-        raise UnsafeCheckpointError("converting unpickles the file: pass trust_pickle=True")
-    src = Path(src)
-    ckpt = torch.load(src, map_location="cpu", weights_only=False)  # the explicit opt-in
-    state = {k: v.contiguous() for k, v in ckpt["state_dict"].items() if k.startswith(KEEP)}
-    dst = src.with_suffix(".safetensors")
-    save_safetensors(state, dst)
-    return dst
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = sys.argv[1:] if argv is None else argv
-    if len(args) != 1:
-        print(
-            "usage: python -m audiotok.codecs.wavtokenizer MODEL.ckpt  (unpickles it: only "
-            "for files you trust)",
-            file=sys.stderr,
-        )
-        return 2
-    print(convert(args[0], trust_pickle=True))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

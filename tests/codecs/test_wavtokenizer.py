@@ -142,3 +142,30 @@ def test_offline_error_and_variants(tmp_path, monkeypatch):
     assert sorted(rates.values()) == [40.0, 40.0, 75.0, 75.0, 75.0, 75.0]
     random = registry.get("wavtokenizer-small-40").build(pretrained=False, config=TINY)
     assert (random.frame_rate, random.hop_length, random.num_frames(601)) == (40.0, 600, 2)
+
+
+class Opaque:  # a non-tensor object: weights_only loading refuses it
+    pass
+
+
+def test_a_pickled_checkpoint_goes_through_the_one_converter(tmp_path):
+    from audiotok.codecs.pickle_convert import convert, main
+
+    entry = registry.get("wavtokenizer-small-75")
+    clean = _checkpoint(tmp_path, 75)
+    ckpt = torch.load(clean, weights_only=True)
+    path = tmp_path / "pickled.ckpt"
+    torch.save({**ckpt, "hyper_parameters": Opaque()}, path)  # what Lightning often saves
+    with pytest.raises(UnsafeCheckpointError) as refused:
+        entry.build(weights=str(path), config=TINY)
+    cmd = f"python -m audiotok.codecs.pickle_convert wavtokenizer {path} --allow-pickle"
+    assert cmd in str(refused.value) and "\n" not in str(refused.value)
+    with pytest.raises(UnsafeCheckpointError, match="--allow-pickle"):
+        convert(path, "wavtokenizer")  # no opt-in
+    assert main(cmd.split()[3:]) == 0  # the command the refusal names
+    converted = entry.build(weights=str(path.with_suffix(".safetensors")), config=TINY)
+    same = entry.build(weights=str(clean), config=TINY)
+    x = _noise(6000, 4)
+    assert torch.equal(converted.encode(x, 24000), same.encode(x, 24000))
+    sd, sd2 = converted.model.state_dict(), same.model.state_dict()
+    assert sd.keys() == sd2.keys() and all(torch.equal(sd[k], sd2[k]) for k in sd)
