@@ -18,8 +18,8 @@ Cutting the work (the BiLSTM of the encoder sees the whole file, so this needs c
   With hooks and packing the embeddings agree to float rounding; the codes that differ sit
   at near ties of the random codebooks (the expansion ``|x|^2 - 2 x.e + |e|^2`` that the
   package uses for distances rounds at ~1e-7 of ``|x|^2``), which trained codebooks make
-  rare. ``batch_exact`` is True in that sense (as for EnCodec 24 kHz); on the CPU files run
-  alone and are exact.
+  rare. Rare is not exact: ``batch_exact`` is False (``padded_exact_on`` is empty), so the
+  engine batches equal lengths and ``encode_batch`` runs each length apart.
 - Long files (over ``long_window_seconds``): the convolutions before the LSTM run in 10 s
   windows with enough context for their receptive field (exact), the BiLSTM and the last
   convolution then run over the whole file at 50 Hz (the recurrence is not cut, so nothing
@@ -55,7 +55,6 @@ class SpeechTokenizerCodec(Codec):
         self.hop_length = cfg.hop_length
         self.n_q = n_codebooks
         self.semantic_codebooks = (0,)
-        self.batch_exact = True  # item by item on CPU; hooks + packing on GPU (see above)
         self.window = round_up(int(WINDOW_SECONDS * cfg.sample_rate), self.hop_length)
         pre, _, _ = model.encoder.split()
         self.context = round_up(conv_span(pre) // 2 + 1, self.hop_length)
@@ -129,7 +128,7 @@ class SpeechTokenizerCodec(Codec):
             )
         return emb, want
 
-    def encode_batch(self, wav, lengths):
+    def _encode_padded(self, wav, lengths):
         import torch
 
         if wav.dim() == 2:
@@ -162,7 +161,7 @@ class SpeechTokenizerCodec(Codec):
         return codes, torch.tensor([want])
 
     # --- decoding --------------------------------------------------------------------------
-    def decode_batch(self, codes, code_lengths):
+    def _decode_padded(self, codes, code_lengths):
         import torch
 
         from audiotok.codecs.padding import as_if_alone
