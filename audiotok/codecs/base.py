@@ -98,6 +98,16 @@ class Codec(Tokenizer):
     def _encode_padded(self, wav: torch.Tensor, lengths: torch.Tensor) -> tuple[Any, Any]:
         raise NotImplementedError
 
+    def batch_windows(self) -> tuple[int, int] | None:
+        """``(window, context)`` in samples, multiples of ``hop_length``, for models whose
+        codes have a finite context and whose file alone is that file zero-padded to whole
+        frames (DAC): the engine then cuts files into windows of ONE length,
+        ``window + 2 * context``, batches the windows of many files, keeps the codes of each
+        window's ``window`` middle samples and stitches them (``pipeline/batch.py``; the cuts:
+        :func:`audiotok.codecs.windows.equal_windows`). None (the default): no such windows
+        (an LSTM sees the whole file), and files of different lengths run apart."""
+        return None
+
     def _decode_padded(self, codes: torch.Tensor, code_lengths: torch.Tensor) -> tuple[Any, Any]:
         return super().decode_batch(codes, code_lengths)  # the "cannot decode" error
 

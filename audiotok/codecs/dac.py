@@ -47,6 +47,7 @@ VARIANTS: dict[str, dict[str, Any]] = {
     ),
 }
 COMMON = dict(encoder_dim=64, decoder_dim=1536, codebook_size=1024, codebook_dim=8)
+BATCH_WINDOW_SECONDS = 2.0  # windows of the engine's batches (batch_windows)
 WINDOW_SECONDS = 10.0
 
 
@@ -81,6 +82,14 @@ class DacCodec(Codec):
     # (tests/codecs/test_batch_exact.py measures it): no device is listed, so the engine
     # batches equal lengths and ``encode_batch`` runs each length apart.
     padded_exact_on = ()
+
+    def batch_windows(self) -> tuple[int, int]:
+        """Windows of ``BATCH_WINDOW_SECONDS`` with the encoder's half receptive field on each
+        side (the context of ``encode_long``); the file alone is zero-padded to whole frames
+        (``DAC.preprocess``), as the engine pads it before cutting."""
+        from audiotok.codecs.windows import round_up
+
+        return round_up(int(BATCH_WINDOW_SECONDS * self.sample_rate), self.hop_length), self.context
 
     def to(self, device: str) -> DacCodec:
         self.device = device

@@ -93,6 +93,7 @@ def encode_corpus(
     """Encode ``items`` into the token store ``out_dir`` (resumes where a store exists)."""
     from audiotok.store.tokens import TokenWriter
 
+    fn = TokenBatchFn(tokenizer)
     writer = TokenWriter(
         out_dir,
         tokenizer.spec,
@@ -100,13 +101,13 @@ def encode_corpus(
         overwrite=overwrite,
         shard_size=shard_size,
         shard_bytes=shard_bytes,
-        run=run_params,
+        run={**(run_params or {}), "batching": fn.batching},  # pipeline/batch.py's policy
         audio_root=audio_root(items),
         warn=warn,
     )
     try:
         s = _run_with_problems(
-            items, problems, TokenBatchFn(tokenizer), TokenSink(writer, tokenizer.sample_rate),
+            items, problems, fn, TokenSink(writer, tokenizer.sample_rate),
             options, events,
         )  # fmt: skip
     finally:

@@ -213,3 +213,86 @@ def test_a_codec_encode_batch_never_returns_codes_a_file_would_not_get_alone(nam
     for b, a in enumerate(alone):
         assert int(n[b]) == a.shape[-1]
         assert torch.equal(codes[b, :, : a.shape[-1]].cpu(), a)
+
+
+@pytest.mark.parametrize("name", ["dac-16khz", pytest.param("dac-44khz", marks=pytest.mark.slow)])
+def test_models_that_are_not_exact_batch_windows_of_one_length(name, monkeypatch):
+    """A padded DAC batch is not exact, but DAC's context is finite: the engine cuts files
+    into windows of one length and batches the windows of all files. The codes of a file do
+    not depend on its batch, and equal its whole-file codes up to rounding at near ties."""
+    from audiotok.codecs import dac
+    from audiotok.codecs.windows import equal_windows
+    from audiotok.pipeline.batch import TokenBatchFn
+
+    monkeypatch.setattr(dac, "BATCH_WINDOW_SECONDS", 0.2)  # 2 s in use: tiny files here
+    tok = _built(name)
+    fn = TokenBatchFn(tok)
+    assert not tok.batch_exact and fn.batching == "windows" and fn.batch_exact
+    window, context = tok.batch_windows()
+    size = window + 2 * context
+    sr = tok.sample_rate
+    # two files of two windows or more, one of one window and a bit, one shorter than a window
+    lengths = [size + window + 1234, size + window + 1234, size + 7, size // 3]
+    waves = [noise(n / sr, sr, seed=i).numpy() for i, n in enumerate(lengths)]
+    calls: list[tuple[int, int]] = []
+    encode = tok.encode_batch
+
+    def counting(wav, n):
+        calls.append((wav.shape[0], wav.shape[-1]))
+        return encode(wav, n)
+
+    tok.encode_batch = counting
+    try:
+        together = fn(waves)
+        n_windows = sum(len(equal_windows(-(-len(w) // tok.hop_length) * tok.hop_length,
+                                          window, context)) for w in waves[:3])  # fmt: skip
+        assert calls[0] == (n_windows, size)  # every window of three files in one batch
+        alone = [fn([w])[0] for w in waves]
+    finally:
+        del tok.encode_batch
+    same = total = 0
+    for w, t, a in zip(waves, together, alone, strict=True):
+        assert np.array_equal(t, a)  # independent of the batch
+        whole = tok.encode(w, sr).numpy()
+        assert t.shape == whole.shape == (tok.num_codebooks, tok.num_frames(len(w)))
+        same += int((t == whole).sum())
+        total += whole.size
+    assert same >= 0.99 * total, f"{same}/{total} codes equal the whole-file codes"
+
+
+@pytest.mark.parametrize(
+    ("name", "batching"),
+    [("semantic-mfcc", "padded"), ("dac-16khz", "windows"), ("encodec-24khz", "lengths")],
+)
+def test_the_store_records_how_batches_were_cut(name, batching, make_wav, tmp_path):
+    from audiotok.corpus import scan
+    from audiotok.pipeline.api import encode_corpus
+    from audiotok.pipeline.local import RunOptions
+    from audiotok.store import record as R
+
+    tok = _built(name)
+    for i, secs in enumerate([0.3, 0.5]):
+        make_wav(f"c/u{i}.wav", secs, tok.sample_rate, seed=i)
+    out = tmp_path / "t"
+    encode_corpus(scan([tmp_path / "c"]), tok, out, options=RunOptions(num_workers=0))
+    rec = R.read(out)
+    assert rec is not None and rec.run["batching"] == batching
+    assert rec.num_utterances == 2
+
+
+def test_equal_windows_cover_the_file_with_context_on_both_sides():
+    from audiotok.codecs.windows import equal_windows
+
+    for window, context in [(4, 2), (5, 0), (3, 7)]:
+        size = window + 2 * context
+        for n in range(size, size + 3 * window + 2):
+            cuts = equal_windows(n, window, context)
+            assert [s for _, s, _ in cuts][0] == 0 and cuts[-1][2] == n
+            for (_, _, e), (_, s, _) in zip(cuts, cuts[1:], strict=False):
+                assert e == s  # consecutive
+            for a, s, e in cuts:
+                assert a >= 0 and a + size <= n  # one length, inside the file
+                assert s - a >= context or a == 0
+                assert a + size - e >= context or a + size == n
+    with pytest.raises(ValueError, match="fewer than one window"):
+        equal_windows(7, 4, 2)
