@@ -11,8 +11,8 @@ runs of the three paths in alternating order (median seconds reported):
   DAC a user without descript-audio-codec picks; both are in the ``test`` extra, neither is
   an audiotok dependency);
 - audiotok, what ``encode`` runs on this device: the engine's ``make_batches`` (length
-  buckets of ``--batch-seconds``) and its batch function ``TokenBatchFn`` (on the CPU each
-  item runs at its own length);
+  buckets of ``--batch-seconds``) and its batch function ``TokenBatchFn`` (its batching
+  policy: padded, windows of one length, or equal lengths);
 - audiotok's padded batch, the path a GPU runs (``Codec._encode_padded`` with the padding hooks),
   timed here too so the CPU figure is not a per-file loop compared with a per-file loop.
 
