@@ -8,7 +8,8 @@ covers samples ``[320 j, 320 (j + 1))``; a file of T samples gives ``ceil(T / 32
 Cutting the work (the BiLSTM of the encoder sees the whole file, so this needs care):
 
 - Batches: files of different lengths run apart (``Codec.encode_batch``: one batch per
-  length, exact). The padded path (``_encode_padded``) makes every convolution see each file's own reflection padding
+  length, exact). The padded path (``_encode_padded``) makes every convolution see each
+  file's own reflection padding
   (:func:`audiotok.codecs.padding.as_if_alone`), and packs the BiLSTM's input with each
   file's frame count, so both directions run over that file's frames only. Each file then
   goes through the computation it gets alone, up to float rounding of batched kernels.
