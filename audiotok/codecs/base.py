@@ -47,15 +47,17 @@ def length_groups(lengths: Any) -> list[list[int]]:
     return [by_len[n] for n in sorted(by_len)]
 
 
-def _by_length(hook: Callable[[Any, Any], Any], x: Any, lengths: Any) -> tuple[Any, Any]:
-    """``hook`` once per group of equal lengths (each group cut to its own length), the
+def _in_groups(
+    hook: Callable[[Any, Any], Any], x: Any, lengths: Any, groups: list[list[int]]
+) -> tuple[Any, Any]:
+    """``hook`` once per group of items of one length (each group cut to its length), the
     results put back in the order of the batch and zero-padded to the longest."""
     import torch
 
     lengths = torch.as_tensor(lengths)
     outs: dict[int, Any] = {}
     out_lengths: dict[int, int] = {}
-    for idx in length_groups(lengths):
+    for idx in groups:
         n = int(lengths[idx[0]])
         y, yl = hook(x[idx, ..., :n], lengths[idx])
         for j, b in enumerate(idx):
@@ -76,10 +78,10 @@ class Codec(Tokenizer):
     - ``_decode_padded(codes[B, K, T'], code_lengths[B]) -> (wav[B, 1, T], lengths[B])``
 
     Items past their length are zero padding. The public ``encode_batch`` /
-    ``decode_batch`` call a hook once when every item has the same length or when the
-    padded path is exact on this device (``padded_exact_on``), and otherwise once per group
-    of equal lengths, so they never return codes a file would not get alone. Benchmarks and
-    tests reach the padded path by calling the hooks themselves.
+    ``decode_batch`` call a hook once when the padded path is exact on this device
+    (``padded_exact_on``), and otherwise once per group of equal lengths (or per item, off
+    ``equal_lengths_exact_on``), so they never return codes a file would not get alone.
+    Benchmarks and tests reach the padded path by calling the hooks themselves.
 
     ``padded_exact_on`` lists the device types (``"cpu"``, ``"cuda"``) on which one padded
     batch of different lengths gives every file its codes alone, bit for bit; it is what
@@ -88,6 +90,11 @@ class Codec(Tokenizer):
     """
 
     padded_exact_on: tuple[str, ...] = ()
+    # Device types where a batch of files of ONE length (no padding) gives each file its codes
+    # alone. Batched kernels may still round differently from a batch of one (a small LSTM on
+    # the CPU flipped codes at near ties: tests/codecs/test_batch_exact.py); elsewhere
+    # ``encode_batch`` runs such files one at a time.
+    equal_lengths_exact_on: tuple[str, ...] = ("cpu", "cuda")
 
     @property
     def batch_exact(self) -> bool:  # type: ignore[override]
@@ -111,23 +118,33 @@ class Codec(Tokenizer):
     def _decode_padded(self, codes: torch.Tensor, code_lengths: torch.Tensor) -> tuple[Any, Any]:
         return super().decode_batch(codes, code_lengths)  # the "cannot decode" error
 
-    def _runs_padded(self, lengths: Any) -> bool:
-        return self.batch_exact or len({int(n) for n in lengths}) <= 1
+    @property
+    def equal_lengths_exact(self) -> bool:
+        """Whether files of one length batch together exactly on this device."""
+        return device_type(self.device) in self.equal_lengths_exact_on
+
+    def _batch_groups(self, lengths: Any) -> list[list[int]]:
+        """How ``encode_batch`` cuts a batch: all at once, per length, or per item."""
+        if self.batch_exact or (len(lengths) == 1):
+            return [list(range(len(lengths)))]
+        if self.equal_lengths_exact:
+            return length_groups(lengths)
+        return [[b] for b in range(len(lengths))]
 
     def encode_batch(self, wav, lengths):
         if wav.dim() == 2:
             wav = wav.unsqueeze(1)
-        if self._runs_padded(lengths):
+        groups = self._batch_groups(lengths)
+        if len(groups) == 1:
             return self._encode_padded(wav, lengths)
-        return _by_length(self._encode_padded, wav, lengths)
+        return _in_groups(self._encode_padded, wav, lengths, groups)
 
     def decode_batch(self, codes, code_lengths):
         """Audio equals each item's audio alone to float rounding on every path; on the CPU
         (where a padded batch is not faster) items of different lengths decode apart."""
-        on_cpu = device_type(self.device) == "cpu"
-        if not on_cpu or self._runs_padded(code_lengths):
+        if device_type(self.device) != "cpu" or len({int(n) for n in code_lengths}) <= 1:
             return self._decode_padded(codes, code_lengths)
-        return _by_length(self._decode_padded, codes, code_lengths)
+        return _in_groups(self._decode_padded, codes, code_lengths, length_groups(code_lengths))
 
     semantic_codebooks: tuple[int, ...] = ()
     hop_length: int = 0  # samples per frame

@@ -16,8 +16,10 @@ in the store's run record):
   without padding and each file's codes are stitched from its windows' middles: the codes of
   a file do not depend on its batch, and equal its whole-file codes up to float rounding;
   files shorter than one window run in groups of equal length;
-- ``"lengths"``: groups of equal length (EnCodec 24 kHz and SpeechTokenizer, whose LSTMs see
-  the whole file; Mimi; S3Tokenizer).
+- ``"lengths"``: groups of equal length (EnCodec 24 kHz, whose LSTM sees the whole file;
+  Mimi; S3Tokenizer);
+- ``"items"``: one file at a time, where even files of one length batch inexactly
+  (``Codec.equal_lengths_exact``: SpeechTokenizer and the hybrid students on the CPU).
 """
 
 from __future__ import annotations
@@ -77,16 +79,18 @@ class TokenBatchFn:
 
     @property
     def batching(self) -> str:
-        """``"padded"``, ``"windows"`` or ``"lengths"`` (see the module doc)."""
+        """``"padded"``, ``"windows"``, ``"lengths"`` or ``"items"`` (see the module doc)."""
         if self.tok.batch_exact:
             return "padded"
-        return "windows" if self.windows is not None else "lengths"
+        if self.windows is not None:
+            return "windows"
+        return "lengths" if getattr(self.tok, "equal_lengths_exact", True) else "items"
 
     @property
     def batch_exact(self) -> bool:
         """Whether a batch of files of different lengths gives each file the codes it gets
         alone (the engine then mixes lengths in a batch)."""
-        return self.batching != "lengths"
+        return self.batching in ("padded", "windows")
 
     def num_frames(self, num_samples: int) -> int:
         return int(self.tok.num_frames(num_samples))

@@ -56,6 +56,16 @@ HUBERT = {  # tests/extractors/s3m_tiny.py's size
     "num_conv_pos_embeddings": 16,
     "num_conv_pos_embedding_groups": 2,
 }
+STUDENT = {
+    "n_filters": 2,
+    "dimension": 8,
+    "semantic_dimension": 4,
+    "lstm_layers": 1,
+    "codebook_size": 64,
+    "n_q": 2,
+    "strides": [4, 4],
+    "teacher": "mfcc",
+}
 SPEECHTOKENIZER = {"n_filters": 4, "dimension": 16, "semantic_dimension": 12, "codebook_size": 64}
 
 
@@ -75,6 +85,16 @@ def _semantic_s3m() -> Any:
     return SemanticTokenizer(ex, cb)
 
 
+def _student() -> Any:
+    """A hybrid student (``audiotok hybrid train``'s model) with filled random codebooks."""
+    from audiotok.codecs.speechtokenizer import SpeechTokenizerCodec
+    from audiotok.codecs.speechtokenizer_model import randomize_codebooks
+    from audiotok.codecs.speechtokenizer_student import new_student
+
+    model = randomize_codebooks(new_student(STUDENT, seed=0).eval())
+    return SpeechTokenizerCodec(model, "hybrid-student", STUDENT["n_q"], "")
+
+
 def _s3tokenizer(variant: str) -> Callable[[], Any]:
     def build() -> Any:
         from audiotok import registry
@@ -92,6 +112,7 @@ BUILDERS: dict[str, Callable[[], Any]] = {
     "speechtokenizer": lambda: audiotok.load(
         "speechtokenizer-hubert-avg", pretrained=False, config=SPEECHTOKENIZER
     ),
+    "hybrid-student": _student,
     "semantic-mfcc": lambda: audiotok.load("mfcc-km100"),
     "semantic-hubert": _semantic_s3m,
     "s3tokenizer-v1-50hz": _s3tokenizer("v1-50hz"),
@@ -160,6 +181,14 @@ def test_a_backend_claims_batch_exact_only_where_this_device_keeps_it(tok):
             f"{tok.spec.name} claims batch_exact on {DEVICE}, but a padded batch gave "
             f"{same}/{total} codes of the files alone"
         )
+    # the two files of one length, batched without padding
+    pair, _ = _padded_path(tok, xs[1:3])
+    same = int((pair[:, :, : alone[1].shape[-1]] == torch.stack(alone[1:3])).sum())
+    if getattr(tok, "equal_lengths_exact", True):  # what the engine's "lengths" relies on
+        assert same == 2 * alone[1].numel(), (
+            f"{tok.spec.name} batches files of one length on {DEVICE}, but two of them gave "
+            f"{same}/{2 * alone[1].numel()} codes of the files alone"
+        )
 
 
 def test_the_engine_gives_every_file_its_codes_alone(tok):
@@ -184,7 +213,7 @@ def test_the_engine_gives_every_file_its_codes_alone(tok):
             assert np.array_equal(codes, alone[i].numpy())
 
 
-@pytest.mark.parametrize("name", [*CODECS, "mimi", "speechtokenizer"])
+@pytest.mark.parametrize("name", [*CODECS, "mimi", "speechtokenizer", "hybrid-student"])
 def test_a_codec_encode_batch_never_returns_codes_a_file_would_not_get_alone(name):
     """The public ``encode_batch`` of a codec over mixed lengths: one padded batch where it is
     exact, else one batch per length (the two files of one length still run together)."""
@@ -209,7 +238,8 @@ def test_a_codec_encode_batch_never_returns_codes_a_file_would_not_get_alone(nam
             codes, n = tok.encode_batch(batch.to(tok.device), lengths)
     finally:
         del tok._encode_padded
-    assert sorted(calls) == ([4] if tok.batch_exact else [1, 1, 2])
+    want = [4] if tok.batch_exact else [1, 1, 2] if tok.equal_lengths_exact else [1, 1, 1, 1]
+    assert sorted(calls) == want
     for b, a in enumerate(alone):
         assert int(n[b]) == a.shape[-1]
         assert torch.equal(codes[b, :, : a.shape[-1]].cpu(), a)
@@ -262,7 +292,12 @@ def test_models_that_are_not_exact_batch_windows_of_one_length(name, monkeypatch
 
 @pytest.mark.parametrize(
     ("name", "batching"),
-    [("semantic-mfcc", "padded"), ("dac-16khz", "windows"), ("encodec-24khz", "lengths")],
+    [
+        ("semantic-mfcc", "padded"),
+        ("dac-16khz", "windows"),
+        ("encodec-24khz", "lengths"),
+        ("hybrid-student", "items"),
+    ],
 )
 def test_the_store_records_how_batches_were_cut(name, batching, make_wav, tmp_path):
     from audiotok.corpus import scan
