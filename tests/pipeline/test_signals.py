@@ -89,6 +89,7 @@ def reference(corpus, tmp_path_factory):
     return {k: v.copy() for k, v in audiotok.open_tokens(str(out))}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attempt, second", [(0, False), (1, False), (2, True), (3, False)])
 def test_ctrl_c_stops_the_run_with_one_line_and_resumes(
     corpus, reference, tmp_path, attempt, second
