@@ -11,9 +11,9 @@ runs of the three paths in alternating order (median seconds reported):
   DAC a user without descript-audio-codec picks; both are in the ``test`` extra, neither is
   an audiotok dependency);
 - audiotok, what ``encode`` runs on this device: the engine's ``make_batches`` (length
-  buckets of ``--batch-seconds``) and its batch function ``TokenBatchFn`` (on the CPU each
-  item runs at its own length);
-- audiotok's padded batch, the path a GPU runs (the unwrapped method with the padding hooks),
+  buckets of ``--batch-seconds``) and its batch function ``TokenBatchFn`` (its batching
+  policy: padded, windows of one length, or equal lengths);
+- audiotok's padded batch, the path a GPU runs (``Codec._encode_padded`` with the padding hooks),
   timed here too so the CPU figure is not a per-file loop compared with a per-file loop.
 
 Prints audio-seconds per second for each, the ratios against the baseline, and the fraction
@@ -148,8 +148,11 @@ def baseline_encode(m, codec, x):
 
 
 class _Padded:
-    """The codec with its ``encode_batch`` unwrapped: one padded batch through the padding
-    hooks, the path a GPU runs (on the CPU the wrapped method runs items one by one)."""
+    """The codec's padded path (``Codec._encode_padded``): one padded batch through the
+    padding hooks for any lengths (``encode_batch`` runs each length apart where that path is
+    not exact on the device)."""
+
+    batch_exact = True  # the engine then builds batches of mixed lengths
 
     def __init__(self, codec):
         self._codec = codec
@@ -158,7 +161,7 @@ class _Padded:
         return getattr(self._codec, name)
 
     def encode_batch(self, x, lengths):
-        return type(self._codec).encode_batch.__wrapped__(self._codec, x, lengths)
+        return self._codec._encode_padded(x, lengths)
 
 
 def audiotok_encode(codec, files, batch_seconds: float, padded: bool = False):

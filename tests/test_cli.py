@@ -99,6 +99,7 @@ def test_usage_errors_are_one_line(small_corpus, tmp_path, args, message):
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_kill_and_resume_gives_the_uninterrupted_store(tmp_path, make_wav):
     for i in range(40):
         make_wav(f"c/s{i % 3}/u{i:02d}.wav", 1.5 + (i % 7) * 0.2, 16000, seed=i)
@@ -147,6 +148,7 @@ def _random_encodec(path: Path) -> Path:
     return path
 
 
+@pytest.mark.slow
 def test_encodec_encode_decode_through_the_cli(small_corpus, tmp_path, capsys):
     w = _random_encodec(tmp_path / "random_encodec.th")
     files = [small_corpus / "a" / "u1.wav", small_corpus / "b" / "u5.wav"]
@@ -200,6 +202,7 @@ def test_encodec_bandwidth_selects_a_prefix(tmp_path):
     assert all(len(torch.unique(row)) > 5 for row in full)  # varied codes, not a constant
 
 
+@pytest.mark.slow
 def test_missing_weights_fail_before_any_work(small_corpus, tmp_path):
     home = tmp_path / "home"
     r = cli(

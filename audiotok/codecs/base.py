@@ -7,7 +7,6 @@ a codec covers samples ``[j * hop, (j + 1) * hop)``; :func:`frame_at` maps a tim
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -35,51 +34,117 @@ def frame_slice(start: float, end: float, frame_rate: float) -> slice:
     return slice(frame_at(start, frame_rate), math.ceil(end * frame_rate - 1e-9))
 
 
-BATCH_METHODS = ("encode_batch", "decode_batch")
+def device_type(device: Any) -> str:
+    """``"cpu"``, ``"cuda"``, ... of a device string or ``torch.device`` (``"cuda:1"`` -> cuda)."""
+    return str(device).split(":", 1)[0]
 
 
-def item_by_item_on_cpu(method: Callable[..., Any]) -> Callable[..., Any]:
-    """On the CPU, run a codec's batch method one item at a time, each at its own length.
-
-    Codes must not depend on how the work was cut. On the CPU a padded batch can give a few
-    codes that differ from the files alone, because kernels are chosen by tensor shape and
-    round differently (about 1e-7) where an RVQ stage has a near tie. Item by item, each file
-    goes through exactly the computation it gets alone; on the CPU that is not slower than
-    the padded batch either (``benchmarks/codec_throughput.py`` times both, with the share of
-    equal codes; figures in docs/performance.md). On a GPU the padded batch runs as one, made
-    to compute each item as if alone by the padding hooks of ``codecs/padding.py``.
-    """
-
-    @functools.wraps(method)
-    def wrapper(self: Codec, *args: Any, **kwargs: Any) -> Any:
-        on_cpu = str(self.device).startswith("cpu")
-        if on_cpu and not kwargs and len(args) == 2 and args[0].shape[0] > 1:
-            return _item_by_item(method, self, *args)
-        return method(self, *args, **kwargs)
-
-    return wrapper
+def length_groups(lengths: Any) -> list[list[int]]:
+    """Indices of the items of each distinct length, shortest first."""
+    by_len: dict[int, list[int]] = {}
+    for b, n in enumerate(int(n) for n in lengths):
+        by_len.setdefault(n, []).append(b)
+    return [by_len[n] for n in sorted(by_len)]
 
 
-def _item_by_item(method: Callable[..., Any], self: Codec, x: Any, lengths: Any) -> Any:
+def _in_groups(
+    hook: Callable[[Any, Any], Any], x: Any, lengths: Any, groups: list[list[int]]
+) -> tuple[Any, Any]:
+    """``hook`` once per group of items of one length (each group cut to its length), the
+    results put back in the order of the batch and zero-padded to the longest."""
     import torch
-    import torch.nn.functional as F
 
-    outs = [
-        method(self, x[i : i + 1, ..., : int(n)], lengths[i : i + 1]) for i, n in enumerate(lengths)
-    ]
-    size = max(o[0].shape[-1] for o in outs)
-    y = torch.cat([F.pad(o[0], (0, size - o[0].shape[-1])) for o in outs])
-    return y, torch.cat([torch.as_tensor(o[1]).reshape(1) for o in outs])
+    lengths = torch.as_tensor(lengths)
+    outs: dict[int, Any] = {}
+    out_lengths: dict[int, int] = {}
+    for idx in groups:
+        n = int(lengths[idx[0]])
+        y, yl = hook(x[idx, ..., :n], lengths[idx])
+        for j, b in enumerate(idx):
+            outs[b] = y[j]
+            out_lengths[b] = int(yl[j])
+    size = max(o.shape[-1] for o in outs.values())
+    first = outs[0]
+    y = first.new_zeros((len(outs), *first.shape[:-1], size))
+    for b, o in outs.items():
+        y[b, ..., : o.shape[-1]] = o
+    return y, torch.tensor([out_lengths[b] for b in range(len(outs))])
 
 
 class Codec(Tokenizer):
-    """Subclasses' batch methods are wrapped by :func:`item_by_item_on_cpu`."""
+    """An RVQ codec. Subclasses implement two hooks, each over ONE padded batch:
 
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        for name in BATCH_METHODS:
-            if name in cls.__dict__:
-                setattr(cls, name, item_by_item_on_cpu(cls.__dict__[name]))
+    - ``_encode_padded(wav[B, 1, T], lengths[B]) -> (codes[B, K, T'], code_lengths[B])``
+    - ``_decode_padded(codes[B, K, T'], code_lengths[B]) -> (wav[B, 1, T], lengths[B])``
+
+    Items past their length are zero padding. The public ``encode_batch`` /
+    ``decode_batch`` call a hook once when the padded path is exact on this device
+    (``padded_exact_on``), and otherwise once per group of equal lengths (or per item, off
+    ``equal_lengths_exact_on``), so they never return codes a file would not get alone.
+    Benchmarks and tests reach the padded path by calling the hooks themselves.
+
+    ``padded_exact_on`` lists the device types (``"cpu"``, ``"cuda"``) on which one padded
+    batch of different lengths gives every file its codes alone, bit for bit; it is what
+    ``batch_exact`` reports, and ``tests/codecs/test_batch_exact.py`` measures it for every
+    backend on the device the suite runs on. Leave it empty unless measured.
+    """
+
+    padded_exact_on: tuple[str, ...] = ()
+    # Device types where a batch of files of ONE length (no padding) gives each file its codes
+    # alone. Batched kernels may still round differently from a batch of one (a small LSTM on
+    # the CPU flipped codes at near ties: tests/codecs/test_batch_exact.py); elsewhere
+    # ``encode_batch`` runs such files one at a time.
+    equal_lengths_exact_on: tuple[str, ...] = ("cpu", "cuda")
+
+    @property
+    def batch_exact(self) -> bool:  # type: ignore[override]
+        """Whether a padded batch of different lengths runs as one batch on this device with
+        each file's codes alone (else the engine batches equal lengths)."""
+        return device_type(self.device) in self.padded_exact_on
+
+    def _encode_padded(self, wav: torch.Tensor, lengths: torch.Tensor) -> tuple[Any, Any]:
+        raise NotImplementedError
+
+    def batch_windows(self) -> tuple[int, int] | None:
+        """``(window, context)`` in samples, multiples of ``hop_length``, for models whose
+        codes have a finite context and whose file alone is that file zero-padded to whole
+        frames (DAC): the engine then cuts files into windows of ONE length,
+        ``window + 2 * context``, batches the windows of many files, keeps the codes of each
+        window's ``window`` middle samples and stitches them (``pipeline/batch.py``; the cuts:
+        :func:`audiotok.codecs.windows.equal_windows`). None (the default): no such windows
+        (an LSTM sees the whole file), and files of different lengths run apart."""
+        return None
+
+    def _decode_padded(self, codes: torch.Tensor, code_lengths: torch.Tensor) -> tuple[Any, Any]:
+        return super().decode_batch(codes, code_lengths)  # the "cannot decode" error
+
+    @property
+    def equal_lengths_exact(self) -> bool:
+        """Whether files of one length batch together exactly on this device."""
+        return device_type(self.device) in self.equal_lengths_exact_on
+
+    def _batch_groups(self, lengths: Any) -> list[list[int]]:
+        """How ``encode_batch`` cuts a batch: all at once, per length, or per item."""
+        if self.batch_exact or (len(lengths) == 1):
+            return [list(range(len(lengths)))]
+        if self.equal_lengths_exact:
+            return length_groups(lengths)
+        return [[b] for b in range(len(lengths))]
+
+    def encode_batch(self, wav, lengths):
+        if wav.dim() == 2:
+            wav = wav.unsqueeze(1)
+        groups = self._batch_groups(lengths)
+        if len(groups) == 1:
+            return self._encode_padded(wav, lengths)
+        return _in_groups(self._encode_padded, wav, lengths, groups)
+
+    def decode_batch(self, codes, code_lengths):
+        """Audio equals each item's audio alone to float rounding on every path; on the CPU
+        (where a padded batch is not faster) items of different lengths decode apart."""
+        if device_type(self.device) != "cpu" or len({int(n) for n in code_lengths}) <= 1:
+            return self._decode_padded(codes, code_lengths)
+        return _in_groups(self._decode_padded, codes, code_lengths, length_groups(code_lengths))
 
     semantic_codebooks: tuple[int, ...] = ()
     hop_length: int = 0  # samples per frame

@@ -48,13 +48,16 @@ def code_to_scale(code: Any) -> Any:
 
 
 class Encodec48Codec(Codec):
+    # Every batch is cut into 1 s segments grouped by length, so no segment is padded: the
+    # codes of a file do not depend on its batch (tests/codecs/test_batch_exact.py).
+    padded_exact_on = ("cpu", "cuda")
+
     def __init__(self, model: Any, name: str, n_codebooks: int, weights_sha256: str):
         self.model = model
         self.hop_length = int(model.encoder.hop_length)
         self.segment = int(model.segment * model.sample_rate)
         self.seg_frames = self.segment // self.hop_length
         self.n_q = n_codebooks
-        self.batch_exact = True
         self.long_window_seconds = 30.0
         self.decode_window_frames = SEGMENTS_PER_CALL * self.seg_frames
         self.spec = TokenSpec(
@@ -93,7 +96,7 @@ class Encodec48Codec(Codec):
             for i in range(0, len(group), SEGMENTS_PER_CALL):
                 yield group[i : i + SEGMENTS_PER_CALL]
 
-    def encode_batch(self, wav, lengths):
+    def _encode_padded(self, wav, lengths):
         import torch
 
         from audiotok.codecs.nearest import encodec_quantize
@@ -121,9 +124,9 @@ class Encodec48Codec(Codec):
     def encode_long(self, wav):
         import torch
 
-        return self.encode_batch(wav, torch.tensor([wav.shape[-1]]))
+        return self._encode_padded(wav, torch.tensor([wav.shape[-1]]))
 
-    def decode_batch(self, codes, code_lengths):
+    def _decode_padded(self, codes, code_lengths):
         import torch
 
         frames = [int(n) for n in code_lengths]

@@ -13,7 +13,7 @@ Cutting the work:
   end, except where the file alone pads its own end (every layer completes its last stride
   with zeros, the downsampling conv by replication): measured on tiny random models, the
   last frame of a file shorter than the batch differs. ``batch_exact`` is False: the engine
-  batches equal lengths only, and ``encode_batch`` itself runs each length on its own, so
+  batches equal lengths only, and ``encode_batch`` runs each length on its own (``Codec``), so
   it never returns codes a file would not get alone. Decoding a padded batch is exact (a
   causal decoder never reads past a file's last frame).
 - Long files: windows with left context covering the receptive field (the convolutions, and
@@ -56,7 +56,6 @@ class MimiCodec(Codec):
         self.hop_length = int(round(sr / cfg.frame_rate))
         self.n_q = n_codebooks
         self.semantic_codebooks = tuple(range(int(cfg.num_semantic_quantizers)))
-        self.batch_exact = False
         stride = int(cfg.encodec_frame_rate / cfg.frame_rate)  # 25 Hz steps per frame
         step = self.hop_length // stride  # samples per 25 Hz step
         attention = int(cfg.num_hidden_layers) * (int(cfg.sliding_window) - 1)
@@ -97,26 +96,22 @@ class MimiCodec(Codec):
 
         return mimi_codes(self.model.quantizer, self.model.encoder(wav).latents, self.n_q)
 
-    def encode_batch(self, wav, lengths):
-        """Files of equal length run together, each length on its own (see the module doc)."""
+    def _encode_padded(self, wav, lengths):
+        """One zero-padded batch (not exact for files shorter than the batch: see the module
+        doc; ``Codec.encode_batch`` runs each length apart)."""
         import torch
 
         if wav.dim() == 2:
             wav = wav.unsqueeze(1)
-        lengths = [int(n) for n in lengths]
-        frames = [math.ceil(n / self.hop_length) for n in lengths]
-        out = torch.zeros(len(lengths), self.n_q, max(frames), dtype=torch.long, device=wav.device)
+        frames = [math.ceil(int(n) / self.hop_length) for n in lengths]
         with torch.inference_mode():
-            for n in sorted(set(lengths)):
-                idx = [b for b, m in enumerate(lengths) if m == n]
-                codes = self._codes(wav[idx, :, :n])
-                if codes.shape[-1] != frames[idx[0]]:  # never let padding guess a length
-                    raise AudiotokError(
-                        f"internal error: Mimi gave {codes.shape[-1]} frames for {n} samples, "
-                        f"expected ceil(T / {self.hop_length}) = {frames[idx[0]]}"
-                    )
-                out[idx, :, : codes.shape[-1]] = codes
-        return out, torch.tensor(frames)
+            codes = self._codes(wav[..., : max(int(n) for n in lengths)])
+        if codes.shape[-1] != max(frames):  # never let padding guess a length
+            raise AudiotokError(
+                f"internal error: Mimi gave {codes.shape[-1]} frames for {max(lengths)} "
+                f"samples, expected ceil(T / {self.hop_length}) = {max(frames)}"
+            )
+        return codes, torch.tensor(frames)
 
     def encode_long(self, wav):
         """wav[1, 1, T] in windows of ``window`` samples, each with ``context`` samples of
@@ -135,7 +130,7 @@ class MimiCodec(Codec):
             raise AudiotokError(f"internal error: {codes.shape[-1]} frames for {n} samples")
         return codes, torch.tensor([codes.shape[-1]])
 
-    def decode_batch(self, codes, code_lengths):
+    def _decode_padded(self, codes, code_lengths):
         import torch
 
         with torch.inference_mode():

@@ -95,6 +95,10 @@ _PARAM_KEYS = {
 
 
 class SnacCodec(Codec):
+    # the padded hook encodes each length apart (SNAC pads by itself), so a padded batch gives
+    # each file its codes alone
+    padded_exact_on = ("cpu", "cuda")
+
     def __init__(self, model: Any, name: str, weights_sha256: str):
         from audiotok.codecs.windows import conv_span, round_up
 
@@ -102,7 +106,6 @@ class SnacCodec(Codec):
         self.hop_length = int(model.hop_length)
         self.strides = tuple(int(s) for s in model.vq_strides)
         self.pad_multiple = int(model.pad_multiple)
-        self.batch_exact = False  # equal lengths only: see encode_batch
         sr = int(model.sample_rate)
         self.window = round_up(int(WINDOW_SECONDS * sr), self.pad_multiple)
         attn = (model.attn_window_size or 0) * self.hop_length
@@ -141,7 +144,7 @@ class SnacCodec(Codec):
             [c.repeat_interleave(s, dim=-1) for c, s in zip(parts, self.strides, strict=True)], 1
         )
 
-    def encode_batch(self, wav, lengths):
+    def _encode_padded(self, wav, lengths):
         import torch
         import torch.nn.functional as F
 
@@ -178,7 +181,7 @@ class SnacCodec(Codec):
             )
         return [codes[:, k, ::s] for k, s in enumerate(self.strides)]
 
-    def decode_batch(self, codes, code_lengths):
+    def _decode_padded(self, codes, code_lengths):
         import torch
 
         outs = []

@@ -112,6 +112,9 @@ def _line(e: BaseException) -> str:
     return " ".join(str(e).split())[:200] or type(e).__name__
 
 
+MAX_BLOCKS = 512  # residual units + LSTM layers + codebooks (SpeechTokenizer: 14)
+
+
 def _build(config: Path, weights: Path) -> Any:
     """The model ``config`` describes, built only once its size is known to fit ``weights``
     (a size field of a damaged config would otherwise allocate whatever it says)."""
@@ -127,6 +130,15 @@ def _build(config: Path, weights: Path) -> Any:
         raise AudiotokError(f"{config}: a hybrid codec config is a JSON object")
     try:
         cfg = HybridCodecConfig.from_dict(d)
+        # the size check below builds the model on the meta device, in time linear in its
+        # layers: a damaged count (n_residual_layers 1000 took 5 s, found by tests/fuzz)
+        # is refused first; SpeechTokenizer has 4 x 1 residual units, 2 LSTM layers, 8 RVQ
+        blocks = len(cfg.strides) * int(cfg.n_residual_layers) + int(cfg.lstm_layers)
+        if blocks + int(cfg.n_q) > MAX_BLOCKS:
+            raise AudiotokError(
+                f"it describes {blocks} residual/LSTM layers and {cfg.n_q} codebooks, more "
+                f"than the {MAX_BLOCKS} a hybrid codec config may hold"
+            )
         with torch.device("meta"):
             size = sum(
                 t.numel() * t.element_size() for t in HybridCodecModel(cfg).state_dict().values()

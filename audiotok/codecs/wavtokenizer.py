@@ -36,7 +36,9 @@ RATIOS = {40: (6, 5, 5, 4), 75: (8, 5, 4, 2)}
 
 
 class WavTokenizerCodec(Codec):
-    batch_exact = True  # every item goes through alone
+    # the padded hooks run every item alone (see the module doc), so a padded batch gives each
+    # file its codes alone on any device
+    padded_exact_on = ("cpu", "cuda")
 
     def __init__(self, model: Any, name: str, weights_sha256: str):
         self.model = model.eval()
@@ -58,7 +60,7 @@ class WavTokenizerCodec(Codec):
         self.model.to(device)
         return self
 
-    def encode_batch(self, wav, lengths):
+    def _encode_padded(self, wav, lengths):
         import torch
 
         if wav.dim() == 2:
@@ -70,7 +72,7 @@ class WavTokenizerCodec(Codec):
                 codes[b, :, : n_frames[b]] = self.model.encode(wav[b : b + 1, :, : int(n)])[0]
         return codes, torch.tensor(n_frames)
 
-    def decode_batch(self, codes, code_lengths):
+    def _decode_padded(self, codes, code_lengths):
         import torch
 
         hop = self.hop_length

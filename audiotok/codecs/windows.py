@@ -55,6 +55,23 @@ def windows(n: int, window: int) -> Iterator[tuple[int, int]]:
         yield s, min(n, s + window)
 
 
+def equal_windows(n: int, window: int, context: int) -> list[tuple[int, int, int]]:
+    """Cuts ``(a, s, e)`` of ``range(n)``: the positions ``[s, e)`` (consecutive, covering
+    ``range(n)``) are computed in the window ``[a, a + window + 2 * context)``, every window
+    of that one length, so windows of many files batch without padding. Each kept span has
+    ``context`` positions on both sides inside its window, or reaches the file's edge there;
+    the last window is moved back to end at ``n``. Needs ``n >= window + 2 * context``;
+    ``a``, ``s`` and ``e`` are multiples of any step dividing ``window``, ``context`` and
+    ``n``."""
+    size = window + 2 * context
+    if n < size:
+        raise ValueError(f"{n} positions are fewer than one window of {size}")
+    cuts = []
+    for s, e in windows(n, window):
+        cuts.append((min(max(0, s - context), n - size), s, e))
+    return cuts
+
+
 def run_windowed(
     fn: Callable[[torch.Tensor], torch.Tensor],
     x: torch.Tensor,

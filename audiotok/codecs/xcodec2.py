@@ -34,7 +34,9 @@ _LEGACY_NORM = {".weight_g": ".parametrizations.weight.original0",
 
 
 class XCodec2Codec(Codec):
-    batch_exact = True  # every item goes through alone (see the module doc)
+    # the padded hooks run every item alone (see the module doc), so a padded batch gives each
+    # file its codes alone on any device
+    padded_exact_on = ("cpu", "cuda")
 
     def __init__(self, model: Any, semantic: Any, name: str, weights_sha256: str):
         from transformers import SeamlessM4TFeatureExtractor
@@ -84,7 +86,7 @@ class XCodec2Codec(Codec):
         with torch.autocast(x.device.type, enabled=False):
             return self.model.quantize(layer, x.view(1, 1, -1))[0]
 
-    def encode_batch(self, wav, lengths):
+    def _encode_padded(self, wav, lengths):
         import torch
 
         if wav.dim() == 2:
@@ -96,7 +98,7 @@ class XCodec2Codec(Codec):
                 codes[b, 0, : n_frames[b]] = self._encode_one(wav[b, 0, : int(n)])
         return codes, torch.tensor(n_frames)
 
-    def decode_batch(self, codes, code_lengths):
+    def _decode_padded(self, codes, code_lengths):
         import torch
 
         hop = self.hop_length

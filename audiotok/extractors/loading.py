@@ -62,9 +62,14 @@ def load_s3m(
         wpath = str(used)
     ex_name = name or (entry.name if entry is not None else Path(str(weights)).stem)
     _check_extractor_options(ex_name, options)
-    ex = S3MExtractor(
-        model, name=ex_name, layers=layers, weights_sha256=sha, weights_path=wpath, **options
-    )
+    try:
+        ex = S3MExtractor(
+            model, name=ex_name, layers=layers, weights_sha256=sha, weights_path=wpath, **options
+        )
+    except ZeroDivisionError:  # a config whose conv_stride holds a 0 (found by tests/fuzz)
+        raise AudiotokError(
+            f"{wpath or ex_name}: its model config has a convolution stride of 0"
+        ) from None
     return ex.to(device)
 
 

@@ -151,10 +151,11 @@ def encode_corpus(
             run=run_record, audio_root=root, warn=warn,
         )  # fmt: skip
 
+    fn = TokenBatchFn(tokenizer)
+    run_params = {**(run_params or {}), "batching": fn.batching}  # pipeline/batch.py's policy
     return _into_store(
         open_writer, lambda w: TokenSink(w, tokenizer.sample_rate), items, problems,
-        TokenBatchFn(tokenizer), out_dir, engine, slice, options, events, overwrite, run_params,
-        warn,
+        fn, out_dir, engine, slice, options, events, overwrite, run_params, warn,
     )  # fmt: skip
 
 

@@ -5,8 +5,21 @@
 a picklable recipe (``from_recipe``), so a worker process or a Ray actor can construct one.
 
 Inside: files longer than the model's window go one by one through its windowed path
-(``encode_long``); the rest run as one padded batch when the model promises that padding
-does not change an item's output (``batch_exact``), otherwise as groups of equal length.
+(``encode_long``). The rest follow the batching policy (``TokenBatchFn.batching``, recorded
+in the store's run record):
+
+- ``"padded"``: one padded batch, where the model's padded batches give each file its codes
+  alone on this device (``batch_exact``, measured by tests/codecs/test_batch_exact.py);
+- ``"windows"``: where they do not but the model has a finite context (``batch_windows``:
+  DAC), files zero-padded to whole frames are cut into windows of ONE length
+  (:func:`audiotok.codecs.windows.equal_windows`), the windows of all files run together
+  without padding and each file's codes are stitched from its windows' middles: the codes of
+  a file do not depend on its batch, and equal its whole-file codes up to float rounding;
+  files shorter than one window run in groups of equal length;
+- ``"lengths"``: groups of equal length (EnCodec 24 kHz, whose LSTM sees the whole file;
+  Mimi; S3Tokenizer);
+- ``"items"``: one file at a time, where even files of one length batch inexactly
+  (``Codec.equal_lengths_exact``: SpeechTokenizer and the hybrid students on the CPU).
 """
 
 from __future__ import annotations
@@ -43,6 +56,9 @@ def pad_waves(waves: Sequence[np.ndarray], idx: list[int] | None = None) -> tupl
     return batch, lengths
 
 
+WINDOWS_PER_CALL = 64  # windows through the model at once (memory bound)
+
+
 class TokenBatchFn:
     """Tokenizer -> codes per item. ``recipe``: what rebuilds it elsewhere (a Ray actor)."""
 
@@ -52,6 +68,8 @@ class TokenBatchFn:
         self.tok = tokenizer
         lw = tokenizer.long_window_seconds
         self.long_samples = int(lw * tokenizer.sample_rate) if lw else None
+        windows = getattr(tokenizer, "batch_windows", None)
+        self.windows = None if tokenizer.batch_exact or windows is None else windows()
 
     @property
     def recipe(self) -> Any:
@@ -68,8 +86,19 @@ class TokenBatchFn:
         return int(self.tok.sample_rate)
 
     @property
+    def batching(self) -> str:
+        """``"padded"``, ``"windows"``, ``"lengths"`` or ``"items"`` (see the module doc)."""
+        if self.tok.batch_exact:
+            return "padded"
+        if self.windows is not None:
+            return "windows"
+        return "lengths" if getattr(self.tok, "equal_lengths_exact", True) else "items"
+
+    @property
     def batch_exact(self) -> bool:
-        return bool(self.tok.batch_exact)
+        """Whether a batch of files of different lengths gives each file the codes it gets
+        alone (the engine then mixes lengths in a batch)."""
+        return self.batching in ("padded", "windows")
 
     def num_frames(self, num_samples: int) -> int:
         return int(self.tok.num_frames(num_samples))
@@ -79,15 +108,23 @@ class TokenBatchFn:
 
         out: list[np.ndarray | None] = [None] * len(waves)
         short = []
+        windowed = []
         with torch.inference_mode():
             for i, w in enumerate(waves):
                 if self.long_samples is not None and len(w) > self.long_samples:
                     x = torch.from_numpy(np.asarray(w)).view(1, 1, -1).to(self.tok.device)
                     codes, cl = self.tok.encode_long(x)
                     out[i] = codes[0, :, : int(cl[0])].cpu().numpy().astype(np.int64)
+                elif self.windows is not None and len(w) >= self.windows[0] + 2 * self.windows[1]:
+                    windowed.append(i)
                 else:
                     short.append(i)
-            for group in _groups([len(waves[i]) for i in short], self.batch_exact):
+            if windowed:
+                codes_of = self._windowed([waves[i] for i in windowed])
+                for i, codes in zip(windowed, codes_of, strict=True):
+                    out[i] = codes
+            # files shorter than one window (under "windows") run in groups of equal length
+            for group in _groups([len(waves[i]) for i in short], self.batching == "padded"):
                 idx = [short[g] for g in group]
                 batch, lengths = pad_waves(waves, idx)
                 codes, cl = self.tok.encode_batch(batch.unsqueeze(1).to(self.tok.device), lengths)
@@ -95,6 +132,33 @@ class TokenBatchFn:
                 for b, i in enumerate(idx):
                     out[i] = c[b, :, : int(cl[b])].astype(np.int64)
         return [o for o in out if o is not None]
+
+    def _windowed(self, waves: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Codes of each file from windows of one length, all files' windows batched."""
+        import torch
+
+        from audiotok.codecs.windows import equal_windows, round_up
+
+        window, context = self.windows or (0, 0)
+        hop = int(self.tok.hop_length)
+        size = window + 2 * context
+        files = []
+        cuts = []  # (file, a, s, e)
+        for f, w in enumerate(waves):
+            x = torch.zeros(round_up(len(w), hop))  # the file alone is padded to whole frames
+            x[: len(w)] = torch.from_numpy(np.asarray(w))
+            files.append(x)
+            cuts += [(f, a, s, e) for a, s, e in equal_windows(len(x), window, context)]
+        pieces: list[list[np.ndarray]] = [[] for _ in waves]
+        for start in range(0, len(cuts), WINDOWS_PER_CALL):
+            part = cuts[start : start + WINDOWS_PER_CALL]
+            batch = torch.stack([files[f][a : a + size] for f, a, _, _ in part]).unsqueeze(1)
+            lengths = torch.full((len(part),), size)
+            codes, _ = self.tok.encode_batch(batch.to(self.tok.device), lengths)
+            c = codes.cpu().numpy()
+            for b, (f, a, s, e) in enumerate(part):
+                pieces[f].append(c[b, :, (s - a) // hop : (e - a) // hop])
+        return [np.concatenate(p, axis=-1).astype(np.int64) for p in pieces]
 
 
 class FeatureBatchFn:

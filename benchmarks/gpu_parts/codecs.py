@@ -2,8 +2,8 @@
 
 ``benchmarks/codec_throughput.py``'s logic, its functions: the baseline is
 ``EncodecModel.encode(x)`` per file (every segment's codes) or DAC's ``model.encode(
-model.preprocess(x, sr), n_quantizers)``; ours is ``encode_batch.__wrapped__`` (the padded
-batch through the padding hooks, without the CPU's item-by-item wrapper) on length buckets of
+model.preprocess(x, sr), n_quantizers)``; ours is ``_encode_padded`` (the padded
+batch through the padding hooks, without ``encode_batch``'s per-length groups) on length buckets of
 ``--batch-seconds``. Same model object (real architecture, random weights, seed 0), same
 speech-like files of 1-8 s. Also reported: the fraction of files whose codes equal the
 baseline's, and of codes equal position by position.

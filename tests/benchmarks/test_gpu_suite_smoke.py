@@ -58,6 +58,7 @@ def copy_tree(dest: Path) -> Path:
     return dest
 
 
+@pytest.mark.slow
 def test_smoke_suite_runs_every_part_from_a_bare_tree(tmp_path):
     tree = copy_tree(tmp_path / "tree")
     wheel = make_wheel(tmp_path / "wheels")

@@ -67,6 +67,7 @@ def test_encodec_24khz_codes_and_audio_equal_the_package(pair24, n):
     torch.testing.assert_close(wav, ref_wav, atol=ATOL, rtol=0)
 
 
+@pytest.mark.slow
 def test_encodec_24khz_batch_with_lengths_equals_the_package_file_by_file(pair24):
     ref, codec = pair24
     xs = [signal(n, seed=i) for i, n in enumerate(LENGTHS_24)]

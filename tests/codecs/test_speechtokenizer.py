@@ -190,7 +190,7 @@ def test_decoding_in_windows_equals_whole_and_batches_equal_alone(tiny):
     short = codes[:, :, :23]
     pair = torch.zeros(2, 8, 60, dtype=torch.long)
     pair[0], pair[1, :, :23] = codes[0], short[0]
-    wav2, lengths = type(c).decode_batch.__wrapped__(c, pair, torch.tensor([60, 23]))
+    wav2, lengths = c._decode_padded(pair, torch.tensor([60, 23]))
     alone, _ = c.decode_batch(short, torch.tensor([23]))
     assert lengths.tolist() == [60 * 320, 23 * 320]
     torch.testing.assert_close(wav2[1, :, : 23 * 320], alone[0], atol=1e-5, rtol=0)

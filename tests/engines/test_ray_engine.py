@@ -45,6 +45,7 @@ def _summary(s):
     return {k: v for k, v in vars(s).items() if k not in ("wall_s", "out_dir", "seconds")}
 
 
+@pytest.mark.slow
 def test_ray_store_and_summary_equal_the_local_engines_and_a_rerun_adds_nothing(
     ray_cluster, small_corpus, bad_corpus, tmp_path
 ):
@@ -93,6 +94,7 @@ def test_ray_store_and_summary_equal_the_local_engines_and_a_rerun_adds_nothing(
     assert_same_store(tmp_path / "local", tmp_path / "ray")
 
 
+@pytest.mark.slow
 def test_a_failure_of_ray_itself_is_one_error_and_the_store_resumes(
     ray_cluster, small_corpus, tmp_path
 ):
@@ -120,6 +122,7 @@ def test_a_failure_of_ray_itself_is_one_error_and_the_store_resumes(
     assert_same_store(tmp_path / "local", tmp_path / "ray")
 
 
+@pytest.mark.slow
 def test_extract_on_ray_equals_the_local_feature_store(
     ray_cluster, small_corpus, bad_corpus, tmp_path
 ):

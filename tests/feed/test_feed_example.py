@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import soundfile as sf
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,6 +30,7 @@ def tiny_vocoder(directory):
     return save(Vocoder(cfg), directory)
 
 
+@pytest.mark.slow
 def test_unit_lm_beats_the_unigram_entropy(cli_store, tmp_path):
     voc = tiny_vocoder(tmp_path / "voc")
     r = subprocess.run(

@@ -1,9 +1,12 @@
 """Running a fuzz reader in a test: counts printed (visible with ``-rA``) and kept as JSON.
 
 ``AUDIOTOK_FUZZ_MUTANTS`` (default 5000) and ``AUDIOTOK_FUZZ_SECONDS`` (default 4, per
-reader, after its seeds ran) bound each reader's run: the whole folder takes about two
-minutes on two cores; raise the seconds for a longer hunt. ``AUDIOTOK_FUZZ_SEED`` (default 0)
-picks the mutants; ``AUDIOTOK_FUZZ_COUNTS=FILE`` appends one JSON line per reader.
+reader, after its seeds ran) bound each reader's run; the model-folder readers, which build a
+model for each config that passes validation (once per config: ``build_cache.py``), get
+``AUDIOTOK_FUZZ_FOLDER_SECONDS`` (default 15) to reach thousands of mutants too. The whole
+folder takes about three minutes on two cores; raise the seconds for a longer hunt.
+``AUDIOTOK_FUZZ_SEED`` (default 0) picks the mutants; ``AUDIOTOK_FUZZ_COUNTS=FILE`` appends one
+JSON line per reader.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from harness import Reader, describe, fuzz, report
 
 MAX_MUTANTS = int(os.environ.get("AUDIOTOK_FUZZ_MUTANTS", "5000"))
 BUDGET_S = float(os.environ.get("AUDIOTOK_FUZZ_SECONDS", "4"))
+FOLDER_BUDGET_S = float(os.environ.get("AUDIOTOK_FUZZ_FOLDER_SECONDS", "15"))
 SEED = int(os.environ.get("AUDIOTOK_FUZZ_SEED", "0"))
 # the harness is broken, not the reader, when a reader gets fewer mutants than this
 MIN_MUTANTS = 20
@@ -34,11 +38,18 @@ def one_thread():
 
 @pytest.fixture
 def run_fuzz(tmp_path: Path):
-    """``run_fuzz(reader, work)``: fuzz one reader, print its counts, fail on any finding."""
+    """``run_fuzz(reader, work)``: fuzz one reader, print its counts, fail on any finding;
+    ``model_folder=True`` gives the reader the model-folder budget."""
     results = []
 
-    def _run(reader: Reader, work: Path | None = None, min_mutants: int = MIN_MUTANTS) -> None:
-        res = fuzz(reader, work or tmp_path, seed=SEED, max_mutants=MAX_MUTANTS, budget_s=BUDGET_S)
+    def _run(
+        reader: Reader,
+        work: Path | None = None,
+        min_mutants: int = MIN_MUTANTS,
+        model_folder: bool = False,
+    ) -> None:
+        budget_s = FOLDER_BUDGET_S if model_folder else BUDGET_S
+        res = fuzz(reader, work or tmp_path, seed=SEED, max_mutants=MAX_MUTANTS, budget_s=budget_s)
         results.append(res)
         summary = report(results, tmp_path / "fuzz-counts.json")
         print(summary)

@@ -58,4 +58,5 @@ def test_fuzzed_extractor_folder_config(tmp_path, run_fuzz):
             check=check,
         ),
         min_mutants=10,
+        model_folder=True,  # transformers builds the model: no build cache here
     )

@@ -1,5 +1,6 @@
 """Fuzzed hybrid codec folders (``audiotok hybrid train`` output: ``config.json`` +
-``model.safetensors``) through ``audiotok.load(folder)``, the public entry for model folders."""
+``model.safetensors``) through ``audiotok.load(folder)``, the public entry for model folders.
+Equal configs build the model once (:mod:`build_cache`): thousands of mutants per reader."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from build_cache import memo_builds
 from harness import Reader
 
 import audiotok
@@ -45,14 +47,17 @@ def test_fuzzed_hybrid_folder(tmp_path, run_fuzz, name, file, kind):
     def check(tok) -> None:
         assert tok.spec.kind == "hybrid" and tok.spec.num_codebooks >= 1
 
-    run_fuzz(
-        Reader(
-            name,
-            kind,
-            [target.read_bytes()],
-            target,
-            lambda: audiotok.load(str(d), device="cpu"),
-            names=(str(d),),
-            check=check,
-        )
+    from audiotok.codecs import speechtokenizer_model
+
+    reader = Reader(
+        name,
+        kind,
+        [target.read_bytes()],
+        target,
+        lambda: audiotok.load(str(d), device="cpu"),
+        names=(str(d),),
+        check=check,
     )
+    with memo_builds(speechtokenizer_model, "HybridCodecModel") as builds:
+        run_fuzz(reader, model_folder=True)
+    print(builds.line(name))

@@ -1,6 +1,7 @@
 """Fuzzed vocoder folders (``config.json``, ``model.safetensors``) through
 ``audiotok.vocoders.load``, and unit files through ``audiotok decode units.txt --vocoder``
-(exit 0 with wavs only inside ``-o``, or exit 1/2 with one line; never 3)."""
+(exit 0 with wavs only inside ``-o``, or exit 1/2 with one line; never 3). Equal configs
+build the vocoder once (:mod:`build_cache`): thousands of mutants per folder reader."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from build_cache import memo_builds
 from harness import Reader
 
 from audiotok.cli.app import run
@@ -45,17 +47,15 @@ def _is_vocoder(v) -> None:
 def test_fuzzed_vocoder_folder(tmp_path, run_fuzz, name, file, kind):
     d = _vocoder_folder(tmp_path)
     target = d / file
-    run_fuzz(
-        Reader(
-            name,
-            kind,
-            [target.read_bytes()],
-            target,
-            lambda: load(d),
-            names=(str(d),),
-            check=_is_vocoder,
-        )
-    )
+    from audiotok.vocoders import model
+
+    reader = Reader(
+        name, kind, [target.read_bytes()], target, lambda: load(d), names=(str(d),),
+        check=_is_vocoder,
+    )  # fmt: skip
+    with memo_builds(model, "Vocoder") as builds:
+        run_fuzz(reader, model_folder=True)
+    print(builds.line(name))
 
 
 @pytest.mark.slow

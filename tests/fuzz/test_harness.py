@@ -85,3 +85,37 @@ def test_mutators_change_their_input(mutate):
     out = [mutate(rng, seed) for _ in range(100)]
     assert sum(o != seed for o in out) >= 90
     assert all(isinstance(o, bytes) for o in out)
+
+
+def test_equal_configs_build_once_apart_from_the_sampled_real_builds():
+    import types
+    from dataclasses import dataclass
+
+    import torch
+    from build_cache import memo_builds
+
+    @dataclass
+    class Cfg:
+        width: int
+
+    class Model(torch.nn.Module):
+        def __init__(self, cfg: Cfg):
+            super().__init__()
+            if cfg.width < 1:
+                raise ValueError("width must be >= 1")
+            self.lin = torch.nn.Linear(cfg.width, 1)
+
+    mod = types.SimpleNamespace(Model=Model)
+    with memo_builds(mod, "Model", real_every=5) as stats:
+        a = mod.Model(Cfg(3))
+        assert mod.Model(Cfg(3)) is a  # equal config: the module already built
+        assert mod.Model(Cfg(4)) is not a  # another config builds
+        with torch.device("meta"):
+            m = mod.Model(Cfg(3))
+        assert m is not a and m.lin.weight.is_meta  # meta builds are kept apart
+        assert mod.Model(Cfg(3)) is not a  # the 5th call builds anew (the sample)
+        for _ in range(2):  # a config that fails is never cached: it fails every time
+            with pytest.raises(ValueError, match="width"):
+                mod.Model(Cfg(0))
+    assert (stats.built, stats.reused) == (4, 1)
+    assert mod.Model is Model  # restored

@@ -193,6 +193,7 @@ def _mount_tmpfs(path: Path, size: str) -> bool:
     return r.returncode == 0
 
 
+@pytest.mark.slow
 def test_a_full_disk_is_one_line_and_the_store_resumes_to_the_same_codes(tmp_path, tok):
     disk = tmp_path / "disk"
     if not _mount_tmpfs(disk, "32k"):

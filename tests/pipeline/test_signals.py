@@ -89,13 +89,15 @@ def reference(corpus, tmp_path_factory):
     return {k: v.copy() for k, v in audiotok.open_tokens(str(out))}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("attempt, second", [(0, False), (1, False), (2, True), (3, False)])
-def test_ctrl_c_stops_fast_with_one_line_and_resumes(corpus, reference, tmp_path, attempt, second):
+def test_ctrl_c_stops_the_run_with_one_line_and_resumes(
+    corpus, reference, tmp_path, attempt, second
+):
     out = tmp_path / "t"
     p = _start(corpus, out)
     _wait_for_shards(out, 1 + attempt, p)
     time.sleep(0.05 * attempt)
-    t0 = time.time()
     os.killpg(p.pid, signal.SIGINT)
     if second:
         time.sleep(0.05)
@@ -107,7 +109,9 @@ def test_ctrl_c_stops_fast_with_one_line_and_resumes(corpus, reference, tmp_path
         raise AssertionError("Ctrl-C did not stop the run within 15 s") from None
     # 130, or killed by the second SIGINT itself (a shell shows that as 130 too)
     assert p.returncode == 130 or (second and p.returncode == -signal.SIGINT), err
-    assert time.time() - t0 < 10
+    left = R.read(out)  # the interrupt took effect before the run's end, not after it
+    assert left is not None and len(left.shards) >= 1 + attempt
+    assert left.num_utterances < len(reference)
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
     if not second:
         lines = err.strip().splitlines()

@@ -37,6 +37,7 @@ def saved_vocoder(unit_store, tiny_vocoder, tmp_path):
     return tmp_path / "voc"
 
 
+@pytest.mark.slow
 def test_decode_semantic_store_needs_and_uses_a_vocoder(
     unit_store, saved_vocoder, tmp_path, capsys
 ):
