@@ -160,3 +160,38 @@ def pad_to_multiple(wav: torch.Tensor, multiple: int) -> torch.Tensor:
     n = wav.shape[-1]
     right = -n % multiple
     return torch.nn.functional.pad(wav, (0, right)) if right else wav
+
+
+def encode_items(
+    encode_one: Any, wav: torch.Tensor, lengths: Any, frames_of: Any
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A padded batch ``wav [B, 1, T]`` encoded one file at a time: ``encode_one(wav[1, 1, n])
+    -> codes [K, frames_of(n)]``; returns ``(codes [B, K, T'], frames [B])`` (codecs whose
+    every layer sees all frames, so only a file alone gives its codes)."""
+    if wav.dim() == 2:
+        wav = wav.unsqueeze(1)
+    n_frames = [int(frames_of(int(n))) for n in lengths]
+    outs = []
+    with torch.inference_mode():
+        for b, n in enumerate(lengths):
+            outs.append(encode_one(wav[b : b + 1, :, : int(n)]).reshape(-1, n_frames[b]))
+    codes = torch.zeros(
+        wav.shape[0], outs[0].shape[0], max(n_frames), dtype=torch.long, device=wav.device
+    )
+    for b, c in enumerate(outs):
+        codes[b, :, : n_frames[b]] = c
+    return codes, torch.tensor(n_frames)
+
+
+def decode_items(
+    decode_one: Any, codes: torch.Tensor, code_lengths: Any, hop: int
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Padded codes ``[B, K, T']`` decoded one file at a time: ``decode_one(codes[1, K, n])
+    -> wav [n * hop]``; returns ``(wav [B, 1, T' * hop], samples [B])``."""
+    out = torch.zeros(codes.shape[0], 1, codes.shape[-1] * hop, device=codes.device)
+    with torch.inference_mode():
+        for b, n in enumerate(code_lengths):
+            n = int(n)
+            if n:
+                out[b, 0, : n * hop] = decode_one(codes[b : b + 1, :, :n]).reshape(-1)[: n * hop]
+    return out, torch.as_tensor(code_lengths) * hop

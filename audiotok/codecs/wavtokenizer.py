@@ -61,28 +61,14 @@ class WavTokenizerCodec(Codec):
         return self
 
     def _encode_padded(self, wav, lengths):
-        import torch
+        from audiotok.codecs.padding import encode_items
 
-        if wav.dim() == 2:
-            wav = wav.unsqueeze(1)
-        n_frames = [self.num_frames(int(n)) for n in lengths]
-        codes = torch.zeros(wav.shape[0], 1, max(n_frames), dtype=torch.long, device=wav.device)
-        with torch.inference_mode():
-            for b, n in enumerate(lengths):
-                codes[b, :, : n_frames[b]] = self.model.encode(wav[b : b + 1, :, : int(n)])[0]
-        return codes, torch.tensor(n_frames)
+        return encode_items(lambda x: self.model.encode(x)[0], wav, lengths, self.num_frames)
 
     def _decode_padded(self, codes, code_lengths):
-        import torch
+        from audiotok.codecs.padding import decode_items
 
-        hop = self.hop_length
-        out = torch.zeros(codes.shape[0], 1, codes.shape[-1] * hop, device=codes.device)
-        with torch.inference_mode():
-            for b, n in enumerate(code_lengths):
-                n = int(n)
-                if n:
-                    out[b, 0, : n * hop] = self.model.decode(codes[b : b + 1, :, :n])[0]
-        return out, torch.as_tensor(code_lengths) * hop
+        return decode_items(lambda c: self.model.decode(c)[0], codes, code_lengths, self.hop_length)
 
 
 def architecture(frame_rate: int, config: dict[str, Any] | None = None, seed: int = 0) -> Any:

@@ -26,7 +26,6 @@ distillation loss and the mel distance of the reconstruction (``eval recon``'s m
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -36,11 +35,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from audiotok.train.corpus import CorpusIndex
-from audiotok.train.data import step_batches
 from audiotok.train.dist import DistInfo
 from audiotok.train.distill import DistillWeights, distill_loss, teacher_cosine
 from audiotok.train.mel import MultiResolutionMelLoss
-from audiotok.train.segments import SegmentDataset, collate
+from audiotok.train.segments import SegmentBatches, SegmentDataset
 
 
 @torch.no_grad()
@@ -87,7 +85,7 @@ class HybridTrainModule(nn.Module):
         return recon, out.commit_loss, feats
 
 
-class HybridTask:
+class HybridTask(SegmentBatches):
     def __init__(
         self,
         model: Any,
@@ -112,18 +110,6 @@ class HybridTask:
         self.w = weights
         self.eval_max_frames = eval_max_frames
         self.mel = mel_loss_for(index.sample_rate, weights)
-
-    def batches(self, start_step: int, info: DistInfo) -> Iterator[Any]:
-        return step_batches(
-            self.dataset,
-            batch_size=self.batch_size,
-            seed=self.seed,
-            start_step=start_step,
-            rank=info.rank,
-            world_size=info.world_size,
-            collate_fn=collate,
-            num_workers=self.num_workers,
-        )
 
     @torch.no_grad()
     def init_codebooks(self, info: DistInfo, device: torch.device) -> None:

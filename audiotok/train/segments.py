@@ -71,3 +71,28 @@ def collate(items: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
             out[k] = torch.tensor([it[k] for it in items], dtype=torch.long)
     out["audio"] = out["audio"][:, None]
     return out
+
+
+class SegmentBatches:
+    """What both training tasks share: their :class:`SegmentDataset` (``self.dataset``) cut
+    into the step batches of a rank (``batch_size``, ``seed``, ``num_workers`` set by the
+    task), resumable at ``start_step``."""
+
+    dataset: SegmentDataset
+    batch_size: int
+    seed: int
+    num_workers: int
+
+    def batches(self, start_step: int, info: Any) -> Any:
+        from audiotok.train.data import step_batches
+
+        return step_batches(
+            self.dataset,
+            batch_size=self.batch_size,
+            seed=self.seed,
+            start_step=start_step,
+            rank=info.rank,
+            world_size=info.world_size,
+            collate_fn=collate,
+            num_workers=self.num_workers,
+        )

@@ -12,9 +12,7 @@ duration loss on the utterances' full run sequences.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import torch
@@ -22,11 +20,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from audiotok.train.corpus import CorpusIndex
-from audiotok.train.data import step_batches
-from audiotok.train.dist import DistInfo
 from audiotok.train.mel import MultiResolutionMelLoss
 from audiotok.train.norms import folded_state_dict
-from audiotok.train.segments import SegmentDataset, collate
+from audiotok.train.segments import SegmentBatches, SegmentDataset
 from audiotok.vocoders.duration import segment_runs
 from audiotok.vocoders.model import Vocoder
 
@@ -57,7 +53,7 @@ class VocoderTrainModule(nn.Module):
         return wav, dur
 
 
-class VocoderTask:
+class VocoderTask(SegmentBatches):
     def __init__(
         self,
         vocoder: Vocoder,
@@ -89,18 +85,6 @@ class VocoderTask:
         self.mel_weight, self.dur_weight = mel_weight, dur_weight
         self.eval_max_frames = eval_max_frames
         self.mel = MultiResolutionMelLoss(vocoder.sample_rate)
-
-    def batches(self, start_step: int, info: DistInfo) -> Iterator[Any]:
-        return step_batches(
-            self.dataset,
-            batch_size=self.batch_size,
-            seed=self.seed,
-            start_step=start_step,
-            rank=info.rank,
-            world_size=info.world_size,
-            collate_fn=collate,
-            num_workers=self.num_workers,
-        )
 
     def generator_step(
         self, generator: nn.Module, batch: dict[str, torch.Tensor], device: torch.device
