@@ -196,16 +196,15 @@ def randomize_codebooks(model: Any, seed: int = 0) -> Any:
     """
     import torch
 
+    from audiotok.codecs.random_init import codebook_from_frames_
+
     g = torch.Generator().manual_seed(seed)
     x = 0.1 * torch.randn(1, 1, int(model.sample_rate), generator=g)
     with torch.no_grad():
         residual = model.encoder(x)
         for vq in model.quantizer.quantizers:
             frames = vq.in_proj(residual)[0].T  # [T', codebook_dim]
-            book = vq.codebook.weight
-            idx = torch.randint(0, frames.shape[0], (book.shape[0],), generator=g)
-            spread = frames.std(dim=0, keepdim=True) + 1e-6
-            book.copy_(frames[idx] + 0.5 * spread * torch.randn(book.shape, generator=g))
+            codebook_from_frames_(vq.codebook.weight, frames, g)
             residual = residual - vq.encode(residual)[1]
     return model
 

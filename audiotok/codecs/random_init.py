@@ -49,3 +49,15 @@ def random_init_(model: nn.Module, generator: torch.Generator) -> nn.Module:
             norm = torch.linalg.vector_norm(v, dim=tuple(range(1, v.dim())), keepdim=True)
             params["weight_g"].copy_(norm)
     return model
+
+
+def codebook_from_frames_(
+    book: torch.Tensor, frames: torch.Tensor, generator: torch.Generator
+) -> torch.Tensor:
+    """Fill ``book [N, D]`` with frames ``[T', D]`` drawn at random plus noise of half their
+    spread: random-weight codecs then use many entries (tests need codes that vary), where
+    torch's default init collapses every frame onto a few."""
+    idx = torch.randint(0, frames.shape[0], (book.shape[0],), generator=generator)
+    spread = frames.std(dim=0, keepdim=True) + 1e-6
+    noise = torch.randn(book.shape, generator=generator)
+    return book.copy_(frames[idx] + 0.5 * spread * noise)

@@ -229,6 +229,8 @@ def randomize_codebooks(model: Any, seed: int = 0) -> Any:
     import torch
     import torch.nn.functional as F
 
+    from audiotok.codecs.random_init import codebook_from_frames_
+
     g = torch.Generator().manual_seed(seed)
     x = 0.1 * torch.randn(1, 1, 2 * model.pad_multiple, generator=g)
     with torch.no_grad():
@@ -236,10 +238,7 @@ def randomize_codebooks(model: Any, seed: int = 0) -> Any:
         for vq in model.quantizer.stages():
             pooled = F.avg_pool1d(residual, vq.stride, vq.stride) if vq.stride > 1 else residual
             frames = vq.in_proj(pooled)[0].T
-            book = vq.codebook.weight
-            idx = torch.randint(0, frames.shape[0], (book.shape[0],), generator=g)
-            spread = frames.std(dim=0, keepdim=True) + 1e-6
-            book.copy_(frames[idx] + 0.5 * spread * torch.randn(book.shape, generator=g))
+            codebook_from_frames_(vq.codebook.weight, frames, g)
             residual = residual - vq.encode(residual)[1]
     return model
 
