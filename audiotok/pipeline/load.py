@@ -161,11 +161,25 @@ class WorkerPool:
             yield out
 
     def close(self, *, abort: bool = False) -> None:
-        if abort:
-            self.pool.terminate()
-        else:
+        """Wait for the workers (``abort``: stop them now). An abort never waits on a hang:
+        ``Pool.terminate`` can block on its result-handler thread, so it runs in a thread of
+        its own for at most 10 s, after which the pool's processes are killed outright."""
+        if not abort:
             self.pool.close()
-        self.pool.join()
+            self.pool.join()
+            return
+
+        def terminate() -> None:
+            self.pool.terminate()
+            self.pool.join()
+
+        t = threading.Thread(target=terminate, daemon=True)
+        t.start()
+        t.join(timeout=10)
+        if t.is_alive():
+            for proc in list(getattr(self.pool, "_pool", ())):  # the workers, none else
+                with contextlib.suppress(Exception):
+                    proc.kill()
 
 
 def load_batches(

@@ -103,10 +103,10 @@ def test_ctrl_c_stops_the_run_with_one_line_and_resumes(
         time.sleep(0.05)
         os.killpg(p.pid, signal.SIGINT)  # a second Ctrl-C ends it at once
     try:
-        _, err = p.communicate(timeout=15)
+        _, err = p.communicate(timeout=90)  # a hang guard (a loaded CI box is slow), not timing
     except subprocess.TimeoutExpired:
         os.killpg(p.pid, signal.SIGKILL)
-        raise AssertionError("Ctrl-C did not stop the run within 15 s") from None
+        raise AssertionError("Ctrl-C did not stop the run within 90 s") from None
     # 130, or killed by the second SIGINT itself (a shell shows that as 130 too)
     assert p.returncode == 130 or (second and p.returncode == -signal.SIGINT), err
     left = R.read(out)  # the interrupt took effect before the run's end, not after it
