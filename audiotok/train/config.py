@@ -321,35 +321,6 @@ def check_run(
     return [c for c in changed if not c.startswith(("schedule.steps:", "output:"))]
 
 
-def engine_config(cfg: Any, device: str, progress: bool, **extra: Any) -> Any:
-    """The loop's :class:`~audiotok.train.engine.TrainConfig` from a config's ``optim``,
-    ``schedule`` and ``seed``."""
-    from audiotok.train.engine import TrainConfig
-
-    o, s = cfg.optim, cfg.schedule
-    return TrainConfig(
-        steps=s.steps,
-        seed=cfg.seed,
-        device=device,
-        lr=o.lr,
-        betas=tuple(o.betas),
-        weight_decay=o.weight_decay,
-        lr_decay=o.lr_decay,
-        lr_decay_every=o.lr_decay_every,
-        grad_clip=o.grad_clip,
-        amp=o.amp,
-        adv_start=o.adv_start,
-        checkpoint_every=s.checkpoint_every,
-        keep_checkpoints=s.keep_checkpoints,
-        log_every=s.log_every,
-        eval_every=s.eval_every,
-        max_minutes=s.max_minutes,
-        progress=progress,
-        tensorboard=s.tensorboard,
-        **extra,
-    )
-
-
 def part(default: Any) -> Any:
     """A nested dataclass field whose default is ``default`` (copied per instance)."""
     return field(default_factory=lambda: dataclasses.replace(default))

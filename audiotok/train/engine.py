@@ -33,33 +33,40 @@ from torch import nn
 from audiotok.errors import AudiotokError
 from audiotok.train import checkpoint as ckpt
 from audiotok.train import dist
+from audiotok.train.config import OptimConfig, ScheduleConfig
 from audiotok.train.losses import discriminator_loss, feature_matching_loss, generator_loss
 
 AMP_MODES = ("none", "bf16", "fp16")
 
 
+_OPTIM, _SCHEDULE = OptimConfig(), ScheduleConfig()
+
+
 @dataclass
 class TrainConfig:
+    """What the loop needs, flat: :func:`engine_config` fills it from a solver config's
+    ``optim`` and ``schedule`` parts (:mod:`audiotok.train.config`), whose defaults it takes."""
+
     steps: int
     seed: int = 0
     device: str = "cpu"
-    lr: float = 2e-4
-    betas: tuple[float, float] = (0.8, 0.99)
-    weight_decay: float = 0.01
-    lr_decay: float = 0.999
-    lr_decay_every: int = 800
-    grad_clip: float | None = None
-    amp: str = "none"
+    lr: float = _OPTIM.lr
+    betas: tuple[float, float] = _OPTIM.betas
+    weight_decay: float = _OPTIM.weight_decay
+    lr_decay: float = _OPTIM.lr_decay
+    lr_decay_every: int = _OPTIM.lr_decay_every
+    grad_clip: float | None = _OPTIM.grad_clip
+    amp: str = _OPTIM.amp
     adv_weight: float = 1.0
     fm_weight: float = 2.0
-    adv_start: int = 0  # steps with the task's own losses only, before the GAN losses start
-    checkpoint_every: int = 1000
-    keep_checkpoints: int = 2  # the newest whole; older ones slimmed to the generator
-    log_every: int = 50
-    eval_every: int = 0  # 0: at every checkpoint
-    max_minutes: float | None = None  # stop (evaluate, checkpoint) after this much training time
+    adv_start: int = _OPTIM.adv_start  # steps with the task's own losses only, then GAN losses
+    checkpoint_every: int = _SCHEDULE.checkpoint_every
+    keep_checkpoints: int = _SCHEDULE.keep_checkpoints  # the newest whole; older: generator only
+    log_every: int = _SCHEDULE.log_every
+    eval_every: int = _SCHEDULE.eval_every  # 0: at every checkpoint
+    max_minutes: float | None = _SCHEDULE.max_minutes  # stop (evaluate, checkpoint) after this
     progress: bool = True
-    tensorboard: bool | None = None  # None: when the tensorboard package is importable
+    tensorboard: bool | None = _SCHEDULE.tensorboard  # None: when tensorboard is importable
 
     def check(self) -> None:
         if self.amp not in AMP_MODES:
@@ -71,6 +78,33 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def engine_config(cfg: Any, device: str, progress: bool, **extra: Any) -> TrainConfig:
+    """The loop's :class:`TrainConfig` from a solver config's ``optim``, ``schedule`` and
+    ``seed``."""
+    o, s = cfg.optim, cfg.schedule
+    return TrainConfig(
+        steps=s.steps,
+        seed=cfg.seed,
+        device=device,
+        lr=o.lr,
+        betas=tuple(o.betas),
+        weight_decay=o.weight_decay,
+        lr_decay=o.lr_decay,
+        lr_decay_every=o.lr_decay_every,
+        grad_clip=o.grad_clip,
+        amp=o.amp,
+        adv_start=o.adv_start,
+        checkpoint_every=s.checkpoint_every,
+        keep_checkpoints=s.keep_checkpoints,
+        log_every=s.log_every,
+        eval_every=s.eval_every,
+        max_minutes=s.max_minutes,
+        progress=progress,
+        tensorboard=s.tensorboard,
+        **extra,
+    )
 
 
 class GanTask(Protocol):

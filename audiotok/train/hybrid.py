@@ -53,8 +53,8 @@ def train_hybrid(
     from audiotok.codecs.speechtokenizer_model import HybridCodecConfig, HybridCodecModel
     from audiotok.tokenizer import resolve_device
     from audiotok.train import dist
-    from audiotok.train.config import check_run, engine_config
-    from audiotok.train.engine import GanTrainer
+    from audiotok.train.config import check_run
+    from audiotok.train.engine import GanTrainer, engine_config
     from audiotok.train.hybrid_task import HybridTask, init_student
     from audiotok.train.multi import build_discriminator
 

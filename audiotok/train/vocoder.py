@@ -51,8 +51,9 @@ def train_vocoder(
     from audiotok.pipeline.local import RunOptions
     from audiotok.tokenizer import resolve_device
     from audiotok.train import dist
-    from audiotok.train.config import check_run, engine_config
+    from audiotok.train.config import check_run
     from audiotok.train.corpus import load_index
+    from audiotok.train.engine import engine_config
     from audiotok.train.multi import build_discriminator
     from audiotok.train.norms import apply_weight_norm
     from audiotok.train.vocoder_data import speakers_of, unit_index
