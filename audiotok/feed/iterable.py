@@ -126,6 +126,10 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
     def _observe(self, resume: Any, left: int = 0) -> None:
         """A batch was delivered; ``left`` more of its worker's message follow it."""
         slot, workers, doc, offset = (int(x) for x in np.asarray(resume).tolist())
+        self._seen(slot, workers, doc, offset, left)
+
+    def _seen(self, slot: int, workers: int, doc: int, offset: int, left: int = 0) -> None:
+        """``_observe`` from the values of ``_resume``."""
         self._positions[slot] = (doc, offset)
         self._num_workers = workers
         self._next_worker = slot if left else (slot + 1) % workers
@@ -225,13 +229,14 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         )
         stamped = _stamped(batches, local, workers, self._empty)
         if info is None:
-            for batch in stamped:
-                self._observe(batch["_resume"])
+            for batch, mark in stamped:
+                self._seen(*mark)
                 yield batch
             self._reset()  # a finished pass: the next one starts the epoch again
             return
         first = self._first_group if worker == 0 else 0  # worker 0 continues the resumed slot
-        units: Iterator[Any] = groups(stamped, first) if self._grouped else stamped
+        plain = (batch for batch, _ in stamped)
+        units: Iterator[Any] = groups(plain, first) if self._grouped else plain
         ring = worker_ring()
         if ring is None:
             yield from units
@@ -325,13 +330,15 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
 
 def _stamped(
     batches: Iterator[tuple[dict, tuple[int, int]]], local: int, workers: int, empty: Any
-) -> Iterator[dict[str, Any]]:
-    """Each batch with its ``_resume`` = [worker slot, num_workers, document, token offset]."""
+) -> Iterator[tuple[dict[str, Any], tuple[int, int, int, int]]]:
+    """Each batch with its ``_resume`` = [worker slot, num_workers, document, token offset],
+    and those four values."""
     for batch, (next_doc, next_offset) in batches:
+        mark = (local, workers, next_doc, next_offset)
         resume = empty((4,))
-        resume.numpy()[:] = (local, workers, next_doc, next_offset)
+        resume.numpy()[:] = mark
         batch["_resume"] = resume
-        yield batch
+        yield batch, mark
 
 
 class StatefulLoader:

@@ -81,21 +81,23 @@ class Packer:
         x[:real] = self.buf[c : c + real]
         labels[:real] = self.buf[c + 1 : c + real + 1]
         mask[:real] = 1
-        doc_ids[:] = 0
         at = self._arange(real)
         # piece by piece (the documents lo..hi the window crosses): positions inside the
-        # document, and doc_ids = documents started so far inside each context (a running
-        # count of the document starts, a start at a context's first position not counted)
-        a = 0
+        # document, and doc_ids = documents started inside the context up to each position
+        # (a start at a context's first position not counted): a piece's part in the context
+        # it starts in gets the running count, its parts in later contexts 0
+        a = n = 0
         for d in range(lo, hi + 1):
             b = ends[d] - c if d < hi else real
             doc_start = (ends[d - 1] if d else -self.first_offset) - c
             np.subtract(at[a:b], doc_start, out=pos[a:b])
-            if a and a % length:
-                doc_ids[a] = 1
+            into = a % length
+            n = n + 1 if into and a else 0
+            e = min(b, a - into + length)
+            doc_ids[a:e] = n
+            if e < b:  # the document runs on into the next contexts
+                doc_ids[e:b] = n = 0
             a = b
-        grid = doc_ids.reshape(contexts, length)
-        np.cumsum(grid, axis=1, out=grid)
         if real < total:  # the stream's last batch: padding after the last real position
             x[real:], labels[real:], pos[real:], mask[real:] = self.pad, -100, 0, 0
             doc_ids[real:] = -1
