@@ -215,3 +215,12 @@ def transport_source():
     from audiotok.feed.source import InMemorySource
 
     return InMemorySource(ACU, random_items(ACU, 3, seed=1))
+
+
+def test_an_arena_makes_tensors_of_any_dtype_in_its_slot(tmp_path):
+    arena = transport.Ring(tmp_path).arena(1 << 16)
+    for dtype in (torch.int64, torch.int32, torch.bool, torch.bfloat16):
+        t = arena.empty((3, 5), dtype)
+        assert t.dtype == dtype and t.shape == (3, 5) and t.is_contiguous()
+        off = t.data_ptr() - arena.slot.base
+        assert off >= transport.HEADER and off % 64 == 0 and off + t.nbytes <= arena.slot.size
