@@ -125,7 +125,10 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
 
     def _observe(self, resume: Any, left: int = 0) -> None:
         """A batch was delivered; ``left`` more of its worker's message follow it."""
-        slot, workers, doc, offset = (int(x) for x in np.asarray(resume).tolist())
+        values = (
+            resume.tolist() if isinstance(resume, torch.Tensor) else np.asarray(resume).tolist()
+        )
+        slot, workers, doc, offset = (int(x) for x in values)
         self._seen(slot, workers, doc, offset, left)
 
     def _seen(self, slot: int, workers: int, doc: int, offset: int, left: int = 0) -> None:

@@ -13,7 +13,8 @@ front, mapped with ``mmap``), each with a one-byte flag (1: a batch in it is bei
 is held by the main process). Packed batches are made in a slot (``Arena``: the packer's
 tensors are views of it); other batches are copied into one (64-byte aligned). The worker
 yields a ``Shipped`` handle whose pickle is a few hundred bytes (the slot's file path, each
-tensor's key, dtype, shape and place), and unpickling it in the main process (``receive``)
+tensor's key, dtype, shape and place; tensors back to back with one dtype and shape, such
+as a packed batch's five, as one entry), and unpickling it in the main process (``receive``)
 maps the slot (once: the mapping is kept while the file exists) and returns plain dicts of
 tensors that are views of the mapping. When the last of them is freed, a
 ``weakref.finalize`` clears the flag and the worker may reuse the slot. No free slot and a
@@ -213,7 +214,19 @@ class Arena:
                 off = v.data_ptr() - base
                 if not (HEADER <= off <= top - v.nbytes and v.is_contiguous()):
                     return None  # made elsewhere (the slot was full): ship() copies
-                items.append((key, dt, tuple(v.shape), off))
+                shape = tuple(v.shape)
+                last = items[-1] if items else None
+                if (  # right after the previous tensor, same dtype and shape: one item,
+                    # (keys, dtype, shape, place, how many), read back as one array
+                    last is not None
+                    and len(last) >= 4
+                    and last[1:3] == (dt, shape)
+                    and off == last[3] + (last[4] if len(last) == 5 else 1) * v.nbytes
+                ):
+                    keys = last[0] if len(last) == 5 else (last[0],)
+                    items[-1] = (*keys, key), dt, shape, last[3], len(keys) + 1
+                else:
+                    items.append((key, dt, shape, off))
             out.append(items)
         return Shipped(str(self.slot.path), self.slot.size, out, many)
 
@@ -276,10 +289,14 @@ def receive(path: str, size: int, batches: list[list[tuple[Any, ...]]], many: bo
             if len(item) == 2:
                 b[item[0]] = item[1]
                 continue
-            key, dt, shape, off = item
+            key, dt, shape, off = item[:4]
             dtype = _dtypes.get(dt) or _dtypes.setdefault(dt, np.dtype(dt))
             n = math.prod(shape) * dtype.itemsize
-            b[key] = torch.from_numpy(whole[off : off + n].view(dtype).reshape(shape))
+            if len(item) == 5:  # tensors back to back (a packed batch's five views)
+                rows = whole[off : off + item[4] * n].view(dtype).reshape((item[4], *shape))
+                b.update(zip(key, torch.from_numpy(rows).unbind(0), strict=True))
+            else:
+                b[key] = torch.from_numpy(whole[off : off + n].view(dtype).reshape(shape))
         out.append(b)
     weakref.finalize(whole, _release, mm)  # runs when the last view's storage is freed
     return out if many else out[0]

@@ -224,3 +224,29 @@ def test_an_arena_makes_tensors_of_any_dtype_in_its_slot(tmp_path):
         assert t.dtype == dtype and t.shape == (3, 5) and t.is_contiguous()
         off = t.data_ptr() - arena.slot.base
         assert off >= transport.HEADER and off % 64 == 0 and off + t.nbytes <= arena.slot.size
+
+
+def test_a_packed_batch_travels_as_one_entry_and_comes_back_whole(tmp_path):
+    ring = transport.Ring(tmp_path)
+    arena = ring.arena(1 << 16)
+    a = arena.empty((5, 2, 8))
+    a.copy_(torch.arange(80).reshape(5, 2, 8))
+    resume = arena.empty((4,))
+    resume.copy_(torch.tensor([0, 1, 7, 3]))
+    batch = {**dict(zip("abcde", a.unbind(0), strict=True)), "ids": ["x"], "_resume": resume}
+    shipped = ring.ship([batch], arena)
+    entries = shipped.batches[0]
+    assert [e[0] for e in entries] == [("a", "b", "c", "d", "e"), "ids", "_resume"]
+    got = pickle.loads(pickle.dumps(shipped))[0]
+    assert list(got) == list(batch) and got["ids"] == ["x"]
+    for k in "abcde":
+        assert torch.equal(got[k], batch[k]) and got[k].is_contiguous()
+    assert torch.equal(got["_resume"], resume)
+    slot = arena.slot
+    keep = got["e"]
+    del got, batch, a, resume
+    gc.collect()
+    assert not slot.free()  # the last view of the one entry still holds the slot
+    del keep
+    gc.collect()
+    assert slot.free()
