@@ -96,7 +96,7 @@ class EncodecCodec(Codec):
             version=__version__,
         )
 
-    # The padded path (hooks of codecs/padding.py) matched 97-100 % of codes in tests and on a
+    # The padded path (hooks of codecs/padding.py) matched nearly all codes in tests and on a
     # GPU: kernels chosen by shape round ~1e-7 differently and an RVQ stage flips at near ties
     # (tests/codecs/test_batch_exact.py measures it): the engine batches equal lengths.
     padded_exact_on = ()

@@ -223,29 +223,40 @@ class FeedEncoder:
     def rows_batch(self, docs: Sequence[tuple[Block, int]]) -> tuple[np.ndarray, np.ndarray]:
         """Row patterns: documents ``(block, row)`` -> (int64 ``[B, R, S]`` padded with
         ``pad_id``, the int64 steps of each). Equals ``pad_collate`` over ``encode`` per
-        document: each row written once at its place in the batch (offsets added on the way),
-        ``empty`` around the delayed rows, the bos / eos columns."""
+        document: each document written once at its place in the batch (offsets added on the
+        way, all rows in one call where the rows' starts are evenly spaced, as MusicGen's
+        delays are), ``empty`` around the delayed rows, the bos / eos columns."""
         r = len(self.rows)
         rows = np.asarray(self.rows, dtype=np.int64)
+        whole = rows.tolist() == list(range(docs[0][0].k)) if docs else True
         delayed = self.pattern.uses_delays
         starts = (1 + self.delays if delayed else np.zeros(r, np.int64)).tolist()
+        step = starts[1] - starts[0] if r > 1 else 0
+        even = all(b - a == step for a, b in zip(starts, starts[1:], strict=False))
         bos, eos = self._bos, self._eos
         head, tail = int(bos is not None), int(eos is not None)
         frames = [int(block.lengths[i]) for block, i in docs]
         widths = np.array([self.length(t) for t in frames], dtype=np.int64)
         x = np.full((len(docs), r, int(widths.max(initial=0))), self.pad_id, dtype=np.int64)
+        offsets = np.array([self.vocab.streams[i].offset for i in self.stream_idx], np.int64)
         smallest = min(self.vocab.streams[i].size for i in self.stream_idx)
-        offsets = [self.vocab.streams[i].offset for i in self.stream_idx]
+        row_bytes, item = x.strides[1], x.itemsize
         for n, ((block, i), t, w) in enumerate(zip(docs, frames, widths.tolist(), strict=True)):
             dst = x[n, :, :w]
             if delayed:
                 dst[:, head : w - tail] = self._empty
             codes = block.codes(i)
-            src = codes if rows.tolist() == list(range(block.k)) else codes[rows]
-            if src.size and (int(src.max()) >= smallest or int(src.min()) < 0):
+            src = codes if whole else codes[rows]
+            if src.size and (int(src.max()) >= smallest or _negative(src)):
                 src = self.vocab.to_ids(src, self.stream_idx)  # the exact check (raises)
                 for j in range(r):
                     dst[j, head + starts[j] : head + starts[j] + t] = src[j]
+            elif even and t:  # row j from column head + starts[0] + j * step: one strided view
+                first = dst[0, head + starts[0] :]
+                out = np.lib.stride_tricks.as_strided(
+                    first, shape=(r, t), strides=(row_bytes + step * item, item), writeable=True
+                )
+                np.add(src, offsets[:, None], out=out)
             else:
                 for j in range(r):
                     np.add(src[j], offsets[j], out=dst[j, head + starts[j] : head + starts[j] + t])
@@ -319,3 +330,8 @@ class FeedEncoder:
         if list(x[: len(head)]) != head or (tail and list(x[len(x) - len(tail) :]) != tail):
             raise VocabError(f"tokens do not start with {head} and end with {tail}")
         return x[len(head) : len(x) - len(tail)]
+
+
+def _negative(a: np.ndarray) -> bool:
+    """Whether an array of codes holds a negative value (never, for unsigned dtypes)."""
+    return not np.issubdtype(a.dtype, np.unsignedinteger) and int(a.min()) < 0

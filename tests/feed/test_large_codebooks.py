@@ -149,3 +149,26 @@ def test_eval_codebooks_on_a_65536_entry_codebook(big_store, tmp_path, capsys):
     frames = sum(c.shape[1] for c in items.values())
     assert result["codebooks"][0]["used"] == len(np.unique(np.concatenate(list(items.values()), 1)))
     assert result["frames"] == frames
+
+
+@pytest.mark.parametrize("pattern", ["delay", "parallel"])
+def test_row_layouts_of_two_65536_entry_codebooks_reach_ids_past_uint16(pattern):
+    """Codes are uint16 in the store; the second codebook's ids start at 65,536: a batch
+    built in place must add the offsets in a wide enough type (uint16 arithmetic once wrapped
+    or raised OverflowError here)."""
+    from audiotok.feed.collate import pad_collate
+    from audiotok.feed.dataset import example_dict
+    from audiotok.feed.iterable import TokenIterableDataset
+    from audiotok.feed.source import InMemorySource
+
+    two = TokenSpec("acoustic", "fsq-2x65536", 16000, 50.0, 2, 65536)
+    rng = np.random.default_rng(1)
+    items = {f"u{i}": rng.integers(0, 65536, (2, 5 + i)).astype(np.uint16) for i in range(4)}
+    items["u0"][:, 0] = TOP
+    source = InMemorySource(two, items, block_size=4)
+    ds = TokenIterableDataset(source, pattern=pattern, batch_size=4, shuffle=False)
+    (batch,) = list(ds)
+    enc = ds.encoder
+    want = pad_collate([example_dict(u, enc.encode(c)) for u, c in items.items()], enc.pad_id)
+    assert batch["input_ids"].tolist() == want["input_ids"].tolist()
+    assert bool((batch["input_ids"] == 65536 + TOP).any())  # the second codebook's top id
