@@ -86,6 +86,7 @@ class FeedEncoder:
                     "store (or the semantic codebook of a hybrid one) alone to deduplicate"
                 )
         self.bos, self.eos, self.markers = bos, eos, markers
+        self._lengths: dict[int, int] = {}  # length(frames), per frame count seen
         self._empty = vocab.specials.get("empty", -1)
         if self.pattern.output == ROWS and self.pattern.uses_delays:
             self._empty = vocab.special("empty")
@@ -236,11 +237,16 @@ class FeedEncoder:
         bos, eos = self._bos, self._eos
         head, tail = int(bos is not None), int(eos is not None)
         frames = [int(block.lengths[i]) for block, i in docs]
-        widths = np.array([self.length(t) for t in frames], dtype=np.int64)
+        known = self._lengths
+        widths = np.array(
+            [known[t] if t in known else known.setdefault(t, self.length(t)) for t in frames],
+            dtype=np.int64,
+        )
         x = np.full((len(docs), r, int(widths.max(initial=0))), self.pad_id, dtype=np.int64)
         offsets = np.array([self.vocab.streams[i].offset for i in self.stream_idx], np.int64)
         smallest = min(self.vocab.streams[i].size for i in self.stream_idx)
-        row_bytes, item = x.strides[1], x.itemsize
+        item = x.itemsize
+        strides = (x.strides[1] + step * item, item)
         for n, ((block, i), t, w) in enumerate(zip(docs, frames, widths.tolist(), strict=True)):
             dst = x[n, :, :w]
             if delayed:
@@ -252,10 +258,8 @@ class FeedEncoder:
                 for j in range(r):
                     dst[j, head + starts[j] : head + starts[j] + t] = src[j]
             elif even and t:  # row j from column head + starts[0] + j * step: one strided view
-                first = dst[0, head + starts[0] :]
-                out = np.lib.stride_tricks.as_strided(
-                    first, shape=(r, t), strides=(row_bytes + step * item, item), writeable=True
-                )
+                at = n * x.strides[0] + (head + starts[0]) * item  # inside x: t <= w - starts
+                out = np.ndarray((r, t), np.int64, buffer=x, offset=at, strides=strides)
                 np.add(src, offsets[:, None], out=out)
             else:
                 for j in range(r):
@@ -334,4 +338,4 @@ class FeedEncoder:
 
 def _negative(a: np.ndarray) -> bool:
     """Whether an array of codes holds a negative value (never, for unsigned dtypes)."""
-    return not np.issubdtype(a.dtype, np.unsignedinteger) and int(a.min()) < 0
+    return a.dtype.kind != "u" and int(a.min()) < 0
