@@ -71,16 +71,26 @@ def corpus(tmp: Path, minutes: float) -> Path:
     return out
 
 
-def build_tokenizer(tmp: Path):
-    ex = extractors.load("hubert-base-ls960", pretrained=False, layers=[12])  # all 12 kept
+# --smoke: HuBERT-base's convolutions (the same frame rate) under a two-layer, 64-wide
+# transformer, so the toy run spends its time on the paths, not on a 95 M-parameter model
+SMOKE_CONFIG = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads": 2,
+                "intermediate_size": 128}  # fmt: skip
+
+
+def build_tokenizer(tmp: Path, config: dict | None = None):
+    ex = extractors.load("hubert-base-ls960", pretrained=False, config=config)  # all kept
     ex.model.save_pretrained(tmp / "hubert")
+    layer = min(6, int(ex.model.config.num_hidden_layers))
     rng = np.random.default_rng(0)
     cb = Codebook(
-        torch.from_numpy(rng.standard_normal((500, 768)).astype(np.float32)),
-        {"extractor": "hubert", "layer": 6},  # a model folder's extractor is named by it
+        torch.from_numpy(
+            rng.standard_normal((500, int(ex.model.config.hidden_size))).astype(np.float32)
+        ),
+        {"extractor": "hubert", "layer": layer},  # a model folder's extractor is named by it
     )
     cb.save(tmp / "km500.safetensors")
-    return audiotok.load(str(tmp / "hubert"), codebook=str(tmp / "km500.safetensors"), layer=6)
+    tok = audiotok.load(str(tmp / "hubert"), codebook=str(tmp / "km500.safetensors"), layer=layer)
+    return tok, layer
 
 
 def preload(items, sr: int, batch_seconds: float, exact: bool, long_samples):
@@ -116,7 +126,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         src = corpus(tmp, a.minutes)
-        tok = build_tokenizer(tmp)
+        tok, layer = build_tokenizer(tmp, SMOKE_CONFIG if a.smoke else None)
         items = scan([src])
         sr = tok.sample_rate
         fn = TokenBatchFn(tok)
@@ -140,7 +150,7 @@ def main() -> None:
         t0 = time.perf_counter()
         r = subprocess.run(
             [sys.executable, "-m", "audiotok", "encode", str(src), "-o", str(tmp / "cli"),
-             "--model", str(tmp / "hubert"), "--layer", "6", "--codebook",
+             "--model", str(tmp / "hubert"), "--layer", str(layer), "--codebook",
              str(tmp / "km500.safetensors"), "--num-workers", str(a.workers),
              "--batch-seconds", str(a.batch_seconds), "-q"],
             capture_output=True, text=True,
