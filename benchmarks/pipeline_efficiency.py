@@ -29,6 +29,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import results
@@ -78,7 +79,7 @@ SMOKE_CONFIG = {"hidden_size": 64, "num_hidden_layers": 2, "num_attention_heads"
 
 
 def build_tokenizer(tmp: Path, config: dict | None = None):
-    ex = extractors.load("hubert-base-ls960", pretrained=False, config=config)  # all kept
+    ex: Any = extractors.load("hubert-base-ls960", pretrained=False, config=config)  # all kept
     ex.model.save_pretrained(tmp / "hubert")
     layer = min(6, int(ex.model.config.num_hidden_layers))
     rng = np.random.default_rng(0)
