@@ -289,7 +289,7 @@ def _dataset(
             fn_kwargs={"sample_rate": sr, "max_duration": opts.max_duration},
             compute=rd.TaskPoolStrategy(size=min(lay.decode_tasks, len(batches))),
             num_cpus=1,
-            memory=3 * batch_bytes + (160 << 20),  # + the worker itself (~120 MB measured)
+            memory=3 * batch_bytes + (160 << 20),  # + the worker process itself
         )
     gpu_args = {"num_gpus": lay.num_gpus} if lay.num_gpus > 0 else {}
     return ds.map_batches(

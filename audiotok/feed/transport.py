@@ -3,10 +3,10 @@
 Why. A DataLoader worker hands each batch to the main process by pickling it; torch moves
 every tensor's storage into a fresh shared-memory segment and passes its file descriptor
 through a socket connection (``torch.multiprocessing.reductions``: ``share_memory_`` then
-``DupFd``). Measured here: about 2.5 ms per 655 KB packed batch, a few hundred MB/s, twenty
-times the cost of making the batch. Reusing shared memory is what torch's ``file_system``
-sharing strategy does, but a library must not switch a process-wide strategy, so the feed
-does its own, for its own batches only.
+``DupFd``), a new segment and a file-descriptor round trip for every storage of every
+batch, which costs far more than making a packed batch. Reusing shared memory is what
+torch's ``file_system`` sharing strategy does, but a library must not switch a process-wide
+strategy, so the feed does its own, for its own batches only.
 
 How. Each worker process keeps a small pool of slots: files in ``/dev/shm`` (allocated up
 front, mapped with ``mmap``), each with a one-byte flag (1: a batch in it is being made or
