@@ -10,8 +10,8 @@ from pathlib import Path
 
 import typer
 
-from audiotok.cli.common import err_console, out_console, report_error
-from audiotok.cli.train_flags import CONFIG_HELP, build, comma_list
+from audiotok.cli.common import err_console, out_console
+from audiotok.cli.train_flags import CONFIG_HELP, build, comma_list, run_training
 
 hybrid_app = typer.Typer(
     rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
@@ -195,13 +195,7 @@ def train(
     if inputs:
         flags["inputs"] = ("inputs", [str(p) for p in inputs])
     cfg = build(ctx, HybridTrainConfig, config_file, output, resume, flags)
-    failed: list[str] = []
-
-    def on_error(item, reason: str) -> None:
-        failed.append(item.path)
-        report_error(item, reason)
-
-    summary = train_hybrid(cfg, resume=resume, progress=not quiet, on_error=on_error)
+    summary, failed = run_training(train_hybrid, cfg, resume, quiet)
     import os
 
     if int(os.environ.get("RANK", "0")) != 0:  # torchrun: rank 0 speaks for the run

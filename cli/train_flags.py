@@ -8,6 +8,7 @@ which are the flags' defaults.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,23 @@ def build(
     if output is not None:
         values["output"] = str(output)
     return config.override(cfg, values)
+
+
+def run_training(
+    train: Callable[..., dict[str, Any]], cfg: Any, resume: bool, quiet: bool
+) -> tuple[dict[str, Any], list[str]]:
+    """``train(cfg, ...)`` (``train_hybrid``, ``train_vocoder``) with the commands' failure
+    report: each input that fails is one line naming it, and is collected. Returns the run's
+    summary and the failed inputs' paths."""
+    from audiotok.cli.common import report_error
+
+    failed: list[str] = []
+
+    def on_error(item: Any, reason: str) -> None:
+        failed.append(item.path)
+        report_error(item, reason)
+
+    return train(cfg, resume=resume, progress=not quiet, on_error=on_error), failed
 
 
 def comma_list(text: str) -> list[str]:

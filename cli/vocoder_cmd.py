@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from audiotok.cli.common import err_console, out_console
-from audiotok.cli.train_flags import CONFIG_HELP, build, comma_list
+from audiotok.cli.train_flags import CONFIG_HELP, build, comma_list, run_training
 
 vocoder_app = typer.Typer(
     rich_markup_mode=None,  # click's plain help: wraps at any width, never cuts an option name
@@ -115,7 +115,6 @@ def train(
     quiet: bool = typer.Option(False, "-q", "--quiet", help="No progress display."),
 ) -> int:
     """Train a unit HiFi-GAN (with a duration predictor) on a semantic token store."""
-    from audiotok.cli.common import report_error
     from audiotok.train.vocoder import train_vocoder
     from audiotok.train.vocoder_config import VocoderTrainConfig
 
@@ -148,13 +147,7 @@ def train(
     if tokens is not None:
         flags["tokens"] = ("store", str(tokens))
     cfg = build(ctx, VocoderTrainConfig, config_file, output, resume, flags)
-    failed: list[str] = []
-
-    def on_error(item, reason: str) -> None:
-        failed.append(item.path)
-        report_error(item, reason)
-
-    summary = train_vocoder(cfg, resume=resume, progress=not quiet, on_error=on_error)
+    summary, failed = run_training(train_vocoder, cfg, resume, quiet)
     if summary.get("config_changes"):
         err_console.print(f"resumed with changed settings: {'; '.join(summary['config_changes'])}")
     first, last = summary.get("first_eval"), summary.get("last_eval")
