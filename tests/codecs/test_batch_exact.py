@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from test_mimi import TINY as MIMI
 from test_snac import TINY as SNAC_TINY
 from test_wavtokenizer import TINY as WAVTOKENIZER_TINY
 from test_wavtokenizer import _checkpoint as wavtokenizer_checkpoint
@@ -36,19 +37,6 @@ from codec_tiny import noise
 DEVICE = os.environ.get("AUDIOTOK_TEST_DEVICE", "cpu")
 SECONDS = (1.05, 0.41, 0.41, 0.117)  # none a multiple of any hop; two of one length
 
-MIMI = {
-    "hidden_size": 16,
-    "num_filters": 4,
-    "num_hidden_layers": 2,
-    "num_attention_heads": 2,
-    "num_key_value_heads": 2,
-    "intermediate_size": 32,
-    "codebook_size": 64,
-    "codebook_dim": 16,
-    "vector_quantization_hidden_dimension": 16,
-    "upsample_groups": 16,
-    "sliding_window": 10,
-}
 HUBERT = {  # tests/extractors/s3m_tiny.py's size
     "hidden_size": 32,
     "num_hidden_layers": 2,
