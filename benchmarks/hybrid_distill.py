@@ -46,20 +46,22 @@ MARGIN = 0.05
 MODEL = {"n_filters": 8, "dimension": 64, "lstm_layers": 1, "kmeans_iters": 20}
 
 
-def espeak_corpus(work: Path) -> tuple[Path, Path, Path, Path] | None:
-    """(train wavs, held-out wavs, held-out alignments, all alignments) of 200 utterances."""
+def espeak_corpus(work: Path, n: int = 200) -> tuple[Path, Path, Path, Path] | None:
+    """(train wavs, held-out wavs, held-out alignments, all alignments) of ``n`` utterances,
+    the last fifth held out."""
     root = work / "espeak"
-    if not (root / "wav").is_dir() or len(list((root / "wav").glob("*.wav"))) < 200:
+    if not (root / "wav").is_dir() or len(list((root / "wav").glob("*.wav"))) < n:
         if shutil.which("espeak-ng") is None or not ESPEAK_TOOL.is_file():
             return None
         subprocess.run(
-            [sys.executable, str(ESPEAK_TOOL), str(root), "--n", "200", "--seed", "0"],
+            [sys.executable, str(ESPEAK_TOOL), str(root), "--n", str(n), "--seed", "0"],
             check=True,
             capture_output=True,
         )
-    wavs = sorted((root / "wav").glob("*.wav"))
+    wavs = sorted((root / "wav").glob("*.wav"))[:n]
     train, held = work / "espeak_train", work / "espeak_held"
-    for d, part in ((train, wavs[:160]), (held, wavs[160:])):
+    cut = n - n // 5
+    for d, part in ((train, wavs[:cut]), (held, wavs[cut:])):
         d.mkdir(exist_ok=True)
         for w in part:
             if not (d / w.name).exists():
@@ -221,7 +223,8 @@ def main() -> int:
         args.work = Path(tmp.name)
     work = args.work
     work.mkdir(parents=True, exist_ok=True)
-    es = espeak_corpus(work)
+    n = 20 if args.smoke else 200  # a toy run checks that every step runs, on 16 + 4 files
+    es = espeak_corpus(work, n)
     if es is None:
         results.finish(
             args, "hybrid_distill.py", [],
@@ -234,7 +237,8 @@ def main() -> int:
     if lv is not None:
         sets["librivox"] = lv
     print(
-        f"train: 160 espeak utterances; held out: 40 espeak + {5 if lv else 0} LibriVox; "
+        f"train: {n - n // 5} espeak utterances; held out: {n // 5} espeak + "
+        f"{5 if lv else 0} LibriVox; "
         f"budget {args.minutes:g} min (first run), threads {args.threads}, "
         f"load average {os.getloadavg()[0]:.1f}",
         flush=True,

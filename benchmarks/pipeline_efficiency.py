@@ -123,7 +123,7 @@ def main() -> None:
     ap.add_argument("--batch-seconds", type=float, default=60.0)
     a = results.add_options(ap).parse_args()
     if a.smoke:
-        a.minutes, a.workers = 0.1, 0
+        a.minutes, a.workers = 0.05, 0
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)
         src = corpus(tmp, a.minutes)

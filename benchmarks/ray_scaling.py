@@ -233,7 +233,13 @@ class TreeMemory:
 
 
 def run_config(
-    name: str, cfg: dict, corpus: Path, out: Path, tok_args: list[str], batch_seconds: float
+    name: str,
+    cfg: dict,
+    corpus: Path,
+    out: Path,
+    tok_args: list[str],
+    batch_seconds: float,
+    sample_every: float = 0.2,
 ) -> dict:
     cmd = [
         sys.executable,
@@ -252,7 +258,7 @@ def run_config(
     t0 = time.perf_counter()
     env = {**os.environ, **cfg.get("env", {})}
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    mem = TreeMemory(p.pid)
+    mem = TreeMemory(p.pid, sample_every)
     out_s, err_s = p.communicate()
     mem.stop()
     wall = time.perf_counter() - t0
@@ -355,7 +361,7 @@ def main() -> None:
     ap.add_argument("--tok")
     a = results.add_options(ap).parse_args()
     if a.smoke:
-        a.minutes, a.only = 0.1, a.only or "local 1 thread,ray 1 actor inline"
+        a.minutes, a.only = 0.05, a.only or "local 1 thread,ray 1 actor inline"
     if a.child:
         child(json.loads(a.child), a.corpus, a.out, json.loads(a.tok), a.batch_seconds)
         return
@@ -373,8 +379,9 @@ def main() -> None:
         res = {}
         for i, name in enumerate(names):
             res[name] = run_config(
-                name, CONFIGS[name], tmp / "corpus", tmp / f"s{i}", tok_args, a.batch_seconds
-            )
+                name, CONFIGS[name], tmp / "corpus", tmp / f"s{i}", tok_args, a.batch_seconds,
+                sample_every=1.0 if a.smoke else 0.2,  # each sample reads /proc of every process
+            )  # fmt: skip
             r = res[name]
             same = same_store(tmp / "s0", tmp / f"s{i}")
             w = r["seconds"] / r["run_s"]
@@ -428,9 +435,9 @@ def main() -> None:
             f"store: {tokens} tokens, Parquet {pq_b / tokens:.2f} B/token + flat codes "
             f"{flat_b / tokens:.2f} B/token = {(pq_b + flat_b) / tokens:.2f} B/token"
         )
-        print(f"sha256: {sha256_rate():.0f} MB/s on one core")
+        print(f"sha256: {sha256_rate(16 if a.smoke else 256):.0f} MB/s on one core")
         print(f"header probes, one core: {probe_rate(fsdd):.0f} files/s (local disk, cached)")
-        dr = driver_rate(tmp)
+        dr = driver_rate(tmp, 1000 if a.smoke else 20000)
         print(
             f"driver intake: {dr:.0f} rows/s ({dr * 500 / 1e6:.1f} M tokens/s; 10 s rows of "
             "500 tokens into a TokenWriter)"

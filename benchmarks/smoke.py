@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -45,22 +46,29 @@ SCRIPTS: dict[str, list[str]] = {
     "vocoder_train.py": [],
 }
 NOT_SCRIPTS = {"smoke.py", "report.py", "results.py", "source_tree.py"}  # helpers, no figures
+# The longest smoke runs start first, so that the last scripts to finish are short ones and
+# the jobs end together (only the order changes)
+FIRST = ("ray_scaling.py", "pipeline_efficiency.py", "train_memory.py", "cli_threads.py")
 
 
 def listed_problems() -> list[str]:
     present = {p.name for p in HERE.glob("*.py")} - NOT_SCRIPTS
     out = [f"{n}: in benchmarks/ but not in smoke.SCRIPTS" for n in sorted(present - set(SCRIPTS))]
     out += [f"{n}: listed in smoke.SCRIPTS but missing" for n in sorted(set(SCRIPTS) - present)]
+    out += [f"{n}: in smoke.FIRST but not in smoke.SCRIPTS" for n in FIRST if n not in SCRIPTS]
     return out
 
 
-def run_one(name: str, out: Path, timeout: float) -> tuple[str, str | None, float]:
+def run_one(
+    name: str, out: Path, timeout: float, env: dict[str, str] | None = None
+) -> tuple[str, str | None, float]:
     """(name, the reason it failed or None, seconds)."""
     js, log = out / f"{Path(name).stem}.json", out / f"{Path(name).stem}.log"
     cmd = [sys.executable, str(HERE / name), "--smoke", "--json", str(js), *SCRIPTS[name]]
     t = time.perf_counter()
     try:
-        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent)
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=HERE.parent,
+                           env=env)  # fmt: skip
     except subprocess.TimeoutExpired:
         return name, f"timed out after {timeout:.0f} s", time.perf_counter() - t
     wall = time.perf_counter() - t
@@ -81,6 +89,17 @@ def run_one(name: str, out: Path, timeout: float) -> tuple[str, str | None, floa
     return name, None, wall
 
 
+def child_env(jobs: int) -> dict[str, str]:
+    """The scripts' environment: OpenMP threads default to this machine's cores shared among
+    the scripts running at once (torch would give each script every core, and two scripts'
+    threads would wait on each other); a value the caller set is kept."""
+    env = dict(os.environ)
+    if "OMP_NUM_THREADS" not in env:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        env["OMP_NUM_THREADS"] = str(max(1, (cores or 1) // max(1, jobs)))
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     ap.add_argument("--only", default="", help="comma-separated script names (without .py)")
@@ -88,15 +107,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=600.0, help="seconds per script")
     ap.add_argument("--keep", type=Path, help="folder for each script's JSON and log")
     a = ap.parse_args(argv)
+    a.jobs = max(1, a.jobs)
     only = {x.removesuffix(".py") for x in a.only.split(",") if x}
     names = [n for n in SCRIPTS if not only or Path(n).stem in only]
     failures = [] if only else listed_problems()
     started = time.perf_counter()
+    env = child_env(a.jobs)
     with tempfile.TemporaryDirectory(prefix="audiotok-smoke-") as tmp:
         out = a.keep or Path(tmp)
         out.mkdir(parents=True, exist_ok=True)
-        with ThreadPoolExecutor(max(1, a.jobs)) as pool:
-            for name, why, wall in pool.map(lambda n: run_one(n, out, a.timeout), names):
+        order = sorted(names, key=lambda n: FIRST.index(n) if n in FIRST else len(FIRST))
+        with ThreadPoolExecutor(a.jobs) as pool:
+            runs = {n: pool.submit(run_one, n, out, a.timeout, env) for n in order}
+            for n in names:
+                name, why, wall = runs[n].result()
                 print(f"[{wall:6.1f} s] {name}: {'ok' if why is None else 'FAILED: ' + why}",
                       flush=True)  # fmt: skip
                 if why is not None:
