@@ -193,11 +193,11 @@ class Arena:
             return torch.empty(shape, dtype=dtype)
         raw = self.slot.data[self.at : self.at + n]
         self.at += -(-n // 64) * 64
-        np_dtype = _np_dtype(dtype)
-        if np_dtype is None:  # a dtype numpy lacks (bfloat16): a view of the torch bytes
+        dt = _numpy_of.get(dtype) or _numpy_dtype(torch.empty(0, dtype=dtype))
+        if dt is None:  # a dtype numpy lacks (bfloat16): a view of the torch bytes
             return torch.from_numpy(raw).view(dtype).view(shape)
         # numpy views + from_numpy: a third of the cost of slicing and viewing a torch tensor
-        return torch.from_numpy(raw.view(np_dtype)).view(shape)
+        return torch.from_numpy(raw.view(_np(dt))).view(shape)
 
     def handle(self, batches: list[dict[str, Any]], many: bool) -> Shipped | None:
         """The handle of batches whose tensors all lie in this arena's slot, else None."""
@@ -290,7 +290,7 @@ def receive(path: str, size: int, batches: list[list[tuple[Any, ...]]], many: bo
                 b[item[0]] = item[1]
                 continue
             key, dt, shape, off = item[:4]
-            dtype = _dtypes.get(dt) or _dtypes.setdefault(dt, np.dtype(dt))
+            dtype = _np(dt)
             n = math.prod(shape) * dtype.itemsize
             if len(item) == 5:  # tensors back to back (a packed batch's five views)
                 rows = whole[off : off + item[4] * n].view(dtype).reshape((item[4], *shape))
@@ -314,15 +314,9 @@ def _release(mm: mmap.mmap) -> None:
         mm[0] = 0
 
 
-def _np_dtype(dtype: torch.dtype) -> np.dtype | None:
-    """numpy's dtype for a torch dtype, or None where numpy has none (bfloat16)."""
-    if dtype not in _np_of_torch:
-        a = _array(torch.empty(0, dtype=dtype))
-        _np_of_torch[dtype] = None if a is None else a.dtype
-    return _np_of_torch[dtype]
-
-
-_np_of_torch: dict[torch.dtype, np.dtype | None] = {}
+def _np(dt: str) -> np.dtype:
+    """The numpy dtype of a dtype string of ``_numpy_dtype`` (cached)."""
+    return _dtypes.get(dt) or _dtypes.setdefault(dt, np.dtype(dt))
 
 
 def _unlink(paths: list[Path], pid: int) -> None:
