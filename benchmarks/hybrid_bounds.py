@@ -139,10 +139,8 @@ def main() -> None:
     if args.smoke:
         args.long_seconds, args.mimi = 3.0, False
     print(f"{'':<52} {'equal codes':>20}  {'max |emb|':>9}")
-    if args.smoke:
-        speechtokenizer(args.long_seconds, scale=0.25, config=SMOKE_WIDTHS)
-    else:
-        speechtokenizer(args.long_seconds)
+    speechtokenizer(args.long_seconds, scale=0.25 if args.smoke else 1.0,
+                    config=SMOKE_WIDTHS if args.smoke else None)  # fmt: skip
     if args.mimi:
         mimi(args.mimi_long_seconds)
     worst = min(ROWS, key=lambda r: r["equal"])

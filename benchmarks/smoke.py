@@ -96,7 +96,7 @@ def child_env(jobs: int) -> dict[str, str]:
     env = dict(os.environ)
     if "OMP_NUM_THREADS" not in env:
         cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        env["OMP_NUM_THREADS"] = str(max(1, (cores or 1) // max(1, jobs)))
+        env["OMP_NUM_THREADS"] = str(max(1, (cores or 1) // jobs))
     return env
 
 
