@@ -10,7 +10,10 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["Packer"]
+__all__ = ["KEYS", "Packer"]
+
+# the five tensors of a packed batch, in their order in its storage
+KEYS = ("input_ids", "labels", "doc_ids", "position_ids", "attention_mask")
 
 
 class Packer:
@@ -101,8 +104,7 @@ class Packer:
         if real < total:  # the stream's last batch: padding after the last real position
             x[real:], labels[real:], pos[real:], mask[real:] = self.pad, -100, 0, 0
             doc_ids[real:] = -1
-        keys = ("input_ids", "labels", "doc_ids", "position_ids", "attention_mask")
-        batch: dict[str, Any] = dict(zip(keys, storage.unbind(0), strict=True))
+        batch: dict[str, Any] = dict(zip(KEYS, storage.unbind(0), strict=True))
         self.cursor = min(c + total, len(self.buf))
         return batch, self.where()
 
