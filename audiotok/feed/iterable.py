@@ -260,9 +260,8 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         """An int64 tensor for a batch: in the worker's slot when there is one."""
         if self._arena is not None:
             return self._arena.empty(shape)
-        # numpy's allocation, wrapped: made in a third of torch.empty's time (its dispatch
-        # counts at two allocations per batch); like every from_numpy tensor's, its storage
-        # cannot be resized in place
+        # numpy's allocation, wrapped: a third of torch.empty's time, which counts at two
+        # allocations per batch (like any from_numpy tensor's, its storage cannot be resized)
         return torch.from_numpy(np.empty(shape, np.int64))
 
     def _message_bytes(self) -> int:

@@ -134,7 +134,7 @@ def test_snac_store_decodes_and_exports(snac_store, tmp_path, capsys):
 
 
 def test_damaged_multirate_row_is_one_line(snac_store):
-    from audiotok.store.reader import shard_codes
+    from audiotok.store.shards import shard_codes
 
     tok, _ = snac_store
     path = next(tok.glob("shard-*.parquet"))
@@ -148,7 +148,7 @@ def test_damaged_multirate_row_is_one_line(snac_store):
         shard_codes(tmp, 3, strides=(4, 2, 1))
     ids = table.column("id").to_pylist()
     assert "\n" not in str(e.value) and repr(ids[1]) in str(e.value) and "strides" in str(e.value)
-    from audiotok.store.reader import flat_codes
+    from audiotok.store.shards import flat_codes
 
     frames = table.column("num_frames").to_pylist()
     frames[0] += 1  # not a whole number of coarse frames
