@@ -229,8 +229,10 @@ def time_floor(directory: Path, tokens: int, context: int, batch: int) -> tuple[
         int(reader.read(i).values.max())
     per = batch * context
     for _ in range(-(-tokens // per)):
-        x, labels, doc_ids, pos, mask = torch.empty((5, batch, context), dtype=torch.int64)
-        x.fill_(1), labels.fill_(1), doc_ids.fill_(0), pos.fill_(0), mask.fill_(1)
+        # allocated as the feed allocates its in-process batches (numpy's memory, wrapped)
+        storage = torch.from_numpy(np.empty((5, batch, context), np.int64))
+        x, labels, doc_ids, pos, mask = storage.numpy().reshape(5, -1)
+        x.fill(1), labels.fill(1), doc_ids.fill(0), pos.fill(0), mask.fill(1)
     return (tokens, *since(t0))
 
 
