@@ -10,14 +10,17 @@ utterances of 200..800 frames of K codebooks of 1024 entries (EnCodec-like at K 
 Lines, each a full pass over the store, timed from opening the store (index and block sizes
 are built inside the timing on both sides):
 
-- ``flatten, packed``: frame-major flattening with per-codebook offsets, EOS after each
-  utterance, contexts of ``--context`` tokens (+ the next-token labels) in batches of
-  ``--batch``, with doc_ids, position_ids and attention_mask (int64 tensors). Ours reads the
-  store's flat memory-mapped codes shard by shard and shuffles; the baseline reads each
+- ``flatten, packed (numpy)`` and ``(numba)``: frame-major flattening with per-codebook
+  offsets, EOS after each utterance, contexts of ``--context`` tokens (+ the next-token
+  labels) in batches of ``--batch``, with doc_ids, position_ids and attention_mask (int64
+  tensors), its token work done by numpy or by the compiled kernels (``kernels=``; the
+  ``fast`` extra; the numba line is left out, saying so, where numba is missing). Ours reads
+  the store's flat memory-mapped codes shard by shard and shuffles; the baseline reads each
   Parquet shard with pyarrow (list offsets and values as numpy, zero copy), then per
   utterance offsets, transposes, appends EOS, document ids and positions, and cuts contexts
-  from the stream. Before timing, ours without shuffling is checked to give exactly the
-  baseline's batches.
+  from the stream. Before timing, ours without shuffling is checked, with each kernel, to
+  give exactly the baseline's batches (the numba check pass also compiles the kernels, or
+  loads them from numba's on-disk cache: its time is printed, and not in any line).
 - ``delay, padded``: MusicGen's delay layout, ``--batch`` utterances padded to the longest;
   the baseline builds the same layout per utterance from the Arrow buffers (packing is for
   flat patterns only; rows are padded). Ours writes each row once into the batch.
@@ -33,7 +36,7 @@ are built inside the timing on both sides):
   without also changing the per-batch machinery.
 - ``<pattern>, N workers``: the feed through ``StatefulLoader`` with 1 and 2 DataLoader
   worker processes (worker start-up counted; "after the first batch" leaves it out), both
-  patterns. Workers hand batches over through
+  patterns, the dataset's default kernels (``auto``). Workers hand batches over through
   reused shared-memory slots, several batches per message (``audiotok.feed.transport``).
 
 Both sides are timed from opening the store; neither builds an id index (ours takes the block
@@ -42,7 +45,8 @@ once per process) are paid before timing, by the check pass.
 
 Prints tokens/s for each line, per wall second and per CPU-second of the process and its
 workers (what a loaded, shared machine distorts least); the last line is the headline: ours
-vs the Arrow loop, flatten + packing, one process (targets: >= 50 M tokens/s and >= 5x the loop).
+vs the Arrow loop, flatten + packing, one process, with the dataset's default kernels (numba
+where installed; targets: >= 50 M tokens/s and >= 5x the loop).
 """
 
 from __future__ import annotations
@@ -62,6 +66,7 @@ import numpy as np
 import results
 import torch
 
+from audiotok.feed import kernels
 from audiotok.spec import TokenSpec
 
 
@@ -82,12 +87,13 @@ def write_store(directory: Path, tokens: int, k: int, seed: int = 0) -> tuple[in
 
 
 # --- ours -----------------------------------------------------------------------------------
-def feed(directory: Path, pattern: str, context: int | None, batch: int, shuffle: bool = True):
+def feed(directory: Path, pattern: str, context: int | None, batch: int, shuffle: bool = True,
+         kernels: str = "auto"):  # fmt: skip
     from audiotok.feed import TokenIterableDataset
 
     return TokenIterableDataset(
         str(directory), pattern=pattern, context_length=context, batch_size=batch,
-        seed=0, shuffle=shuffle,
+        seed=0, shuffle=shuffle, kernels=kernels,
     )  # fmt: skip
 
 
@@ -109,11 +115,11 @@ def since(t0: tuple[float, float]) -> tuple[float, float]:
 
 
 def time_ours(directory: Path, pattern: str, context: int | None, batch: int,
-              workers: int = 0) -> tuple[int, float, float]:  # fmt: skip
+              workers: int = 0, kernels: str = "auto") -> tuple[int, float, float]:  # fmt: skip
     from audiotok.feed import StatefulLoader
 
     t0 = clocks()
-    ds = feed(directory, pattern, context, batch)
+    ds = feed(directory, pattern, context, batch, kernels=kernels)
     it = iter(StatefulLoader(ds, num_workers=workers) if workers else ds)
     first = delivered(next(it))
     t1 = time.perf_counter()
@@ -243,7 +249,7 @@ def machinery_only() -> Iterator[None]:
 
     encode, emit = encoder.FeedEncoder.encode_block, packer.Packer.emit
 
-    def encode_block(self: Any, block: Any, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def encode_block(self: Any, block: Any, docs: np.ndarray, kernels: Any = None) -> Any:
         lengths = block.lengths[docs] * len(self.rows) + 1  # + EOS, as the feed's lengths
         return np.empty(int(lengths.sum()), self.vocab.np_dtype), lengths
 
@@ -306,10 +312,20 @@ def main() -> None:
         k = a.codebooks
         flat_vocab = feed(d, "flatten", a.context, a.batch).encoder.vocab
         delay_vocab = feed(d, "delay", None, a.batch).encoder.vocab
-        same = check_same(
-            feed(d, "flatten", a.context, a.batch, shuffle=False),
-            arrow_packed(d, k, flat_vocab, a.context, a.batch),
-        )
+        compiled = kernels.check("auto")
+        if not compiled:
+            print("kernels: numba is not installed (pip install 'audiotok[fast]'): the numpy "
+                  "line alone, and it is the headline")  # fmt: skip
+        for kern in ("numpy", "numba") if compiled else ("numpy",):
+            t0 = time.perf_counter()
+            same = check_same(
+                feed(d, "flatten", a.context, a.batch, shuffle=False, kernels=kern),
+                arrow_packed(d, k, flat_vocab, a.context, a.batch),
+            )
+            if kern == "numba":
+                took = time.perf_counter() - t0
+                print(f"check pass with the numba kernels: {took:.1f} s (compiling them or "
+                      "loading numba's cache included; not timed below)")  # fmt: skip
         same_rows = check_same(
             feed(d, "delay", None, a.batch, shuffle=False),
             arrow_delay(d, k, delay_vocab, a.batch),
@@ -351,11 +367,12 @@ def main() -> None:
             rows.append(row)
             return row
 
-        head = line(
-            "flatten, packed",
-            lambda: time_ours(d, "flatten", a.context, a.batch),
-            lambda: arrow_packed(d, k, flat_vocab, a.context, a.batch),
-        )
+        for kern in ("numpy", "numba") if compiled else ("numpy",):
+            head = line(
+                f"flatten, packed ({kern})",
+                lambda kern=kern: time_ours(d, "flatten", a.context, a.batch, kernels=kern),
+                lambda: arrow_packed(d, k, flat_vocab, a.context, a.batch),
+            )
         line(
             "delay, padded",
             lambda: time_ours(d, "delay", None, a.batch),
@@ -399,7 +416,8 @@ def main() -> None:
     met = rate >= 50 and ratio >= 5
     results.finish(
         a, "feed_throughput.py", rows,
-        f"feed (flatten + packing to {a.context}, K={k}): {rate:.1f} M tokens/s wall "
+        f"feed ({'numba' if compiled else 'numpy'}; flatten + packing to {a.context} in batches "
+        f"of {a.batch}, K={k}): {rate:.1f} M tokens/s wall "
         f"({cpu_rate:.1f} M per CPU-second), {ratio:.2f}x the Arrow loop; DataLoader 1/2 "
         f"workers {workers[1]:.1f}/{workers[2]:.1f} M tokens/s (targets >= 50 M tokens/s and "
         f">= 5x: {'met' if met else 'NOT met'}); reads + writes alone "

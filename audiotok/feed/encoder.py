@@ -173,11 +173,14 @@ class FeedEncoder:
         x = self.pattern.apply(ids, self.delays, self._empty, self._layout_strides)
         return Encoded(self._frame(x), durations, frames)
 
-    def encode_block(self, block: Block, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def encode_block(
+        self, block: Block, docs: np.ndarray, kernels: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Flat patterns: documents ``docs`` of a block, in that order -> (their token
         sequences back to back in the vocabulary's dtype, int64 lengths). Equals concatenating
-        ``encode`` per document; flatten without dedup takes the fast path (one ufunc call per
-        document, the range check once per block)."""
+        ``encode`` per document; flatten without dedup takes the fast path: the compiled
+        ``kernels`` (``feed.kernels.load``) where given, else one ufunc call per document and
+        the range check once per block."""
         if not self.flat:
             raise VocabError(f"pattern {self.pattern.name} does not give one flat sequence")
         if self.pattern.name != "flatten" or self.dedup or not len(docs):
@@ -199,17 +202,24 @@ class FeedEncoder:
         sizes = np.array([self.vocab.streams[i].size for i in self.stream_idx], dtype=np.int64)
         offsets = np.array([self.vocab.streams[i].offset for i in self.stream_idx], dtype=dtype)
         values = block.values
-        if values.size and (int(values.max()) >= sizes.min() or int(values.min()) < 0):
+        if kernels is not None:
+            heads_at = out_start + len(heads)
+            bad = kernels.flatten(np.asarray(values), block.starts[docs], frames, heads_at, k,
+                                  rows, offsets, sizes, out)  # fmt: skip
+            if bad >= 0:  # the exact error, from the vocabulary's own check
+                self.vocab.to_ids(block.codes(int(docs[bad]))[rows], self.stream_idx)
+                raise VocabError(f"document {block.ids[int(docs[bad])]}: a code out of range")
+        elif values.size and (int(values.max()) >= sizes.min() or int(values.min()) < 0):
             for i in docs.tolist():  # some code may be out of range: check document by document
                 self.vocab.to_ids(block.codes(i)[rows], self.stream_idx)
-        # codes are in range (checked above): the cast below is exact
-        scratch = np.empty(int(frames.max(initial=0)) * r, dtype=dtype)
-        for s, p, t in zip(block.starts[docs].tolist(), (out_start + len(heads)).tolist(),
-                           frames.tolist(), strict=True):  # fmt: skip
-            src = values[s : s + k * t].reshape(k, t)
-            tmp = scratch[: r * t].reshape(r, t)  # offsets added row by row (contiguous) ...
-            np.add(src if whole else src[rows], offsets[:, None], out=tmp, casting="unsafe")
-            out[p : p + r * t].reshape(t, r)[...] = tmp.T  # ... then one transposing copy
+        if kernels is None:  # codes are in range (checked above): the cast below is exact
+            scratch = np.empty(int(frames.max(initial=0)) * r, dtype=dtype)
+            for s, p, t in zip(block.starts[docs].tolist(), (out_start + len(heads)).tolist(),
+                               frames.tolist(), strict=True):  # fmt: skip
+                src = values[s : s + k * t].reshape(k, t)
+                tmp = scratch[: r * t].reshape(r, t)  # offsets added row by row (contiguous) ...
+                np.add(src if whole else src[rows], offsets[:, None], out=tmp, casting="unsafe")
+                out[p : p + r * t].reshape(t, r)[...] = tmp.T  # ... then one transposing copy
         for h, tok in enumerate(heads):
             out[out_start + h] = tok
         for e, tok in enumerate(tails):

@@ -50,6 +50,8 @@ from audiotok.feed import transport
 from audiotok.feed.collate import pad_collate
 from audiotok.feed.dataset import example_dict
 from audiotok.feed.encoder import FeedEncoder
+from audiotok.feed.kernels import check as check_kernels
+from audiotok.feed.kernels import load as load_kernels
 from audiotok.feed.packer import Packer
 from audiotok.feed.source import Block, BlockReader, SubsetSource, as_source
 from audiotok.feed.transport import HEADER, forget, groups, worker_ring
@@ -60,7 +62,9 @@ STATE_VERSION = 1
 class TokenIterableDataset(torch.utils.data.IterableDataset):
     """Batches (dicts of tensors) from a token source; see the module docstring.
 
-    ``ids`` restricts the dataset to a split (read shard by shard all the same).
+    ``ids`` restricts the dataset to a split (read shard by shard all the same). ``kernels``:
+    who does the packed feed's token work, ``"auto"`` (compiled with numba where it is
+    installed: ``audiotok[fast]``), ``"numpy"`` or ``"numba"``; the batches are the same.
     """
 
     def __init__(
@@ -77,6 +81,7 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         world_size: int | None = None,
         drop_last: bool = False,
         ids: Sequence[str] | None = None,
+        kernels: str = "auto",
         **encoder_options: Any,
     ):
         self.source = as_source(source)
@@ -98,6 +103,8 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
             rank, world_size = _dist_rank_world()
         if not 0 <= rank < world_size:
             raise AudiotokError(f"rank {rank} is not in 0..{world_size - 1}")
+        check_kernels(kernels)  # a bad choice fails here, not in a worker
+        self.kernels = kernels
         self.context_length, self.batch_size = context_length, batch_size
         self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
         self.rank, self.world_size = rank, world_size
@@ -319,9 +326,11 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         self, slot: int, slots: int, doc: int, offset: int
     ) -> Iterator[tuple[dict, tuple[int, int]]]:
         assert self.context_length is not None
-        packer = Packer(self.context_length, self.batch_size, self.encoder.pad_id, self._empty)
+        kernels = load_kernels(self.kernels)
+        packer = Packer(self.context_length, self.batch_size, self.encoder.pad_id, self._empty,
+                        kernels)  # fmt: skip
         for first, block, rows in self.slot_blocks(slot, slots, doc):
-            tokens, lengths = self.encoder.encode_block(block, rows)
+            tokens, lengths = self.encoder.encode_block(block, rows, kernels)
             skip = offset if first == doc else 0  # resume inside a document
             packer.add(tokens[skip:], lengths, first + np.arange(len(rows)), skip)
             while packer.full():

@@ -20,8 +20,9 @@ class Packer:
     """One token stream (documents back to back) cut into contexts of ``length`` + 1 tokens
     with a stride of ``length``. Holds one buffer, the documents it spans and a cursor."""
 
-    def __init__(self, length: int, batch: int, pad: int, empty: Any = None):
-        self.length, self.pad = length, pad
+    def __init__(self, length: int, batch: int, pad: int, empty: Any = None, kernels: Any = None):
+        """``kernels``: the compiled kernels' module (``feed.kernels.load``), or None: numpy."""
+        self.length, self.pad, self.kernels = length, pad, kernels
         self.empty = empty or (lambda shape: torch.empty(shape, dtype=torch.int64))
         self.need = batch * length + 1
         self.buf: np.ndarray = np.zeros(0, np.int64)  # tokens in the vocabulary's dtype
@@ -75,12 +76,25 @@ class Packer:
         length, c = self.length, self.cursor
         total = contexts * length
         real = min(total, self.available() - 1)  # input positions that have a next token
+        storage = self.empty((5, contexts, length))
+        out = storage.numpy().reshape(5, -1)
+        if self.kernels is not None:  # the same values, in one compiled pass
+            self.kernels.pack(self.buf, self.ends, self.first_offset, c, real, length, self.pad,
+                              out)  # fmt: skip
+        else:
+            self._write(out, c, real)
+        batch: dict[str, Any] = dict(zip(KEYS, storage.unbind(0), strict=True))
+        self.cursor = min(c + total, len(self.buf))
+        return batch, self.where()
+
+    def _write(self, out: np.ndarray, c: int, real: int) -> None:
+        """``emit``'s five arrays, in numpy."""
+        length, total = self.length, out.shape[1]
         # the documents the window [c, c + real) crosses, and where each piece starts
         ends = self._ends
         lo = bisect.bisect_right(ends, c)  # real >= 1: emit follows available() >= 2
         hi = bisect.bisect_right(ends, c + real - 1)
-        storage = self.empty((5, contexts, length))
-        x, labels, doc_ids, pos, mask = storage.numpy().reshape(5, -1)
+        x, labels, doc_ids, pos, mask = out
         x[:real] = self.buf[c : c + real]
         labels[:real] = self.buf[c + 1 : c + real + 1]
         mask[:real] = 1
@@ -104,9 +118,6 @@ class Packer:
         if real < total:  # the stream's last batch: padding after the last real position
             x[real:], labels[real:], pos[real:], mask[real:] = self.pad, -100, 0, 0
             doc_ids[real:] = -1
-        batch: dict[str, Any] = dict(zip(KEYS, storage.unbind(0), strict=True))
-        self.cursor = min(c + total, len(self.buf))
-        return batch, self.where()
 
     def _arange(self, n: int) -> np.ndarray:
         if len(self._range) < n:

@@ -157,8 +157,10 @@ def test_patterns_refuse_what_they_cannot_do():
         FeedEncoder.for_source(Src(), vocab=other)
 
 
+@pytest.mark.parametrize("kernels", ["numpy", "numba"])
 @pytest.mark.parametrize("options", [{}, {"bos": True, "markers": True}, {"dedup": True}])
-def test_block_encoding_equals_encoding_each_document(options):
+def test_block_encoding_equals_encoding_each_document(options, kernels):
+    from audiotok.feed.kernels import load
     from audiotok.feed.source import InMemorySource, _block_from_arrays
 
     spec = SEM if options.get("dedup") else ACU
@@ -171,7 +173,7 @@ def test_block_encoding_equals_encoding_each_document(options):
         vocab = VocabSpec.build([ACU], codebooks=[[2, 0]], markers=options.get("markers", False))
     enc = FeedEncoder.for_source(src, "flatten", vocab=vocab, **options)
     order = np.array([3, 0, 2, 1])
-    tokens, lengths = enc.encode_block(block, order)
+    tokens, lengths = enc.encode_block(block, order, load(kernels))
     each = [enc.encode(arrays[i]).tokens for i in order]
     assert lengths.tolist() == [len(x) for x in each]
     assert tokens.tolist() == np.concatenate(each).tolist()
@@ -179,4 +181,4 @@ def test_block_encoding_equals_encoding_each_document(options):
         ["x"], [np.full((spec.num_codebooks, 2), spec.codebook_size)], spec.num_codebooks
     )
     with pytest.raises(VocabError, match="'x'|outside"):
-        enc.encode_block(bad, np.array([0]))
+        enc.encode_block(bad, np.array([0]), load(kernels))
