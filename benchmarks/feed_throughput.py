@@ -249,9 +249,10 @@ def machinery_only() -> Iterator[None]:
 
     encode, emit = encoder.FeedEncoder.encode_block, packer.Packer.emit
 
-    def encode_block(self: Any, block: Any, docs: np.ndarray, kernels: Any = None) -> Any:
+    def encode_block(self: Any, block: Any, docs: np.ndarray, kernels: Any = None,
+                     lead: int = 0) -> Any:  # fmt: skip
         lengths = block.lengths[docs] * len(self.rows) + 1  # + EOS, as the feed's lengths
-        return np.empty(int(lengths.sum()), self.vocab.np_dtype), lengths
+        return np.empty(lead + int(lengths.sum()), self.vocab.np_dtype), lengths
 
     def fill(self: Any, contexts: int) -> tuple[dict[str, Any], tuple[int, int]]:
         storage = self.empty((5, contexts, self.length))

@@ -174,20 +174,23 @@ class FeedEncoder:
         return Encoded(self._frame(x), durations, frames)
 
     def encode_block(
-        self, block: Block, docs: np.ndarray, kernels: Any = None
+        self, block: Block, docs: np.ndarray, kernels: Any = None, lead: int = 0
     ) -> tuple[np.ndarray, np.ndarray]:
         """Flat patterns: documents ``docs`` of a block, in that order -> (their token
-        sequences back to back in the vocabulary's dtype, int64 lengths). Equals concatenating
-        ``encode`` per document; flatten without dedup takes the fast path: the compiled
-        ``kernels`` (``feed.kernels.load``) where given, else one ufunc call per document and
-        the range check once per block."""
+        sequences back to back in the vocabulary's dtype, after ``lead`` unwritten entries left
+        for the caller; int64 lengths). Equals concatenating ``encode`` per document; flatten
+        without dedup takes the fast path: the compiled ``kernels`` (``feed.kernels.load``)
+        where given, else one ufunc call per document and the range check once per block."""
         if not self.flat:
             raise VocabError(f"pattern {self.pattern.name} does not give one flat sequence")
         if self.pattern.name != "flatten" or self.dedup or not len(docs):
             seqs = [self.encode(block.codes(int(i))).tokens for i in docs]
             lengths = np.array([len(x) for x in seqs], dtype=np.int64)
             dtype = self.vocab.np_dtype
-            return (np.concatenate(seqs).astype(dtype) if seqs else np.zeros(0, dtype)), lengths
+            tokens = np.empty(lead + int(lengths.sum()), dtype)
+            if seqs:
+                np.concatenate(seqs, out=tokens[lead:], casting="unsafe")
+            return tokens, lengths
         r, k = len(self.rows), block.k
         whole = self.rows == list(range(k))
         rows = np.asarray(self.rows, dtype=np.int64)
@@ -197,8 +200,8 @@ class FeedEncoder:
         tails = [t for t in (self._end, self._eos) if t is not None]
         lengths = body + len(heads) + len(tails)
         dtype = self.vocab.np_dtype
-        out = np.empty(int(lengths.sum()), dtype=dtype)
-        out_start = np.cumsum(lengths) - lengths
+        out = np.empty(lead + int(lengths.sum()), dtype=dtype)
+        out_start = np.cumsum(lengths) - lengths + lead
         sizes = np.array([self.vocab.streams[i].size for i in self.stream_idx], dtype=np.int64)
         offsets = np.array([self.vocab.streams[i].offset for i in self.stream_idx], dtype=dtype)
         values = block.values

@@ -330,9 +330,10 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         packer = Packer(self.context_length, self.batch_size, self.encoder.pad_id, self._empty,
                         kernels)  # fmt: skip
         for first, block, rows in self.slot_blocks(slot, slots, doc):
-            tokens, lengths = self.encoder.encode_block(block, rows, kernels)
-            skip = offset if first == doc else 0  # resume inside a document
-            packer.add(tokens[skip:], lengths, first + np.arange(len(rows)), skip)
+            skip = offset if first == doc else 0  # resume inside a document (packer empty)
+            lead = packer.available()  # the tokens still buffered go in front, not concatenated
+            tokens, lengths = self.encoder.encode_block(block, rows, kernels, lead)
+            packer.add(tokens[skip:], lengths, first + np.arange(len(rows)), skip, lead)
             while packer.full():
                 yield packer.emit(self.batch_size)
         while packer.available() >= 2:

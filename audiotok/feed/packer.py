@@ -39,21 +39,33 @@ class Packer:
     def full(self) -> bool:
         return self.available() >= self.need
 
-    def add(self, tokens: np.ndarray, lengths: np.ndarray, pos: np.ndarray, skip: int) -> None:
-        """Documents ``pos`` (``lengths`` tokens each, the first one ``skip`` tokens short)."""
+    def add(
+        self, tokens: np.ndarray, lengths: np.ndarray, pos: np.ndarray, skip: int, lead: int = 0
+    ) -> None:
+        """Documents ``pos`` (``lengths`` tokens each, the first one ``skip`` tokens short)
+        from ``tokens[lead:]``; ``lead`` is 0 or ``available()``: room the tokens still
+        buffered are copied into (``FeedEncoder.encode_block(..., lead=)``), which saves
+        concatenating the two."""
         lengths = lengths.copy()
         if len(lengths):
             lengths[0] -= skip
-        if self.available() == 0:
-            self.buf, self.first_offset = tokens, skip
+        left = self.available()
+        if left == 0:
+            self.buf, self.first_offset = tokens[lead:], skip
             self.ends, self.pos, self.cursor = np.cumsum(lengths), pos, 0
             self._ends = self.ends.tolist()
             return
+        if lead not in (0, left):
+            raise ValueError(f"lead {lead}: the packer holds {left} tokens")
         d = int(np.searchsorted(self.ends, self.cursor, side="right"))  # document at the cursor
         start = int(self.ends[d - 1]) if d else 0
         into = self.cursor - start + (self.first_offset if d == 0 else 0)
         kept_ends = self.ends[d:] - self.cursor
-        self.buf = np.concatenate([self.buf[self.cursor :], tokens])
+        if lead:
+            tokens[:lead] = self.buf[self.cursor :]
+            self.buf = tokens
+        else:
+            self.buf = np.concatenate([self.buf[self.cursor :], tokens])
         self.ends = np.concatenate([kept_ends, kept_ends[-1] + np.cumsum(lengths)])
         self.pos = np.concatenate([self.pos[d:], pos])
         self.first_offset, self.cursor = into, 0

@@ -91,9 +91,10 @@ def _hubert(tmp):
 
 
 def _store(tmp):
-    """Library encode -> open_tokens -> load_for_store -> feed dataset -> exporter."""
+    """Library encode -> open_tokens -> load_for_store -> feed datasets (the packed one with its
+    compiled kernels: numba) -> exporter."""
     from audiotok.corpus import scan
-    from audiotok.feed import TokenDataset
+    from audiotok.feed import TokenDataset, TokenIterableDataset
     from audiotok.feed.exporters import export
     from audiotok.pipeline.api import encode_corpus
     from audiotok.pipeline.local import RunOptions
@@ -111,6 +112,8 @@ def _store(tmp):
     audiotok.load_for_store(str(out), device="cpu")
     ds = TokenDataset(str(out), pattern="flatten")
     assert len(ds[0]["input_ids"]) > 0
+    packed = TokenIterableDataset(str(out), context_length=16, batch_size=2, kernels="numba")
+    assert sum(int(b["attention_mask"].sum()) for b in packed) > 0
     export(str(out), tmp / f"export-{out.name}", to="nanogpt")
 
 
