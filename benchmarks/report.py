@@ -22,6 +22,7 @@ FIGURES = ROOT / "benchmarks" / "figures"
 DOC = ROOT / "docs" / "performance.md"
 BEGIN, END = "<!-- figures:begin -->", "<!-- figures:end -->"
 MEM_BEGIN, MEM_END = "<!-- memory:begin -->", "<!-- memory:end -->"
+FEED_BEGIN, FEED_END = "<!-- feed:begin -->", "<!-- feed:end -->"
 # what each script measures against, in the same run
 BASELINES = {
     "abx.py": "zerospeech-libriabx2 (libri-light ABX, Cython DTW) on the same features and items",
@@ -106,6 +107,27 @@ def memory_table(records: list[dict]) -> str:
     return "\n".join(lines)
 
 
+def feed_table(records: list[dict]) -> str:
+    """feed_throughput.py's lines, one table row each, for every record of it (batch sizes);
+    a record's command (and date) on its first row."""
+    lines = [
+        "| command | line | ours, M tokens/s [spread] | Arrow loop, M tokens/s | x the loop |",
+        "|---|---|---|---|---|",
+    ]
+    for r in records:
+        if r.get("script") != "feed_throughput.py":
+            continue
+        for n, row in enumerate(r["rows"]):
+            base, ratio = row.get("baseline_Mtok_s"), row.get("ratio")
+            command = f"`{r['command']}` ({r['date']})" if n == 0 else ""
+            lines.append(
+                f"| {command} | {row['line']} | {row['ours_Mtok_s']:.1f} "
+                f"{row.get('ours_spread', '')} | {f'{base:.1f}' if base else '-'} | "
+                f"{f'{ratio:.2f}x' if ratio else '-'} |"
+            )
+    return "\n".join(lines)
+
+
 def load(folder: Path) -> list[dict]:
     records = []
     for p in sorted(folder.glob("*.json")):
@@ -128,6 +150,8 @@ def render(doc: str, records: list[dict]) -> str:
     doc = replace_block(doc, BEGIN, END, table(records))
     if MEM_BEGIN in doc:
         doc = replace_block(doc, MEM_BEGIN, MEM_END, memory_table(records))
+    if FEED_BEGIN in doc:
+        doc = replace_block(doc, FEED_BEGIN, FEED_END, feed_table(records))
     return doc
 
 

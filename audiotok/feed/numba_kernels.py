@@ -18,7 +18,7 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def flatten(values, starts, frames, out_start, k, rows, offsets, sizes, out):  # pragma: no cover
+def flatten(values, starts, frames, out_start, k, rows, offsets, sizes, out):
     """Document d's codes ``values[starts[d]:][:k * frames[d]]`` ([k, T], row-major) written
     frame-major from ``out[out_start[d]]``: its rows ``rows`` (in that order) with ``offsets``
     added, cast to ``out``'s dtype. Returns -1, or the first document with a code outside
@@ -42,7 +42,7 @@ def flatten(values, starts, frames, out_start, k, rows, offsets, sizes, out):  #
 
 
 @njit(cache=True, nogil=True)
-def pack(buf, ends, first_offset, c, real, length, pad, out):  # pragma: no cover
+def pack(buf, ends, first_offset, c, real, length, pad, out):
     """One packed batch written from ``buf[c:]``: rows 0..4 of ``out`` ([5, total] int64) are
     input_ids, labels, doc_ids, position_ids and attention_mask, as ``Packer.emit`` defines
     them (``ends``: the buffered documents' ends in ``buf``; ``real`` positions with a next

@@ -44,6 +44,30 @@ def test_report_rewrites_only_the_figures_block(tmp_path):
         report.main(["--figures", str(figs), "--doc", str(doc)])
 
 
+def test_report_writes_every_feed_line_of_every_feed_record(tmp_path):
+    figs = tmp_path / "figures"
+    figs.mkdir()
+    for name, batch, ratio in (("feed_throughput", 8, 4.5), ("feed_throughput_b32", 32, 5.5)):
+        r = record("feed_throughput.py", f"{ratio}x")
+        r["command"] = f"python benchmarks/feed_throughput.py --batch {batch}"
+        r["rows"] = [
+            {"line": "flatten, packed (numba)", "ours_Mtok_s": 25 * ratio, "ours_spread": "[a-b]",
+             "baseline_Mtok_s": 25.0, "ratio": ratio},
+            {"line": "flatten, packed, 1 worker", "ours_Mtok_s": 60.0},
+        ]  # fmt: skip
+        (figs / f"{name}.json").write_text(json.dumps(r))
+    doc = tmp_path / "performance.md"
+    doc.write_text(f"{report.BEGIN}\n{report.END}\n{report.FEED_BEGIN}\nold\n{report.FEED_END}\n")
+    assert report.main(["--figures", str(figs), "--doc", str(doc)]) == 0
+    text = doc.read_text()
+    assert "old" not in text
+    assert (
+        "| `python benchmarks/feed_throughput.py --batch 32` (d) | flatten, packed (numba) | "
+        "137.5 [a-b] | 25.0 | 5.50x |" in text
+    )
+    assert text.count("|  | flatten, packed, 1 worker | 60.0  | - | - |") == 2
+
+
 def test_the_committed_doc_is_up_to_date():
     assert report.main(["--check"]) == 0
 
