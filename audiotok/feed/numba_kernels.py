@@ -4,20 +4,32 @@ compare them), each in one pass.
 
 Imported only through ``audiotok.feed.kernels`` when numba is installed and chosen. Compiled on
 first use and cached on disk by numba (``cache=True``: next to this file, or numba's user cache
-folder where that is read-only).
+folder where that is read-only); where no folder is writable (numba then refuses ``cache=True``)
+they are compiled in each process instead.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 from numba import njit
+
+
+def _jit(fn: Callable[..., Any]) -> Any:
+    try:
+        return njit(cache=True, nogil=True)(fn)
+    except RuntimeError:  # "cannot cache function ...: no locator available": no writable folder
+        return njit(nogil=True)(fn)
+
 
 # Each loop below is written over slices, so its indices start at 0 and LLVM can vectorise it
 # (an index that might be negative keeps numba's wraparound check, and the loop scalar); the
 # five outputs are written by separate loops for the same reason.
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def flatten(values, starts, frames, out_start, k, rows, offsets, sizes, out):
     """Document d's codes ``values[starts[d]:][:k * frames[d]]`` ([k, T], row-major) written
     frame-major from ``out[out_start[d]]``: its rows ``rows`` (in that order) with ``offsets``
@@ -41,7 +53,7 @@ def flatten(values, starts, frames, out_start, k, rows, offsets, sizes, out):
     return -1
 
 
-@njit(cache=True, nogil=True)
+@_jit
 def pack(buf, ends, first_offset, c, real, length, pad, out):
     """One packed batch written from ``buf[c:]``: rows 0..4 of ``out`` ([5, total] int64) are
     input_ids, labels, doc_ids, position_ids and attention_mask, as ``Packer.emit`` defines

@@ -4,6 +4,7 @@ for byte, over random stores and settings; the choice of kernels fails clearly."
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -136,3 +137,25 @@ def test_the_batch_tensors_are_int64_views_of_one_storage(tmp_path):
     b = next(iter(ds))
     ptrs = {b[k].untyped_storage().data_ptr() for k in ("input_ids", "labels", "attention_mask")}
     assert len(ptrs) == 1 and b["input_ids"].dtype == torch.int64
+
+
+def test_kernels_compile_where_no_cache_folder_is_writable(monkeypatch):
+    """numba refuses ``cache=True`` when it finds no writable folder (a read-only install, no
+    home): the kernels then compile in the process and give the same values."""
+    from numba.core import caching
+
+    impl = getattr(caching, "CacheImpl", None) or caching._CacheImpl  # its name before 0.60
+    monkeypatch.setattr(impl, "_locator_classes", [])
+    path = Path(kernels.__file__).with_name("numba_kernels.py")
+    spec = importlib.util.spec_from_file_location("numba_kernels_uncached", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.pack._cache.__class__.__name__ == "NullCache"  # not cached: compiled here
+    buf = np.array([5, 6, 7, 8, 9], np.uint16)
+    ends = np.array([2, 5], np.int64)  # documents [5, 6] and [7, 8, 9]
+    got, want = np.empty((5, 4), np.int64), np.empty((5, 4), np.int64)
+    module.pack(buf, ends, 0, 0, 4, 2, 0, got)
+    kernels.load("numba").pack(buf, ends, 0, 0, 4, 2, 0, want)
+    assert np.array_equal(got, want)
+    assert got.tolist() == [[5, 6, 7, 8], [6, 7, 8, 9], [0, 0, 0, 0], [0, 1, 0, 1], [1] * 4]
