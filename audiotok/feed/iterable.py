@@ -46,12 +46,11 @@ import numpy as np
 import torch
 
 from audiotok.errors import AudiotokError
+from audiotok.feed import kernels as kernel_code
 from audiotok.feed import transport
 from audiotok.feed.collate import pad_collate
 from audiotok.feed.dataset import example_dict
 from audiotok.feed.encoder import FeedEncoder
-from audiotok.feed.kernels import check as check_kernels
-from audiotok.feed.kernels import load as load_kernels
 from audiotok.feed.packer import Packer
 from audiotok.feed.source import Block, BlockReader, SubsetSource, as_source
 from audiotok.feed.transport import HEADER, forget, groups, worker_ring
@@ -103,7 +102,9 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
             rank, world_size = _dist_rank_world()
         if not 0 <= rank < world_size:
             raise AudiotokError(f"rank {rank} is not in 0..{world_size - 1}")
-        check_kernels(kernels)  # a bad choice fails here, not in a worker
+        kernel_code.check(kernels)  # a bad choice fails here, not in a worker
+        if kernels == "numba":
+            kernel_code.load(kernels)  # and numba that does not import
         self.kernels = kernels
         self.context_length, self.batch_size = context_length, batch_size
         self.shuffle, self.seed, self.drop_last = shuffle, seed, drop_last
@@ -326,7 +327,7 @@ class TokenIterableDataset(torch.utils.data.IterableDataset):
         self, slot: int, slots: int, doc: int, offset: int
     ) -> Iterator[tuple[dict, tuple[int, int]]]:
         assert self.context_length is not None
-        kernels = load_kernels(self.kernels)
+        kernels = kernel_code.load(self.kernels)
         packer = Packer(self.context_length, self.batch_size, self.encoder.pad_id, self._empty,
                         kernels)  # fmt: skip
         for first, block, rows in self.slot_blocks(slot, slots, doc):

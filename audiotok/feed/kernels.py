@@ -2,8 +2,8 @@
 of ``audiotok.feed.numba_kernels`` (``pip install 'audiotok[fast]'``: numba). Both give the
 same batches; the compiled ones read and write each token once.
 
-``kernels="auto"`` (the datasets' default) takes numba when it is installed, ``"numpy"`` never,
-``"numba"`` insists (an error naming the extra when numba is missing).
+``kernels="auto"`` (the datasets' default) takes numba when it is installed and imports,
+``"numpy"`` never, ``"numba"`` insists (an error naming the extra when numba is missing).
 """
 
 from __future__ import annotations
@@ -37,5 +37,17 @@ def check(choice: str) -> bool:
 
 
 def load(choice: str = "auto") -> Any:
-    """The compiled kernels' module for ``choice``, or None for the numpy code."""
-    return importlib.import_module("audiotok.feed.numba_kernels") if check(choice) else None
+    """The compiled kernels' module for ``choice``, or None for the numpy code. An installed
+    numba that does not import (say, built for another numpy) means numpy under ``"auto"``
+    and an error under ``"numba"``."""
+    if not check(choice):
+        return None
+    try:
+        return importlib.import_module("audiotok.feed.numba_kernels")
+    except ImportError as e:
+        if choice == "numba":
+            raise AudiotokError(
+                f"kernels='numba': numba is installed but does not import here ({e}); "
+                "reinstall it with pip install -U 'audiotok[fast]', or use kernels='numpy'"
+            ) from e
+        return None

@@ -115,6 +115,20 @@ def test_without_numba_auto_is_numpy_and_numba_names_the_extra(monkeypatch):
         TokenIterableDataset(InMemorySource(NARROW, {}), context_length=4, kernels="numba")
 
 
+def test_a_numba_that_does_not_import_is_numpy_under_auto(monkeypatch):
+    real = importlib.import_module
+
+    def broken(name, *a):
+        if name == "audiotok.feed.numba_kernels":
+            raise ImportError("Numba needs NumPy 2.5 or less")
+        return real(name, *a)
+
+    monkeypatch.setattr(kernels.importlib, "import_module", broken)
+    assert kernels.load("auto") is None
+    with pytest.raises(AudiotokError, match="does not import here .Numba needs NumPy"):
+        kernels.load("numba")
+
+
 def test_flatten_kernel_reports_the_first_bad_document():
     nk = kernels.load("numba")
     values = np.array([1, 2, 3, 4, -1, 5], np.int32)  # two documents of [2, 1] codes ...
