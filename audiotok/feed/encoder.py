@@ -205,20 +205,21 @@ class FeedEncoder:
         sizes = np.array([self.vocab.streams[i].size for i in self.stream_idx], dtype=np.int64)
         offsets = np.array([self.vocab.streams[i].offset for i in self.stream_idx], dtype=dtype)
         values = block.values
+        body_at = out_start + len(heads)  # where each document's codes start in out
         if kernels is not None:
-            heads_at = out_start + len(heads)
-            bad = kernels.flatten(np.asarray(values), block.starts[docs], frames, heads_at, k,
+            bad = kernels.flatten(np.asarray(values), block.starts[docs], frames, body_at, k,
                                   rows, offsets, sizes, out)  # fmt: skip
             if bad >= 0:  # the exact error, from the vocabulary's own check
                 self.vocab.to_ids(block.codes(int(docs[bad]))[rows], self.stream_idx)
                 raise VocabError(f"document {block.ids[int(docs[bad])]}: a code out of range")
-        elif values.size and (int(values.max()) >= sizes.min() or int(values.min()) < 0):
-            for i in docs.tolist():  # some code may be out of range: check document by document
-                self.vocab.to_ids(block.codes(i)[rows], self.stream_idx)
-        if kernels is None:  # codes are in range (checked above): the cast below is exact
+        else:
+            if values.size and (int(values.max()) >= sizes.min() or int(values.min()) < 0):
+                for i in docs.tolist():  # a code may be out of range: check document by document
+                    self.vocab.to_ids(block.codes(i)[rows], self.stream_idx)
+            # codes are in range (checked above): the cast below is exact
             scratch = np.empty(int(frames.max(initial=0)) * r, dtype=dtype)
-            for s, p, t in zip(block.starts[docs].tolist(), (out_start + len(heads)).tolist(),
-                               frames.tolist(), strict=True):  # fmt: skip
+            for s, p, t in zip(block.starts[docs].tolist(), body_at.tolist(), frames.tolist(),
+                               strict=True):  # fmt: skip
                 src = values[s : s + k * t].reshape(k, t)
                 tmp = scratch[: r * t].reshape(r, t)  # offsets added row by row (contiguous) ...
                 np.add(src if whole else src[rows], offsets[:, None], out=tmp, casting="unsafe")
@@ -226,7 +227,7 @@ class FeedEncoder:
         for h, tok in enumerate(heads):
             out[out_start + h] = tok
         for e, tok in enumerate(tails):
-            out[out_start + len(heads) + body + e] = tok
+            out[body_at + body + e] = tok
         return out, lengths
 
     @property
